@@ -1,0 +1,15 @@
+"""mkdocs-gen-files script: put the trained figures, facts and data into the build.
+
+Thin glue: everything happens in ``looking_inside.site``.
+"""
+
+import mkdocs_gen_files
+from mkdocs.exceptions import PluginError
+
+from looking_inside import BuildError, site
+
+try:
+    manifest = site.prepare(site.settings_for(mkdocs_gen_files.config.config_file_path))
+    site.write_outputs(manifest, mkdocs_gen_files.open)
+except BuildError as exc:
+    raise PluginError(str(exc)) from exc

@@ -1,0 +1,122 @@
+"""Command line: ``python -m looking_inside {train,figures,bench}``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from looking_inside.config import Experiment, experiment_names, load_settings
+from looking_inside.errors import BuildError
+
+
+class _Progress:
+    """One status line per experiment on stderr, redrawn as epochs finish."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def __call__(self, exp: Experiment, epoch: int, metrics: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        done = epoch + 1
+        width = 24
+        bar = "#" * (width * done // exp.epochs) + "-" * (width - width * done // exp.epochs)
+        sys.stderr.write(f"\r{exp.name:<13} [{bar}] {done}/{exp.epochs} "
+                         f"test {metrics['test_accuracy']:.3f}")
+        if done == exp.epochs:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-root", help="data root (default: $LOOKING_INSIDE_DATA)")
+    p.add_argument("--cache-dir", help="cache folder (default: $LOOKING_INSIDE_CACHE)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="training device")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every epoch")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m looking_inside", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train what is missing from the cache")
+    _common(t)
+    t.add_argument("--only", action="append", metavar="NAME",
+                   help=f"train only this experiment ({', '.join(experiment_names())})")
+    t.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    f = sub.add_parser("figures", help="render every figure into a folder")
+    _common(f)
+    f.add_argument("--out", required=True, type=Path, help="output folder")
+    b = sub.add_parser("bench", help="measure training and build speed")
+    _common(b)
+    b.add_argument("--out", type=Path, default=Path("bench-out"), help="folder for the JSON")
+    b.add_argument("--quick", action="store_true", help="smaller sizes (for tests)")
+    return ap
+
+
+def _table(rows: list[dict]) -> str:
+    head = f"{'experiment':<14}{'data':<9}{'train':>7}{'test':>7}{'epochs':>7}" \
+           f"{'accuracy':>10}{'seconds':>9}  cache"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['name']:<14}{r['dataset']:<9}{r['n_train']:>7}{r['n_test']:>7}"
+                     f"{r['epochs']:>7}{r['test_accuracy']:>10.4f}{r['train_seconds']:>9.1f}"
+                     f"  {'hit' if r['cache_hit'] else 'trained'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)-8s-  %(message)s", stream=sys.stderr)
+    # Build logs live under mkdocs' namespace; make them visible here too.
+    logging.getLogger("mkdocs.plugins.looking_inside").setLevel(
+        logging.INFO if args.verbose or args.command == "figures" else logging.WARNING)
+    try:
+        settings = load_settings(args.data_root, args.cache_dir, args.device,
+                                 getattr(args, "only", None))
+        if args.command == "train":
+            from looking_inside.pipeline import Pipeline
+
+            pipe = Pipeline(settings)
+            progress = _Progress(enabled=not args.json)
+            rows = []
+            for exp in settings.experiments:
+                res = pipe.results(exp, progress)
+                rows.append({
+                    "name": exp.name, "dataset": exp.dataset, "n_train": res.n_train,
+                    "n_test": res.n_test, "epochs": exp.epochs, "seed": exp.seed,
+                    "test_accuracy": res.test_accuracy, "train_seconds": res.train_seconds,
+                    "cache_hit": exp.name in pipe.hits,
+                })
+            if args.json:
+                print(json.dumps({"experiments": rows}))
+            else:
+                print(_table(rows))
+        elif args.command == "figures":
+            from looking_inside.build import Builder
+
+            t = time.perf_counter()
+            builder = Builder(settings)
+            manifest = builder.lookup() or builder.build(_Progress(enabled=True))
+            manifest.write(args.out)
+            made = ", ".join(builder.made) or "nothing (all cached)"
+            print(f"{len(manifest.figures)} figures in {args.out} "
+                  f"({time.perf_counter() - t:.1f} s); made: {made}")
+        elif args.command == "bench":
+            from looking_inside.bench import run_bench
+
+            run_bench(settings, args.out, quick=args.quick)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

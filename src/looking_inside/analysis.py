@@ -1,0 +1,110 @@
+"""Selections and summaries computed from results, shared by figures, facts and the
+interactive exports so that all three always agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from looking_inside.results import Results
+
+# "Easy" digits for the glaring mistakes: the two-layer network reads them right
+# with at least this confidence.
+EASY_CONFIDENCE = 0.9
+
+
+def largest_confusion(confusion: np.ndarray) -> tuple[int, int, int]:
+    """(actual, predicted, count) of the largest off-diagonal cell; ties -> first."""
+    off = confusion.copy()
+    np.fill_diagonal(off, -1)
+    flat = int(np.argmax(off))  # row-major: the first of equal cells wins
+    a, p = divmod(flat, off.shape[1])
+    return a, p, int(confusion[a, p])
+
+
+def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
+    totals = confusion.sum(1)
+    return np.divide(np.diag(confusion), totals, out=np.zeros(len(totals)), where=totals > 0)
+
+
+def cell_members(labels: np.ndarray, probs: np.ndarray, actual: int, predicted: int) -> np.ndarray:
+    """Test indices in cell (actual, predicted), most confident first (ties: lower index)."""
+    preds = probs.argmax(1)
+    idx = np.flatnonzero((labels == actual) & (preds == predicted))
+    conf = probs[idx, predicted]
+    return idx[np.lexsort((idx, -conf))]
+
+
+def most_confident_per_cell(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """(10, 10) test index of the most confident sample per cell, -1 where empty."""
+    out = np.full((10, 10), -1, dtype=np.int64)
+    for a in range(10):
+        for p in range(10):
+            members = cell_members(labels, probs, a, p)
+            if members.size:
+                out[a, p] = members[0]
+    return out
+
+
+@dataclass(frozen=True)
+class Mistake:
+    index: int  # test-set index
+    actual: int
+    predicted: int
+    confidence: float  # probability given to the wrong answer
+    true_prob: float  # probability given to the true class
+    kind: Literal["understandable", "glaring"]
+
+
+def select_mistakes(single: Results, reference: Results) -> list[Mistake]:
+    """Two understandable and two glaring mistakes of ``single``, deterministically.
+
+    Understandable: the true class was the runner-up, by the smallest margin.
+    Glaring: the most confident errors on digits that ``reference`` (another network)
+    reads correctly with >= EASY_CONFIDENCE, i.e. digits that are plainly legible.
+    Within each kind, the two picks have different true digits.
+    """
+    labels, probs = single.test_labels, single.test_probs
+    preds = probs.argmax(1)
+    wrong = np.flatnonzero(preds != labels)
+    p_pred = probs[wrong, preds[wrong]]
+    p_true = probs[wrong, labels[wrong]]
+    runner_up = np.argsort(-probs[wrong], axis=1)[:, 1] == labels[wrong]
+
+    def pick(order: np.ndarray, kind: Literal["understandable", "glaring"]) -> list[Mistake]:
+        chosen: list[Mistake] = []
+        for j in order:
+            i = int(wrong[j])
+            if any(m.actual == labels[i] for m in chosen):
+                continue
+            chosen.append(Mistake(i, int(labels[i]), int(preds[i]), float(p_pred[j]),
+                                  float(p_true[j]), kind))
+            if len(chosen) == 2:
+                break
+        return chosen
+
+    margin = np.where(runner_up, p_pred - p_true, np.inf)
+    understandable = pick(np.lexsort((wrong, margin))[: int(runner_up.sum())], "understandable")
+    ref_probs = reference.test_probs[wrong]
+    easy = (ref_probs.argmax(1) == labels[wrong]) & \
+        (ref_probs[np.arange(len(wrong)), labels[wrong]] >= EASY_CONFIDENCE)
+    taken = {m.index for m in understandable}
+    easy &= ~np.isin(wrong, list(taken))
+    order = np.lexsort((wrong, -p_pred))
+    glaring = pick(order[easy[order]], "glaring")
+    if len(glaring) < 2:  # tiny synthetic inputs: fall back to the most confident errors
+        rest = [j for j in order if int(wrong[j]) not in taken]
+        glaring = pick(np.asarray(rest, dtype=np.int64), "glaring")
+    return understandable + glaring
+
+
+def sample_indices(n: int, k: int, seed: int = 0) -> np.ndarray:
+    """``k`` distinct indices below ``n`` chosen by a fixed seed."""
+    return np.random.default_rng(seed).choice(n, size=min(k, n), replace=False)
+
+
+def hidden_preferences(out_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, the hidden unit with the largest and with the most negative weight."""
+    return out_weights.argmax(1), out_weights.argmin(1)

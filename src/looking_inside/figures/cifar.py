@@ -1,0 +1,52 @@
+"""Figures of the CIFAR-10 chapter: samples, colour templates, confusion."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from matplotlib.figure import Figure
+
+from looking_inside import analysis
+from looking_inside.data import CIFAR_CLASSES_ZH
+from looking_inside.figures.common import bare, cifar_rgb, draw_confusion_counts, template_rgb
+from looking_inside.figures.style import Theme, new_figure
+
+if TYPE_CHECKING:
+    from looking_inside.figures.registry import FigureInputs
+
+SAMPLE_ROWS, SAMPLE_COLS, SAMPLE_SEED = 4, 8, 0
+
+
+def samples(inputs: FigureInputs, theme: Theme) -> Figure:
+    test = inputs.test["cifar10"]
+    idx = analysis.sample_indices(len(test), SAMPLE_ROWS * SAMPLE_COLS, SAMPLE_SEED)
+    fig = new_figure(8.0, 4.6)
+    for k, i in enumerate(idx):
+        ax = fig.add_subplot(SAMPLE_ROWS, SAMPLE_COLS, k + 1)
+        ax.imshow(cifar_rgb(test.images[i]))
+        bare(ax)
+        ax.set_title(CIFAR_CLASSES_ZH[int(test.labels[i])], fontsize=8.5, color=theme.fg,
+                     pad=2)
+    fig.subplots_adjust(wspace=0.06, hspace=0.32, left=0.01, right=0.99, top=0.95,
+                        bottom=0.01)
+    return fig
+
+
+def weights_all(inputs: FigureInputs, theme: Theme) -> Figure:
+    w = inputs.results["cifar-1layer"].weights[0]  # (10, 3072)
+    fig = new_figure(8.0, 3.7)
+    for c in range(10):
+        ax = fig.add_subplot(2, 5, c + 1)
+        ax.imshow(template_rgb(w[c]))
+        bare(ax)
+        ax.set_title(CIFAR_CLASSES_ZH[c], fontsize=10, color=theme.fg)
+    fig.subplots_adjust(wspace=0.08, hspace=0.25)
+    return fig
+
+
+def confusion(inputs: FigureInputs, theme: Theme) -> Figure:
+    fig = new_figure(6.0, 5.8)
+    ax = fig.add_axes((0.1, 0.02, 0.88, 0.84))
+    draw_confusion_counts(ax, inputs.results["cifar-1layer"].confusion,
+                          list(CIFAR_CLASSES_ZH), theme)
+    return fig

@@ -1,0 +1,176 @@
+"""Figures of the MNIST chapters: templates, mistakes, confusion, hidden filters."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from looking_inside import analysis
+from looking_inside.figures.common import bare, draw_confusion_counts, neuron, show_gray
+from looking_inside.figures.style import Theme, new_figure
+
+if TYPE_CHECKING:
+    from looking_inside.figures.registry import FigureInputs
+
+DIGITS = [str(d) for d in range(10)]
+
+
+def _templates(inputs: FigureInputs) -> np.ndarray:
+    return inputs.results["mnist-1layer"].weights[0].reshape(10, 28, 28)
+
+
+def weights_as_grid(inputs: FigureInputs, theme: Theme) -> Figure:
+    """Left: the 0-neuron with its inputs unrolled. Right: the same sum as 28x28 grids."""
+    res = inputs.results["mnist-1layer"]
+    test = inputs.test["mnist"]
+    zeros = np.flatnonzero(test.labels == 0)
+    i = int(zeros[0]) if zeros.size else 0
+    x = test.images[i].astype(np.float32) / 255.0
+    w = res.weights[0][0].reshape(28, 28)
+    b = float(res.biases[0][0])
+    z = b + float((w * x).sum())
+
+    fig = new_figure(9.0, 3.6)
+    ax = fig.add_axes((0.0, 0.04, 0.3, 0.92))
+    ax.set_xlim(0, 6)
+    ax.set_ylim(-0.8, 10)
+    bare(ax)
+    labels = ["x₁", "x₂", "x₃", None, "x₇₈₄"]
+    ys = np.linspace(9.2, 1.0, len(labels))
+    wl = ["w₁", "w₂", "w₃", None, "w₇₈₄"]
+    for y, lab, wlab in zip(ys, labels, wl, strict=True):
+        if lab is None:
+            ax.text(1.0, y, "⋮", ha="center", va="center", fontsize=14, color=theme.fg)
+            continue
+        neuron(ax, 1.0, y, 0.45, theme, lab, fontsize=7)
+        ax.plot([1.45, 4.6], [y, 5.0], color=theme.edge, lw=0.9, zorder=1)
+        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, wlab, fontsize=8, color=theme.fg,
+                ha="center")
+    neuron(ax, 5.1, 5.0, 0.55, theme, "z", fontsize=10)
+    ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=9, color=theme.fg)
+
+    panels = [(x, "输入 x（一张 0）"), (w, "权重 w（28×28 排列）"), (w * x, "逐像素相乘 w·x")]
+    for k, (img, title) in enumerate(panels):
+        a = fig.add_axes((0.36 + k * 0.2, 0.18, 0.17, 0.62))
+        if k == 0:
+            a.imshow(img, cmap="gray", vmin=0, vmax=1)
+            bare(a)
+        else:
+            lim = float(np.abs(img).max()) or 1.0
+            a.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            bare(a)
+        a.set_title(title, fontsize=9, color=theme.fg)
+        if k < 2:
+            fig.text(0.36 + k * 0.2 + 0.185, 0.49, "×" if k == 0 else "→", fontsize=14,
+                     ha="center", va="center", color=theme.fg)
+    fig.text(0.36 + 0.3, 0.05, f"z = b + Σ w·x = {b:+.2f} + {z - b:.2f} = {z:.2f}",
+             ha="center", fontsize=10, color=theme.fg)
+    return fig
+
+
+def weights_zero(inputs: FigureInputs, theme: Theme) -> Figure:
+    fig = new_figure(3.2, 3.4)
+    ax = fig.add_axes((0.05, 0.12, 0.9, 0.8))
+    show_gray(ax, _templates(inputs)[0])
+    ax.set_title("输出神经元“0”的 784 个权重", fontsize=9, color=theme.fg)
+    fig.text(0.5, 0.04, "黑 = 最低权重　白 = 最高权重", ha="center", fontsize=8,
+             color=theme.muted)
+    return fig
+
+
+def weights_all(inputs: FigureInputs, theme: Theme) -> Figure:
+    t = _templates(inputs)
+    fig = new_figure(8.0, 3.6)
+    for d in range(10):
+        ax = fig.add_subplot(2, 5, d + 1)
+        show_gray(ax, t[d])
+        ax.set_title(f"“{d}”", fontsize=10, color=theme.fg)
+    fig.subplots_adjust(wspace=0.08, hspace=0.25)
+    return fig
+
+
+def mistakes(inputs: FigureInputs, theme: Theme) -> Figure:
+    picks = analysis.select_mistakes(inputs.results["mnist-1layer"],
+                                     inputs.results["mnist-2layer"])
+    images = inputs.test["mnist"].images
+    fig = new_figure(8.0, 2.9)
+    for k, m in enumerate(picks):
+        ax = fig.add_axes((0.02 + k * 0.245 + (0.02 if k >= 2 else 0), 0.2, 0.2, 0.58))
+        ax.imshow(images[m.index], cmap="gray")
+        bare(ax)
+        ax.set_title(f"实际 {m.actual} → 认成 {m.predicted}", fontsize=9.5, color=theme.fg)
+        ax.text(14, 30.5, f"P({m.predicted}) = {m.confidence:.1%}　P({m.actual}) = {m.true_prob:.1%}",
+                ha="center", va="top", fontsize=8, color=theme.muted)
+    fig.text(0.25, 0.93, "情有可原", ha="center", fontsize=10.5, color=theme.fg,
+             fontweight="bold")
+    fig.text(0.765, 0.93, "错得离谱", ha="center", fontsize=10.5, color=theme.error,
+             fontweight="bold")
+    fig.add_artist(Rectangle((0.5, 0.08), 0.002, 0.86, transform=fig.transFigure,
+                             color=theme.muted))
+    return fig
+
+
+def confusion(inputs: FigureInputs, theme: Theme) -> Figure:
+    fig = new_figure(5.6, 5.4)
+    ax = fig.add_axes((0.1, 0.02, 0.88, 0.86))
+    draw_confusion_counts(ax, inputs.results["mnist-1layer"].confusion, DIGITS, theme)
+    return fig
+
+
+def confusion_samples(inputs: FigureInputs, theme: Theme) -> Figure:
+    res = inputs.results["mnist-1layer"]
+    best = analysis.most_confident_per_cell(res.test_labels, res.test_probs)
+    images = inputs.test["mnist"].images
+    fig = new_figure(6.0, 6.2)
+    mosaic = np.zeros((10 * 30, 10 * 30), dtype=np.float32)
+    for a in range(10):
+        for p in range(10):
+            if best[a, p] >= 0:
+                mosaic[a * 30 + 1:a * 30 + 29, p * 30 + 1:p * 30 + 29] = \
+                    images[best[a, p]] / 255.0
+    ax = fig.add_axes((0.09, 0.02, 0.89, 0.86))
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, extent=(-0.5, 9.5, 9.5, -0.5))
+    for a in range(10):
+        for p in range(10):
+            if a == p:
+                ax.add_patch(Rectangle((p - 0.5, a - 0.5), 1, 1, fill=False,
+                                       edgecolor=theme.correct, lw=2.0))
+            elif best[a, p] < 0:
+                ax.add_patch(Rectangle((p - 0.47, a - 0.47), 0.94, 0.94,
+                                       facecolor=theme.cell, edgecolor="none"))
+    from looking_inside.figures.common import confusion_axes
+
+    confusion_axes(ax, DIGITS, theme)
+    return fig
+
+
+def hidden_filters(inputs: FigureInputs, theme: Theme) -> Figure:
+    """Top: the hidden neurons' input weights. Below: a bar row per digit class."""
+    res = inputs.results["mnist-2layer"]
+    w_in = res.weights[0]  # (H, 784)
+    w_out = res.weights[1]  # (10, H)
+    h = w_in.shape[0]
+    fig = new_figure(8.5, 9.0)
+    left, width = 0.08, 0.9
+    cell = width / h
+    for j in range(h):
+        ax = fig.add_axes((left + j * cell + 0.004, 0.86, cell - 0.008, 0.1))
+        show_gray(ax, w_in[j].reshape(28, 28))
+        ax.set_title(f"{j + 1}", fontsize=8, color=theme.fg)
+    lim = float(np.abs(w_out).max()) or 1.0
+    row_h = 0.8 / 10
+    for d in range(10):
+        ax = fig.add_axes((left, 0.03 + (9 - d) * row_h + 0.008, width, row_h - 0.016))
+        colors = [theme.positive if v >= 0 else theme.negative for v in w_out[d]]
+        ax.bar(np.arange(h), w_out[d], width=0.7, color=colors)
+        ax.axhline(0, color=theme.muted, lw=0.6)
+        ax.set_xlim(-0.5, h - 0.5)
+        ax.set_ylim(-lim, lim)
+        bare(ax)
+        ax.text(-0.75, 0, f"“{d}”", ha="right", va="center", fontsize=10, color=theme.fg)
+    fig.text(left + width, 0.005, "蓝色：正权重（偏爱）　橙色：负权重（厌恶）", ha="right",
+             fontsize=8, color=theme.muted)
+    return fig

@@ -1,0 +1,122 @@
+"""The table of figures: stable name -> render function, inputs, caption, alt text.
+
+Chapters refer to figures by name (``{{ figure("mnist-weights-all") }}``); renaming
+one here is a breaking change for the docs, so names are stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from looking_inside.config import Dataset
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from looking_inside.data import Split
+    from looking_inside.figures.style import Theme
+    from looking_inside.results import Results
+
+
+@dataclass(frozen=True)
+class FigureInputs:
+    """What figure functions read: trained results and the test images."""
+
+    results: Mapping[str, Results]
+    test: Mapping[str, Split]  # by data set name
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str
+    module: str  # figure module (its source goes into the cache key)
+    function: str
+    experiments: tuple[str, ...]  # results it reads
+    datasets: tuple[Dataset, ...]  # test images it reads
+    fmt: Literal["png", "svg"]
+    caption: str
+    alt: str
+
+    def render_function(self) -> Callable[[FigureInputs, Theme], Figure]:
+        import importlib
+
+        mod = importlib.import_module(f"looking_inside.figures.{self.module}")
+        return getattr(mod, self.function)  # type: ignore[no-any-return]
+
+    def filename(self, theme: str) -> str:
+        return f"{self.name}.{theme}.{self.fmt}"
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        "single-layer-network", "diagrams", "single_layer_network", (), ("mnist",), "svg",
+        "用于 MNIST 的单层神经网络：784 个像素展开成一列输入，全部连接到代表数字 0–9 的 10 个输出神经元。",
+        "示意图：左边一张手写数字图像被展开成一列 784 个输入神经元，每个输入都用线连到右边标着 0 到 9 的 10 个输出神经元。",
+    ),
+    FigureSpec(
+        "weights-as-grid", "mnist", "weights_as_grid", ("mnist-1layer",), ("mnist",), "png",
+        "同一个等式 z = b + Σ w·x 的两种画法：左边把像素展开成一列，每条连线带一个权重；右边把权重按像素的位置排成 28×28 的网格，与输入逐像素相乘再求和。",
+        "左：输入 x₁ 到 x₇₈₄ 经权重 w₁ 到 w₇₈₄ 连到一个输出神经元 z。右：一张数字 0 的图像、输出“0”神经元的 28×28 权重图，以及两者逐像素相乘的结果，下方写出求和得到的 z。",
+    ),
+    FigureSpec(
+        "mnist-weights-0", "mnist", "weights_zero", ("mnist-1layer",), ("mnist",), "png",
+        "训练好的单层网络中，输出神经元“0”的权重排成 28×28：最低的权重画成黑色，最高的画成白色。",
+        "一张 28×28 的灰度图，亮的部分围成一个模糊的圆环，中间是暗的空洞，看起来像一个模糊的数字 0。",
+    ),
+    FigureSpec(
+        "mnist-weights-all", "mnist", "weights_all", ("mnist-1layer",), ("mnist",), "png",
+        "单层 MNIST 网络全部 10 个输出神经元的权重：每一幅都像对应数字的一个模糊模板。",
+        "两行共十幅灰度图，分别标着 0 到 9，每一幅里都能隐约看出对应数字的轮廓。",
+    ),
+    FigureSpec(
+        "mnist-mistakes", "mnist", "mistakes", ("mnist-1layer", "mnist-2layer"), ("mnist",),
+        "png",
+        "单层网络在测试集上的四个错误：左边两个情有可原（正确答案只以很小的差距屈居第二），右边两个错得离谱（另一个网络能轻松认出的数字，它却很有把握地认错了）。",
+        "四张手写数字图像，每张上方写着实际数字和网络认成的数字，下方写着网络对错误答案的把握和对正确答案给出的概率。",
+    ),
+    FigureSpec(
+        "mnist-confusion", "mnist", "confusion", ("mnist-1layer",), ("mnist",), "png",
+        "单层 MNIST 网络在测试集上的混淆矩阵：行是实际数字，列是预测数字，绿色对角线是认对的数量，其余格子是各种错误的数量。",
+        "一张 10×10 的表格，每个格子里写着一个数字，对角线上的格子是绿色且数字很大，其他格子按错误多少着上深浅不同的橙色。",
+    ),
+    FigureSpec(
+        "mnist-confusion-samples", "mnist", "confusion_samples", ("mnist-1layer",), ("mnist",),
+        "png",
+        "同一张混淆矩阵，每个格子里放的是网络对这一对（实际，预测）最有把握的那张测试图像；没有样本的格子留空。",
+        "一张 10×10 的手写数字网格，对角线上的格子有绿色边框，每个格子里是一张手写数字，少数格子是空的。",
+    ),
+    FigureSpec(
+        "cifar-samples", "cifar", "samples", (), ("cifar10",), "png",
+        "从 CIFAR-10 测试集里随机抽出的图像（随机种子固定），上方是它们的类别。",
+        "四行八列的小幅彩色照片，有飞机、汽车、鸟、猫、鹿、狗、青蛙、马、船和卡车，每张上方写着类别名。",
+    ),
+    FigureSpec(
+        "cifar-weights-all", "cifar", "weights_all", ("cifar-1layer",), ("cifar10",), "png",
+        "单层 CIFAR-10 网络 10 个输出神经元的权重，按颜色通道还原成 32×32 的彩色图像。",
+        "两行共十幅模糊的彩色图，分别标着十个类别；飞机和船的图四周偏蓝，其余大多是模糊的色块。",
+    ),
+    FigureSpec(
+        "cifar-confusion", "cifar", "confusion", ("cifar-1layer",), ("cifar10",), "png",
+        "单层 CIFAR-10 网络（没有隐藏层）在测试集上的混淆矩阵：行是实际类别，列是预测类别。",
+        "一张 10×10 的表格，行列都标着十个类别名，对角线是绿色，但许多非对角线格子也有不小的数字。",
+    ),
+    FigureSpec(
+        "two-layer-network", "diagrams", "two_layer_network", (), ("mnist",), "svg",
+        "用于 MNIST 的双层神经网络：784 个输入先连到 10 个隐藏神经元，隐藏层再连到 10 个输出神经元。",
+        "示意图：左边一列输入神经元，中间一列 10 个隐藏神经元，右边一列 10 个输出神经元，相邻两列之间全部用线相连。",
+    ),
+    FigureSpec(
+        "mnist-hidden-filters", "mnist", "hidden_filters", ("mnist-2layer",), ("mnist",), "png",
+        "双层 MNIST 网络：顶部是 10 个隐藏神经元的输入权重（过滤器）；下面每一行对应一个数字类别，柱子是该类输出神经元从每个隐藏神经元得到的权重，蓝色为正、橙色为负。",
+        "顶部一排十幅灰度小图，像笔画、圆环和数字的局部；下面十行柱状图，每行标着一个数字，柱子对齐上方的过滤器，有向上的蓝柱和向下的橙柱。",
+    ),
+)
+
+
+def get_figure(name: str) -> FigureSpec:
+    for spec in FIGURES:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)

@@ -1,0 +1,119 @@
+"""Themes, the CJK font, and the one place figures are saved and closed."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+import matplotlib
+
+matplotlib.use("Agg")  # chosen once, before pyplot is imported anywhere
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from looking_inside.errors import BuildError  # noqa: E402
+
+ENV_FONT = "LOOKING_INSIDE_FONT"
+
+# Families that cover Simplified Chinese, best first (Linux, macOS, Windows).
+CJK_FAMILIES = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
+    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "PingFang SC", "Heiti SC",
+    "Microsoft YaHei", "SimHei",
+)
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Colours for one of Material's palettes; backgrounds stay transparent."""
+
+    name: Literal["light", "dark"]
+    fg: str  # text, axes, outlines
+    muted: str  # secondary text, gridlines
+    correct: str  # the confusion matrix diagonal
+    error: str  # off-diagonal shading at its strongest
+    positive: str  # bars for positive weights
+    negative: str  # bars for negative weights
+    node: str  # neuron fill in diagrams
+    edge: str  # connection lines in diagrams
+    cell: str  # empty cell background
+
+
+LIGHT = Theme("light", fg="#1f2328", muted="#6b7280", correct="#2e9e4f", error="#d9480f",
+              positive="#1f77b4", negative="#e8590c", node="#dbe7f5", edge="#9aa5b1",
+              cell="#f1f3f5")
+DARK = Theme("dark", fg="#e6e8eb", muted="#9aa3ad", correct="#3fbf6a", error="#ff7a45",
+             positive="#5aa9e6", negative="#ff922b", node="#2b3a4d", edge="#5c6773",
+             cell="#2a2f37")
+THEMES = (LIGHT, DARK)
+
+_font_family: str | None = None
+
+
+def cjk_family() -> str:
+    """The CJK font family to draw with; a clear error instead of tofu boxes."""
+    global _font_family
+    if _font_family:
+        return _font_family
+    path = os.environ.get(ENV_FONT)
+    if path:
+        if not os.path.isfile(path):
+            raise BuildError(f"{ENV_FONT}={path}: no such font file")
+        font_manager.fontManager.addfont(path)
+        _font_family = font_manager.FontProperties(fname=path).get_name()
+        return _font_family
+    available = {f.name for f in font_manager.fontManager.ttflist}
+    for fam in CJK_FAMILIES:
+        if fam in available:
+            _font_family = fam
+            return fam
+    raise BuildError(
+        "no font with Chinese glyphs found for the figures (tried: "
+        + ", ".join(CJK_FAMILIES)
+        + "). Fix: install one, e.g. `apt-get install fonts-noto-cjk` on Debian/Ubuntu, "
+        f"or point {ENV_FONT} at a .ttf/.otf/.ttc file with Chinese glyphs"
+    )
+
+
+def setup(theme: Theme) -> None:
+    """rcParams shared by every figure; called before each render."""
+    plt.rcParams.update({
+        "font.family": [cjk_family(), "DejaVu Sans"],
+        "font.size": 10,
+        "axes.unicode_minus": False,  # CJK fonts often lack U+2212
+        "text.color": theme.fg,
+        "axes.labelcolor": theme.fg,
+        "axes.edgecolor": theme.muted,
+        "xtick.color": theme.fg,
+        "ytick.color": theme.fg,
+        "figure.facecolor": "none",
+        "axes.facecolor": "none",
+        "savefig.facecolor": "none",
+        "svg.hashsalt": "looking-inside",  # stable element ids, so stable bytes
+        "svg.fonttype": "path",  # glyphs as paths: no font needed in the browser
+        "image.interpolation": "nearest",
+    })
+
+
+def save(fig: Figure, fmt: Literal["png", "svg"], dpi: int = 200) -> bytes:
+    """Render to bytes without timestamps or version stamps; always closes ``fig``."""
+    buf = io.BytesIO()
+    try:
+        if fmt == "png":
+            # 2x the CSS size for retina screens; no Software/time chunks in the file.
+            fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None},
+                        pil_kwargs={"optimize": True}, bbox_inches="tight", pad_inches=0.05)
+        else:
+            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
+                        bbox_inches="tight", pad_inches=0.05)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def new_figure(width: float, height: float) -> Figure:
+    return plt.figure(figsize=(width, height))

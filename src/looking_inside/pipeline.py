@@ -1,0 +1,123 @@
+"""Cache keys and get-or-train for experiments.
+
+Computing a key never imports torch or numpy and never reads the data, so a warm
+build only stats files and hashes a few kilobytes of source.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from looking_inside.cache import Cache, Entry, hash_json, source_hash, versions
+from looking_inside.config import Dataset, Experiment, Settings
+from looking_inside.datafiles import fingerprint
+
+if TYPE_CHECKING:
+    from looking_inside.data import DataBundle
+    from looking_inside.results import Results
+    from looking_inside.training import EpochCallback
+
+log = logging.getLogger("mkdocs.plugins.looking_inside.pipeline")
+
+# The code that produces a result; editing any of these retrains.
+TRAINING_SOURCES = ("data", "datafiles", "models", "training", "results")
+
+
+def device_kind(settings: Settings) -> str:
+    """The device a result will be trained on, guessed without importing torch."""
+    if settings.device != "auto":
+        return settings.device
+    return "cuda" if Path("/dev/nvidiactl").exists() else "cpu"
+
+
+@dataclass
+class Timings:
+    """Seconds per phase, reported once at the end of a build."""
+
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.phases[phase] = self.phases.get(phase, 0.0) + seconds
+
+
+class Pipeline:
+    """Results for experiments: from the cache, or trained and stored."""
+
+    def __init__(self, settings: Settings, cache: Cache | None = None) -> None:
+        self.settings = settings
+        self.cache = cache or Cache(settings.cache_dir)
+        self.timings = Timings()
+        self._data: dict[str, DataBundle] = {}
+        self._results: dict[str, Results] = {}
+        self._keys: dict[str, str] = {}
+        self._fingerprints: dict[str, str] = {}
+        self.hits: set[str] = set()  # experiments served from the cache
+
+    def fingerprint(self, dataset: Dataset) -> str:
+        if dataset not in self._fingerprints:
+            self._fingerprints[dataset] = fingerprint(self.settings, dataset)
+        return self._fingerprints[dataset]
+
+    def result_key(self, exp: Experiment) -> str:
+        if exp.name not in self._keys:
+            self._keys[exp.name] = hash_json({
+                "kind": "results",
+                "experiment": exp.as_dict(),
+                "code": source_hash(TRAINING_SOURCES),
+                "data": self.fingerprint(exp.dataset),
+                "libraries": versions("torch", "numpy"),
+                "device": device_kind(self.settings),
+            })
+        return self._keys[exp.name]
+
+    def lookup(self, exp: Experiment) -> Entry | None:
+        return self.cache.get("results", exp.name, self.result_key(exp))
+
+    def data(self, dataset: Dataset) -> DataBundle:
+        if dataset not in self._data:
+            from looking_inside import data
+
+            t = time.perf_counter()
+            self._data[dataset] = data.load(self.settings, dataset)
+            self.timings.add(f"load {dataset}", time.perf_counter() - t)
+        return self._data[dataset]
+
+    def results(self, exp: Experiment, on_epoch: EpochCallback | None = None) -> Results:
+        """Cached results of ``exp``, training it first when the cache has none."""
+        if exp.name in self._results:
+            return self._results[exp.name]
+        from looking_inside.results import Results
+
+        entry = self.lookup(exp)
+        res: Results | None = None
+        if entry is not None:
+            try:
+                res = Results.from_folder(entry.path, exp)
+                self.hits.add(exp.name)
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("cache entry %s could not be loaded (%s); retraining",
+                            entry.path, exc)
+        if res is None:
+            res = self._train(exp, on_epoch)
+        self._results[exp.name] = res
+        return res
+
+    def _train(self, exp: Experiment, on_epoch: EpochCallback | None) -> Results:
+        from looking_inside.training import resolve_device, train
+
+        bundle = self.data(exp.dataset)
+        device = resolve_device(self.settings.device)
+        log.info("%s: training on %s (%d epochs, %d images)", exp.name, device.type,
+                 exp.epochs, len(bundle.train))
+        t = time.perf_counter()
+        res = train(exp, bundle, device, on_epoch)
+        self.timings.add(f"train {exp.name}", time.perf_counter() - t)
+        log.info("%s: test accuracy %.4f in %.1f s", exp.name, res.test_accuracy,
+                 res.train_seconds)
+        self.cache.put("results", exp.name, self.result_key(exp), res.to_files(),
+                       info=res.info())
+        return res

@@ -1,0 +1,94 @@
+"""What training returns, and its safe on-disk form (``.npz`` without pickle + JSON)."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from looking_inside.cache import versions
+from looking_inside.config import Experiment
+
+ARRAYS = "arrays.npz"
+META = "meta.json"
+
+
+def library_versions() -> dict[str, str]:
+    return versions("torch", "torchvision", "numpy", "matplotlib", "mkdocs", "mkdocs-material")
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything later steps need from one trained experiment."""
+
+    experiment: Experiment
+    weights: tuple[np.ndarray, ...]  # per linear layer, (out, in)
+    biases: tuple[np.ndarray, ...]  # per linear layer, (out,)
+    history: dict[str, np.ndarray]  # per-epoch "loss", "train_accuracy", "test_accuracy"
+    test_labels: np.ndarray  # (N,) int64
+    test_probs: np.ndarray  # (N, 10) float32 softmax
+    hidden: np.ndarray | None  # (N, H) first hidden layer's activations on the test set
+    confusion: np.ndarray  # (10, 10) int64, rows actual, columns predicted
+    test_accuracy: float
+    train_seconds: float
+    n_train: int
+    n_test: int
+    data_fingerprint: str
+    device: str
+    versions: dict[str, str]
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.test_probs.argmax(1)
+
+    def info(self) -> dict[str, Any]:
+        """The summary kept in the cache stamp: enough for a warm build's reports."""
+        return {"test_accuracy": self.test_accuracy, "train_seconds": self.train_seconds,
+                "n_train": self.n_train, "n_test": self.n_test, "device": self.device}
+
+    def to_files(self) -> dict[str, bytes]:
+        arrays: dict[str, np.ndarray] = {
+            "test_labels": self.test_labels, "test_probs": self.test_probs,
+            "confusion": self.confusion,
+        }
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            arrays[f"weight{i}"], arrays[f"bias{i}"] = w, b
+        for k, v in self.history.items():
+            arrays[f"history_{k}"] = v
+        if self.hidden is not None:
+            arrays["hidden"] = self.hidden
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        meta = {
+            "experiment": self.experiment.as_dict(), "layers": len(self.weights),
+            "test_accuracy": self.test_accuracy, "train_seconds": self.train_seconds,
+            "n_train": self.n_train, "n_test": self.n_test,
+            "data_fingerprint": self.data_fingerprint, "device": self.device,
+            "versions": self.versions,
+        }
+        return {ARRAYS: buf.getvalue(), META: json.dumps(meta, indent=1).encode()}
+
+    @classmethod
+    def from_folder(cls, folder: Path, experiment: Experiment) -> Results:
+        meta: dict[str, Any] = json.loads((folder / META).read_text())
+        # allow_pickle=False: a tampered entry cannot smuggle in objects.
+        with np.load(folder / ARRAYS, allow_pickle=False) as z:
+            a = {k: z[k] for k in z.files}
+        n = int(meta["layers"])
+        return cls(
+            experiment=experiment,
+            weights=tuple(a[f"weight{i}"] for i in range(n)),
+            biases=tuple(a[f"bias{i}"] for i in range(n)),
+            history={k[len("history_"):]: v for k, v in a.items() if k.startswith("history_")},
+            test_labels=a["test_labels"], test_probs=a["test_probs"],
+            hidden=a.get("hidden"), confusion=a["confusion"],
+            test_accuracy=float(meta["test_accuracy"]),
+            train_seconds=float(meta["train_seconds"]),
+            n_train=int(meta["n_train"]), n_test=int(meta["n_test"]),
+            data_fingerprint=str(meta["data_fingerprint"]), device=str(meta["device"]),
+            versions=dict(meta["versions"]),
+        )

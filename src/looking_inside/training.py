@@ -1,0 +1,139 @@
+"""Train one experiment; returns data, never plots or writes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from looking_inside.config import Device, Experiment
+from looking_inside.data import DataBundle
+from looking_inside.errors import BuildError
+from looking_inside.models import build_model, linear_layers, preprocess
+from looking_inside.results import Results, library_versions
+
+log = logging.getLogger("mkdocs.plugins.looking_inside.training")
+
+# Called after every epoch with (experiment, epoch index, metrics of that epoch).
+EpochCallback = Callable[[Experiment, int, dict[str, float]], None]
+
+# The training code's own source: these modules go into every result's cache key.
+TRAINING_MODULES = ("data", "models", "training", "results")
+
+
+def resolve_device(requested: Device) -> torch.device:
+    """``auto`` uses CUDA when present; ``cuda`` insists on it."""
+    has_cuda = torch.cuda.is_available()
+    if requested == "cuda" and not has_cuda:
+        raise BuildError(
+            "LOOKING_INSIDE_DEVICE=cuda, but CUDA is not available "
+            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}). "
+            "Fix: set LOOKING_INSIDE_DEVICE=auto to fall back to the CPU, or =cpu"
+        )
+    if requested == "cpu" or not has_cuda:
+        if requested == "auto":
+            log.debug("CUDA not available; training on the CPU")
+        return torch.device("cpu")
+    # cuBLAS is only deterministic with a fixed workspace; must be set before first use.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    return torch.device("cuda")
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
+              chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor | None, float]:
+    """Softmax probabilities, first hidden activations (if any), accuracy."""
+    probs, hidden = [], []
+    has_hidden = len(model) > 1
+    for i in range(0, x.shape[0], chunk):
+        xb = x[i:i + chunk]
+        if has_hidden:
+            h = model[1](model[0](xb))  # (B, H) after the activation
+            hidden.append(h)
+            logits = model[2:](h)
+        else:
+            logits = model(xb)
+        probs.append(torch.softmax(logits, dim=1))
+    p = torch.cat(probs)
+    acc = (p.argmax(1) == y).float().mean().item()
+    return p, (torch.cat(hidden) if has_hidden else None), acc
+
+
+def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
+          on_epoch: EpochCallback | None = None) -> Results:
+    """Train ``exp`` on ``data``; deterministic for the same inputs on the same device."""
+    if data.dataset != exp.dataset:
+        raise BuildError(f"experiment {exp.name!r} needs {exp.dataset}, got {data.dataset}")
+    device = device or torch.device("cpu")
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(exp.seed)
+    gen = torch.Generator().manual_seed(exp.seed)
+
+    x_train = preprocess(data.train.images).to(device)  # (N, D)
+    y_train = torch.from_numpy(data.train.labels).to(device)  # (N,)
+    x_test = preprocess(data.test.images).to(device)
+    y_test = torch.from_numpy(data.test.labels).to(device)
+
+    model = build_model(exp).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    n = x_train.shape[0]
+    history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "test_accuracy": []}
+
+    start = time.perf_counter()
+    for epoch in range(exp.epochs):
+        model.train()
+        perm = torch.randperm(n, generator=gen).to(device)
+        total_loss = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        for i in range(0, n, exp.batch_size):
+            idx = perm[i:i + exp.batch_size]
+            xb, yb = x_train[idx], y_train[idx]  # (B, D), (B,)
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            # Accumulate on-device: a .item() per step would sync a GPU every batch.
+            total_loss += loss.detach() * yb.shape[0]
+            correct += (logits.detach().argmax(1) == yb).sum()
+        model.eval()
+        _, _, test_acc = _evaluate(model, x_test, y_test)
+        metrics = {"loss": total_loss.item() / n, "train_accuracy": correct.item() / n,
+                   "test_accuracy": test_acc}
+        for k, v in metrics.items():
+            history[k].append(v)
+        log.info("%s: epoch %d/%d  loss %.4f  train %.3f  test %.3f", exp.name, epoch + 1,
+                 exp.epochs, metrics["loss"], metrics["train_accuracy"], test_acc)
+        if on_epoch:
+            on_epoch(exp, epoch, metrics)
+    seconds = time.perf_counter() - start
+
+    probs, hidden, test_acc = _evaluate(model, x_test, y_test)
+    layers = linear_layers(model)
+    labels = data.test.labels
+    preds = probs.argmax(1).cpu().numpy()
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (labels, preds), 1)
+    return Results(
+        experiment=exp,
+        weights=tuple(layer.weight.detach().cpu().numpy().copy() for layer in layers),
+        biases=tuple(layer.bias.detach().cpu().numpy().copy() for layer in layers),
+        history={k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
+        test_labels=labels.astype(np.int64),
+        test_probs=probs.cpu().numpy().astype(np.float32),
+        hidden=None if hidden is None else hidden.cpu().numpy().astype(np.float32),
+        confusion=confusion,
+        test_accuracy=float(test_acc),
+        train_seconds=seconds,
+        n_train=len(data.train),
+        n_test=len(data.test),
+        data_fingerprint=data.fingerprint,
+        device=device.type,
+        versions=library_versions(),
+    )
