@@ -31,6 +31,15 @@ STAMP = "STAMP"
 FORMAT = 1  # bump when the layout of entries changes
 
 
+def _fault_point(name: str) -> None:
+    """Fault injection for the crash tests: ``LOOKING_INSIDE_FAULT=pause-<name>`` stops
+    here for a minute, so a test can SIGKILL the build at exactly this point."""
+    if os.environ.get("LOOKING_INSIDE_FAULT") == f"pause-{name}":
+        import time
+
+        time.sleep(60)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``path`` so readers see the old file or the new one, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +123,22 @@ class Entry:
         return self.path / name
 
 
+STALE_SECONDS = 3600.0
+
+
+def _sweep_stale(parent: Path) -> None:
+    """Remove temp folders that killed builds left behind (never ones in use)."""
+    import time
+
+    now = time.time()
+    for child in parent.glob(".tmp-*"):
+        try:
+            if now - child.stat().st_mtime > STALE_SECONDS:
+                shutil.rmtree(child, ignore_errors=True)
+        except OSError:
+            pass
+
+
 class Cache:
     """Entries under one cache folder. ``enabled=False`` after a failed write: the
     build carries on without caching and says so once."""
@@ -181,6 +206,7 @@ class Cache:
         final = self.entry_dir(kind, name, key)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
+            _sweep_stale(final.parent)
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
         except OSError as exc:
             self._disable(exc)
@@ -192,6 +218,7 @@ class Cache:
                 digests[fname] = sha256_bytes(data)
             stamp = {"format": FORMAT, "kind": kind, "name": name, "key": key,
                      "files": digests, "info": dict(info or {})}
+            _fault_point("before-stamp")
             # The stamp goes in last: an entry without one is never read.
             (tmp / STAMP).write_text(json.dumps(stamp, indent=1, sort_keys=True))
             try:

@@ -1,10 +1,165 @@
-"""Data exported for the interactive pages (filled in by the interactive figures)."""
+"""Data exported for the interactive pages, made from the same cached results as the
+static figures (and through the same selections in ``analysis``), so the two agree.
+
+Each export is a cached product; ``site.write_outputs`` puts its files into the site
+under ``assets/data/``. The pages fetch them at run time: no server, no CDN.
+
+- ``confusion-mnist`` / ``confusion-cifar``: per confusion-matrix cell, its count and
+  up to ``cap`` test images, most confident first, with their confidence; the images
+  themselves in one sprite sheet.
+- ``mnist-1layer-weights``: the single-layer MNIST network for the drawing page.
+- ``mnist-examples``: one real test digit per class, for readers who cannot draw
+  (keyboard users) and for the page's "try an example" buttons.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from looking_inside import sprites
+from looking_inside.build import Product
+from looking_inside.config import Dataset
 
 if TYPE_CHECKING:
-    from looking_inside.build import Product
+    import numpy as np
 
-EXPORTS: list[Product] = []
+    from looking_inside.figures.registry import FigureInputs
+
+# numpy and the analysis code are imported inside the ``make`` functions: this module
+# is read on every build, and a warm build must stay a cache lookup.
+
+# The modules whose source decides the bytes of every export.
+CODE = ("exports", "sprites", "analysis")
+
+# Weights keep this many significant digits: a relative error <= 5e-5 per weight,
+# so a score z = b + sum(w x) moves by at most 5e-5 * (|b| + sum|w x|), about 1e-3
+# for a drawn digit, while the scores of different classes lie tenths apart. It
+# halves the file against full float32 precision (9 digits).
+WEIGHT_DIGITS = 5
+# Confidences are shown as percentages with one decimal.
+PROB_DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class ConfusionExport:
+    """One explorer: which network, which test images, how many per cell."""
+
+    name: str
+    experiment: str
+    dataset: Dataset
+    # At most this many images per cell go into the sprite. MNIST tiles are ~170 B
+    # (PNG), so 40 per cell stays near 250 kB even on the full test set; CIFAR tiles
+    # are ~0.5 kB (JPEG) and every cell of its 10,000-image test set is crowded, so 12
+    # per cell (<= 1,200 tiles, ~600 kB) keeps the page within its weight budget.
+    cap: int
+    fmt: sprites.Format
+    columns: int = 40  # tiles per sprite row
+
+    @property
+    def sprite_file(self) -> str:
+        return f"{self.name}-sprite.{'png' if self.fmt == 'png' else 'jpg'}"
+
+    def product(self) -> Product:
+        return Product(
+            "export", self.name, (self.experiment,), (self.dataset,), code=CODE,
+            make=self.make,
+            params={"cap": self.cap, "fmt": self.fmt, "columns": self.columns,
+                    "jpeg_quality": sprites.JPEG_QUALITY, "pillow": sprites.pillow_version()},
+        )
+
+    def make(self, inputs: FigureInputs) -> dict[str, bytes]:
+        import numpy as np
+
+        from looking_inside import analysis
+        from looking_inside.data import CIFAR_CLASSES_ZH, MNIST_CLASSES
+
+        classes = MNIST_CLASSES if self.dataset == "mnist" else CIFAR_CLASSES_ZH
+        res = inputs.results[self.experiment]
+        images = inputs.test[self.dataset].images
+        cells: list[dict[str, Any]] = []
+        chosen: list[np.ndarray] = []
+        start = 0
+        for a in range(10):
+            for p in range(10):
+                members = analysis.cell_members(res.test_labels, res.test_probs, a, p)
+                shown = members[: self.cap]
+                conf = res.test_probs[shown, p].astype(np.float64)
+                cells.append({"start": start, "index": shown.tolist(),
+                              "conf": [round(float(c), PROB_DECIMALS) for c in conf]})
+                chosen.append(shown)
+                start += len(shown)
+        order = np.concatenate(chosen)
+        tiles = images[order]
+        if tiles.ndim == 4:  # CIFAR (N, 3, 32, 32) -> (N, 32, 32, 3)
+            tiles = tiles.transpose(0, 2, 3, 1)
+        size = int(tiles.shape[1])
+        sheet = sprites.tile(tiles, self.columns)
+        a, p, _ = analysis.largest_confusion(res.confusion)
+        doc = {
+            "name": self.name, "experiment": self.experiment, "dataset": self.dataset,
+            "classes": list(classes), "n_test": int(res.n_test),
+            "accuracy": round(float(res.test_accuracy), 6), "cap": self.cap,
+            "counts": res.confusion.astype(int).tolist(),
+            "largest": [a, p],
+            "sprite": {"file": self.sprite_file, "tile": size,
+                       "columns": min(self.columns, max(1, len(order))),
+                       "tiles": int(len(order)), "channels": 1 if tiles.ndim == 3 else 3},
+            "cells": cells,
+        }
+        return {f"{self.name}.json": _json(doc),
+                self.sprite_file: sprites.encode(sheet, self.fmt)}
+
+
+CONFUSION_EXPORTS = (
+    ConfusionExport("confusion-mnist", "mnist-1layer", "mnist", cap=40, fmt="png"),
+    ConfusionExport("confusion-cifar", "cifar-1layer", "cifar10", cap=12, fmt="jpeg"),
+)
+
+
+def significant(x: float, digits: int = WEIGHT_DIGITS) -> float:
+    """``x`` rounded to ``digits`` significant digits (JSON prints the short form)."""
+    return float(f"{x:.{digits}g}")
+
+
+def make_weights(inputs: FigureInputs) -> dict[str, bytes]:
+    res = inputs.results["mnist-1layer"]
+    w, b = res.weights[0], res.biases[0]  # (10, 784), (10,)
+    doc = {
+        "experiment": "mnist-1layer", "shape": list(w.shape), "digits": WEIGHT_DIGITS,
+        "input": "28x28 ink in [0, 1], row-major (pixel / 255, no centring)",
+        "test_accuracy": round(float(res.test_accuracy), 6),
+        "weights": [[significant(float(v)) for v in row] for row in w],
+        "biases": [significant(float(v)) for v in b],
+    }
+    return {"mnist-1layer-weights.json": _json(doc)}
+
+
+def example_indices(labels: np.ndarray) -> list[int]:
+    """The first test image of each digit: fixed, and plain ordinary handwriting."""
+    import numpy as np
+
+    return [int(np.flatnonzero(labels == d)[0]) for d in range(10)]
+
+
+def make_examples(inputs: FigureInputs) -> dict[str, bytes]:
+    test = inputs.test["mnist"]
+    idx = example_indices(test.labels)
+    doc = {"size": 28, "index": idx, "label": [int(test.labels[i]) for i in idx],
+           "pixels": [test.images[i].reshape(-1).astype(int).tolist() for i in idx]}
+    return {"mnist-examples.json": _json(doc)}
+
+
+def _json(doc: dict[str, Any]) -> bytes:
+    # Compact: these files are downloaded by every reader of the page.
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"),
+                      sort_keys=True).encode()
+
+
+EXPORTS: list[Product] = [
+    *(c.product() for c in CONFUSION_EXPORTS),
+    Product("export", "mnist-1layer-weights", ("mnist-1layer",), ("mnist",),
+            code=CODE, make=make_weights, params={"digits": WEIGHT_DIGITS}),
+    Product("export", "mnist-examples", (), ("mnist",), code=CODE, make=make_examples),
+]

@@ -51,6 +51,8 @@ def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
         _confusion_facts(f, "cifar", results["cifar-1layer"], list(CIFAR_CLASSES_ZH))
     if "mnist-1layer" in results and "mnist-2layer" in results:
         picks = analysis.select_mistakes(results["mnist-1layer"], results["mnist-2layer"])
+        f["mistakes.easy_confidence"] = _fact(analysis.EASY_CONFIDENCE,
+                                              pct(analysis.EASY_CONFIDENCE, 0))
         for k, m in enumerate(picks, start=1):
             f[f"mistakes.{k}.actual"] = _fact(m.actual, str(m.actual))
             f[f"mistakes.{k}.predicted"] = _fact(m.predicted, str(m.predicted))

@@ -52,8 +52,10 @@ class Pipeline:
         self.cache = cache or Cache(settings.cache_dir)
         self.timings = Timings()
         self._data: dict[str, DataBundle] = {}
-        self._results: dict[str, Results] = {}
-        self._keys: dict[str, str] = {}
+        # Memos keyed by the whole (frozen) experiment, not its name: two variants
+        # of one experiment are different inputs.
+        self._results: dict[Experiment, Results] = {}
+        self._keys: dict[Experiment, str] = {}
         self._fingerprints: dict[str, str] = {}
         self.hits: set[str] = set()  # experiments served from the cache
 
@@ -63,8 +65,8 @@ class Pipeline:
         return self._fingerprints[dataset]
 
     def result_key(self, exp: Experiment) -> str:
-        if exp.name not in self._keys:
-            self._keys[exp.name] = hash_json({
+        if exp not in self._keys:
+            self._keys[exp] = hash_json({
                 "kind": "results",
                 "experiment": exp.as_dict(),
                 "code": source_hash(TRAINING_SOURCES),
@@ -72,7 +74,7 @@ class Pipeline:
                 "libraries": versions("torch", "numpy"),
                 "device": device_kind(self.settings),
             })
-        return self._keys[exp.name]
+        return self._keys[exp]
 
     def lookup(self, exp: Experiment) -> Entry | None:
         return self.cache.get("results", exp.name, self.result_key(exp))
@@ -88,8 +90,8 @@ class Pipeline:
 
     def results(self, exp: Experiment, on_epoch: EpochCallback | None = None) -> Results:
         """Cached results of ``exp``, training it first when the cache has none."""
-        if exp.name in self._results:
-            return self._results[exp.name]
+        if exp in self._results:
+            return self._results[exp]
         from looking_inside.results import Results
 
         entry = self.lookup(exp)
@@ -103,7 +105,7 @@ class Pipeline:
                             entry.path, exc)
         if res is None:
             res = self._train(exp, on_epoch)
-        self._results[exp.name] = res
+        self._results[exp] = res
         return res
 
     def _train(self, exp: Experiment, on_epoch: EpochCallback | None) -> Results:

@@ -64,6 +64,38 @@ def _evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
     return p, (torch.cat(hidden) if has_hidden else None), acc
 
 
+def make_optimizer(exp: Experiment, model: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay)
+
+
+def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
+                y: torch.Tensor, batch_size: int, gen: torch.Generator
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass over ``(x, y)`` in a random order; summed loss and correct count.
+
+    Its own function so that the benchmark times exactly the loop the build runs.
+    """
+    device = x.device
+    n = x.shape[0]
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    perm = torch.randperm(n, generator=gen).to(device)
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    for i in range(0, n, batch_size):
+        idx = perm[i:i + batch_size]
+        xb, yb = x[idx], y[idx]  # (B, D), (B,)
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        # Accumulate on-device: a .item() per step would sync a GPU every batch.
+        total_loss += loss.detach() * yb.shape[0]
+        correct += (logits.detach().argmax(1) == yb).sum()
+    return total_loss, correct
+
+
 def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
           on_epoch: EpochCallback | None = None) -> Results:
     """Train ``exp`` on ``data``; deterministic for the same inputs on the same device."""
@@ -80,28 +112,13 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     y_test = torch.from_numpy(data.test.labels).to(device)
 
     model = build_model(exp).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
+    opt = make_optimizer(exp, model)
     n = x_train.shape[0]
     history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "test_accuracy": []}
 
     start = time.perf_counter()
     for epoch in range(exp.epochs):
-        model.train()
-        perm = torch.randperm(n, generator=gen).to(device)
-        total_loss = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.int64)
-        for i in range(0, n, exp.batch_size):
-            idx = perm[i:i + exp.batch_size]
-            xb, yb = x_train[idx], y_train[idx]  # (B, D), (B,)
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            # Accumulate on-device: a .item() per step would sync a GPU every batch.
-            total_loss += loss.detach() * yb.shape[0]
-            correct += (logits.detach().argmax(1) == yb).sum()
+        total_loss, correct = train_epoch(model, opt, x_train, y_train, exp.batch_size, gen)
         model.eval()
         _, _, test_acc = _evaluate(model, x_test, y_test)
         metrics = {"loss": total_loss.item() / n, "train_accuracy": correct.item() / n,

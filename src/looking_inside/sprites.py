@@ -1,0 +1,61 @@
+"""Sprite sheets: many small test images tiled into one image file.
+
+One request instead of hundreds, and the browser decodes it once. The bytes are
+deterministic for given pixels and Pillow version (no timestamps or other metadata
+are written), so the cache and the site stay reproducible. numpy and Pillow are
+imported when a sheet is made, never when a warm build only reads the settings here.
+"""
+
+from __future__ import annotations
+
+import io
+from importlib import metadata
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Format = Literal["png", "jpeg"]
+
+# CIFAR photos hardly compress losslessly (~2.2 kB per 32x32 tile as PNG against
+# ~0.5 kB as JPEG at this quality with full colour resolution, measured on the
+# test set), and the explorer page
+# must stay within the site's per-page weight budget. 32 is a multiple of JPEG's
+# 16 px block, so no tile's compression bleeds into its neighbour.
+JPEG_QUALITY = 85
+
+
+def pillow_version() -> str:
+    """Goes into the export's cache key: the encoder's version decides the bytes."""
+    return metadata.version("pillow")
+
+
+def tile(images: np.ndarray, columns: int) -> np.ndarray:
+    """``(N, t, t)`` or ``(N, t, t, 3)`` uint8 -> one sheet, row-major, black padding.
+
+    Tile ``k`` sits at column ``k % columns``, row ``k // columns``.
+    """
+    import numpy as np
+
+    n, t = images.shape[0], images.shape[1]
+    cols = max(1, min(columns, n))
+    rows = max(1, -(-n // cols))
+    padded = np.zeros((rows * cols, *images.shape[1:]), dtype=np.uint8)
+    padded[:n] = images
+    grid = padded.reshape(rows, cols, t, t, *images.shape[3:])
+    return grid.swapaxes(1, 2).reshape(rows * t, cols * t, *images.shape[3:])
+
+
+def encode(sheet: np.ndarray, fmt: Format) -> bytes:
+    """A sheet (grayscale ``(H, W)`` or colour ``(H, W, 3)``) as PNG or JPEG bytes."""
+    import numpy as np
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(sheet, dtype=np.uint8))
+    buf = io.BytesIO()
+    if fmt == "png":
+        img.save(buf, format="PNG", optimize=True)
+    else:
+        # 4:4:4 keeps the colour of 32 px photos; 4:2:0 smears it across 2 px.
+        img.save(buf, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
+    return buf.getvalue()

@@ -1,0 +1,457 @@
+"""The interactive pages in a real browser: Debian's headless Chromium, driven by
+Playwright, on the site `mkdocs build --strict` made from the real data.
+
+Every request that is not to the local test server is aborted (the network is "cut
+off"), and the tests check the pages never needed one.
+
+Tolerances, and why:
+- The 28x28 input: the page and ``looking_inside.digits`` run the same float64
+  arithmetic on the same canvas pixels; only the order of a few sums differs (at
+  most ~400 terms, each <= 1), so they agree to ~1e-13. ``INPUT_TOL = 1e-9`` leaves
+  room for that and is still 4 million times smaller than one grey level (1/255):
+  any real difference (a pixel of shift, another filter) fails by >= 4e-3.
+- Scores against the exported weights: the same arithmetic again, ``SCORE_TOL``.
+- Scores against the cached float32 model: the export keeps 5 significant digits,
+  relative error <= 5e-5 per number, so |dz| <= 5e-5 (|b| + sum |w x|); checked per
+  class, and the predicted class must agree whenever the top two scores are further
+  apart than twice that bound (asserted for every input used here).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from looking_inside import digits, exports
+from looking_inside.config import get_experiment, load_settings
+from looking_inside.pipeline import Pipeline
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+INPUT_TOL = 1e-9
+SCORE_TOL = 1e-9
+ROUNDING = 0.5 * 10 ** (1 - exports.WEIGHT_DIGITS)  # relative error of the export
+EXPLORER = "/interactive/confusion-explorer/"
+DRAW = "/interactive/draw-digit/"
+# Material's header shows the GitHub repository's stars (mkdocs.yml sets repo_url)
+# and asks api.github.com for them; offline that fails quietly. Nothing else may go out.
+THEME_REQUESTS = ("https://api.github.com/repos/",)
+
+
+# --- the server, the browser, a page ---------------------------------------------------
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(built_site: Path) -> Iterator[str]:
+    """The built site over HTTP on 127.0.0.1 (fetch() does not work from file://)."""
+    handler = functools.partial(_Quiet, directory=str(built_site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists() and not shutil.which("chromium"):
+        pytest.fail(f"{CHROMIUM} not found: the browser tests drive Debian's Chromium. "
+                    "Fix: `sudo apt-get install chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+class Tab:
+    """A page with the network cut off, recording what it tried to reach."""
+
+    def __init__(self, browser: Any, server: str, **context: Any) -> None:
+        self.server = server
+        self.context = browser.new_context(**context)
+        self.page = self.context.new_page()
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.page.route(lambda url: not url.startswith(server + "/"), self._block)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.set_default_timeout(15_000)
+
+    def _block(self, route: Any) -> None:
+        self.blocked.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    def open(self, path: str, ready: str | None) -> Any:
+        self.page.goto(self.server + path)
+        if ready:
+            self.page.wait_for_selector(f"{ready}[data-state=ready]", state="attached")
+        return self.page
+
+    def close(self) -> None:
+        assert not self.errors, f"JavaScript errors: {self.errors}"
+        outside = [u for u in self.blocked if not u.startswith(THEME_REQUESTS)]
+        assert not outside, f"the page tried to reach the network: {outside}"
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser: Any, server: str) -> Iterator[Tab]:
+    t = Tab(browser, server, viewport={"width": 1280, "height": 900})
+    yield t
+    t.close()
+
+
+def _site_json(built_site: Path, name: str) -> dict[str, Any]:
+    return json.loads((built_site / "assets" / "data" / name).read_text())
+
+
+# --- confusion-matrix explorer ------------------------------------------------------------
+
+def _panel(explorer: Any) -> tuple[list[int], str]:
+    thumbs = explorer.locator(".li-ex-panel .li-thumb")
+    indices = [int(v) for v in thumbs.evaluate_all("ts => ts.map(t => t.dataset.index)")]
+    return indices, explorer.locator(".li-ex-summary").inner_text()
+
+
+@pytest.mark.parametrize(("prefix", "export", "nth"), [("mnist", "confusion-mnist", 0),
+                                                     ("cifar", "confusion-cifar", 1)])
+def test_explorer_shows_the_cell_from_the_manifest(tab: Tab, built_site: Path, prefix: str,
+                                                   export: str, nth: int) -> None:
+    facts = _site_json(built_site, "manifest.json")["facts"]
+    a = facts[f"{prefix}.confusion.actual"]["value"]
+    p = facts[f"{prefix}.confusion.predicted"]["value"]
+    count = facts[f"{prefix}.confusion.count"]["value"]
+    doc = _site_json(built_site, f"{export}.json")
+    cap = doc["cap"]
+    page = tab.open(EXPLORER, None)
+    explorer = page.locator(".li-explorer").nth(nth)
+    explorer.scroll_into_view_if_needed()  # data loads as the explorer nears the viewport
+    page.wait_for_function("n => document.querySelectorAll('.li-explorer')[n].dataset.state"
+                           " === 'ready'", arg=nth)
+    assert explorer.locator(".li-fallback").is_hidden()
+    # Move away first, so the hover below is what fills the panel.
+    explorer.locator(f".li-ex-cell[data-actual='{a}'][data-predicted='{(p + 1) % 10}']").hover()
+    explorer.locator(f".li-ex-cell[data-actual='{a}'][data-predicted='{p}']").hover()
+    indices, summary = _panel(explorer)
+    assert len(indices) == min(count, cap)
+    assert indices == doc["cells"][a * 10 + p]["index"]
+    if count > cap:
+        assert f"显示前 {cap} 张，共 {count} 张" in summary
+    else:
+        assert f"共 {count} 张，全部显示" in summary
+
+
+def test_explorer_every_kind_of_cell(tab: Tab, built_site: Path) -> None:
+    doc = _site_json(built_site, "confusion-mnist.json")
+    counts = np.array(doc["counts"])
+    page = tab.open(EXPLORER, ".li-explorer")
+    explorer = page.locator(".li-explorer").first
+    small = [(int(a), int(p)) for a, p in zip(*np.nonzero((counts > 0) & (counts < doc["cap"])),
+                                              strict=True)][0]
+    empty = [(int(a), int(p)) for a, p in zip(*np.nonzero(counts == 0), strict=True)][0]
+    diagonal = (0, 0)
+    for a, p in (small, empty, diagonal):
+        explorer.locator(f".li-ex-cell[data-actual='{a}'][data-predicted='{p}']").click()
+        indices, summary = _panel(explorer)
+        assert len(indices) == min(int(counts[a, p]), doc["cap"]), (a, p)
+        if counts[a, p] == 0:
+            assert "空" in summary
+    # Tapping pins a cell: moving the mouse off the matrix brings it back.
+    page.mouse.move(5, 5)
+    assert explorer.get_attribute("data-cell") == "0,0"
+
+
+def test_explorer_toggle_counts_and_samples(tab: Tab) -> None:
+    page = tab.open(EXPLORER, ".li-explorer")
+    explorer = page.locator(".li-explorer").first
+    counts = explorer.get_by_role("button", name="数量", exact=True)
+    samples = explorer.get_by_role("button", name="最有把握的样本")
+    cell = explorer.locator(".li-ex-cell.li-ex-diag").first
+    assert counts.get_attribute("aria-pressed") == "true"
+    assert cell.locator(".li-ex-count").is_visible() and cell.locator("canvas").is_hidden()
+    samples.click()
+    assert samples.get_attribute("aria-pressed") == "true"
+    assert counts.get_attribute("aria-pressed") == "false"
+    assert cell.locator("canvas").is_visible()
+    # The tile drawn in the cell has ink: the sprite really loaded.
+    ink = cell.locator("canvas").evaluate(
+        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+        ".reduce((s, v, i) => s + (i % 4 === 3 ? 0 : v), 0)")
+    assert ink > 0
+    counts.click()
+    assert cell.locator(".li-ex-count").is_visible()
+
+
+def test_explorer_keyboard(tab: Tab, built_site: Path) -> None:
+    doc = _site_json(built_site, "confusion-mnist.json")
+    a, p = doc["largest"]
+    page = tab.open(EXPLORER, ".li-explorer")
+    explorer = page.locator(".li-explorer").first
+    explorer.get_by_role("button", name="最有把握的样本").focus()
+    page.keyboard.press("Tab")  # roving tabindex: Tab lands on the selected cell
+    focused = page.evaluate("[document.activeElement.dataset.actual,"
+                            " document.activeElement.dataset.predicted]")
+    assert focused == [str(a), str(p)]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowLeft")
+    want = (min(a + 1, 9), max(p - 1, 0))
+    assert explorer.get_attribute("data-cell") == f"{want[0]},{want[1]}"
+    indices, _ = _panel(explorer)
+    assert indices == doc["cells"][want[0] * 10 + want[1]]["index"]
+    page.keyboard.press("Home")
+    assert explorer.get_attribute("data-cell") == f"{want[0]},0"
+    label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert label.startswith(f"实际 {want[0]}，预测 0")
+
+
+# --- draw a digit ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def reference(built_site: Path, data_root: Path, session_cache: Path) -> dict[str, Any]:
+    """Exported weights, the cached model's own weights, and the MNIST test set."""
+    pipe = Pipeline(load_settings(data_root, session_cache))
+    res = pipe.results(get_experiment("mnist-1layer"))
+    doc = _site_json(built_site, "mnist-1layer-weights.json")
+    return {"w": np.array(doc["weights"]), "b": np.array(doc["biases"]),
+            "model_w": res.weights[0], "model_b": res.biases[0],
+            "test": pipe.data("mnist").test, "predictions": res.predictions}
+
+
+def _canvas_rgba(page: Any) -> np.ndarray:
+    data = page.evaluate("""() => {
+        const c = document.querySelector('.li-pad-canvas');
+        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
+    }""")
+    return np.array(data, dtype=np.uint8).reshape(280, 280, 4)
+
+
+def _check_against_python(page: Any, ref: dict[str, Any]) -> tuple[np.ndarray, int]:
+    """The page's input and scores equal digits.py's on the very same canvas pixels."""
+    page.wait_for_function("window.__digitPredicted !== null")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")  # last update
+    x_py = digits.mnist_like(digits.ink_from_rgba(_canvas_rgba(page)))
+    x_js = np.array(page.evaluate("window.__digitInput")).reshape(28, 28)
+    assert x_py.any(), "nothing was drawn"
+    np.testing.assert_allclose(x_js, x_py, rtol=0, atol=INPUT_TOL)
+
+    z_js = np.array(page.evaluate("window.__digitScores"))
+    predicted = page.evaluate("window.__digitPredicted")
+    z_py = digits.scores(ref["w"], ref["b"], x_py)
+    np.testing.assert_allclose(z_js, z_py, rtol=0, atol=SCORE_TOL)
+    assert predicted == int(np.argmax(z_py))
+    assert page.locator(".li-draw").get_attribute("data-predicted") == str(predicted)
+
+    z_model = digits.scores(ref["model_w"], ref["model_b"], x_py)
+    bound = ROUNDING * (np.abs(ref["model_b"]) + np.abs(ref["model_w"] * x_py.reshape(-1)).sum(1))
+    assert np.all(np.abs(z_js - z_model) <= bound + SCORE_TOL)
+    top2 = np.sort(z_model)[-2:]
+    assert top2[1] - top2[0] > 2 * bound.max(), "too close to call with rounded weights"
+    assert predicted == int(np.argmax(z_model))
+    return x_py, predicted
+
+
+def _open_draw(tab: Tab) -> Any:
+    page = tab.open(DRAW, ".li-draw")
+    page.locator(".li-pad-canvas").scroll_into_view_if_needed()
+    assert page.locator(".li-draw .li-fallback").is_hidden()
+    assert page.evaluate("window.__digitPredicted") is None  # blank to start
+    return page
+
+
+def test_painted_mnist_digits_match_python(tab: Tab, reference: dict[str, Any]) -> None:
+    page = _open_draw(tab)
+    test = reference["test"]
+    # Some digits the model reads right, and some it gets wrong.
+    wrong = np.flatnonzero(reference["predictions"] != test.labels)[:3]
+    for i in [0, 1, 2, 3, 4, 7, 11, *wrong.tolist()]:
+        page.evaluate("px => window.__digitPad.paintDigit(px)",
+                      test.images[i].reshape(-1).tolist())
+        x, predicted = _check_against_python(page, reference)
+        # MNIST's digits went through this recipe: an upscaled one comes back as it was,
+        # and the page agrees with the trained model's own prediction on it.
+        np.testing.assert_allclose(x, test.images[i] / 255.0, atol=INPUT_TOL)
+        assert predicted == reference["predictions"][i], f"test image {i}"
+
+
+def _stroke_points(shape: str) -> list[list[tuple[float, float]]]:
+    """Strokes in pad fractions (0-1) for a few digits, sampled densely."""
+    def seg(a: tuple[float, float], b: tuple[float, float], n: int = 12) -> list[tuple[float, float]]:
+        return [(a[0] + (b[0] - a[0]) * t / n, a[1] + (b[1] - a[1]) * t / n) for t in range(n + 1)]
+
+    if shape == "7":
+        return [seg((0.25, 0.2), (0.75, 0.2)) + seg((0.75, 0.2), (0.42, 0.85))[1:]]
+    if shape == "1":
+        return [seg((0.5, 0.15), (0.5, 0.85))]
+    if shape == "0":
+        t = np.linspace(0, 2 * np.pi, 40)
+        return [list(zip(0.5 + 0.22 * np.sin(t), 0.5 - 0.32 * np.cos(t), strict=True))]
+    raise ValueError(shape)
+
+
+def _record_pointer_types(page: Any) -> None:
+    page.evaluate("""() => { window.__types = [];
+        document.querySelector('.li-pad-canvas').addEventListener('pointerdown',
+            e => window.__types.push(e.pointerType)); }""")
+
+
+def _pad_box(page: Any) -> dict[str, float]:
+    box = page.locator(".li-pad-canvas").bounding_box()
+    assert box is not None
+    return box
+
+
+@pytest.mark.parametrize("shape", ["7", "1", "0"])
+def test_mouse_strokes_match_python(tab: Tab, reference: dict[str, Any], shape: str) -> None:
+    page = _open_draw(tab)
+    _record_pointer_types(page)
+    box = _pad_box(page)
+    for stroke in _stroke_points(shape):
+        xs = [(box["x"] + u * box["width"], box["y"] + v * box["height"]) for u, v in stroke]
+        page.mouse.move(*xs[0])
+        page.mouse.down()
+        for pt in xs[1:]:
+            page.mouse.move(*pt)
+        page.mouse.up()
+    _, predicted = _check_against_python(page, reference)
+    assert page.evaluate("window.__types") == ["mouse"]
+    assert predicted == int(shape), f"a drawn {shape} was read as {predicted}"
+
+
+def _cdp_stroke(cdp: Any, kind: str, pts: list[tuple[float, float]]) -> None:
+    if kind == "touch":
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart",
+                                              "touchPoints": [{"x": pts[0][0], "y": pts[0][1]}]})
+        for x, y in pts[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove",
+                                                  "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        return
+    common = {"pointerType": "pen", "button": "left"}
+    cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": pts[0][0],
+                                          "y": pts[0][1], "pointerType": "pen"})
+    cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": pts[0][0], "y": pts[0][1],
+                                          "buttons": 1, "clickCount": 1, "force": 0.5, **common})
+    for x, y in pts[1:]:
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y,
+                                              "buttons": 1, "force": 0.5, **common})
+    cdp.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": pts[-1][0],
+                                          "y": pts[-1][1], "buttons": 0, "clickCount": 1,
+                                          **common})
+
+
+@pytest.mark.parametrize("kind", ["touch", "pen"])
+def test_touch_and_pen_strokes_match_python(browser: Any, server: str,
+                                            reference: dict[str, Any], kind: str) -> None:
+    """A phone (390 px wide, touch) and a pen; pointer events, no page scrolling."""
+    t = Tab(browser, server, viewport={"width": 390, "height": 844}, device_scale_factor=2,
+            is_mobile=kind == "touch", has_touch=kind == "touch")
+    try:
+        page = _open_draw(t)
+        _record_pointer_types(page)
+        scroll = page.evaluate("window.scrollY")
+        cdp = t.context.new_cdp_session(page)
+        box = _pad_box(page)
+        for stroke in _stroke_points("7"):
+            _cdp_stroke(cdp, kind, [(box["x"] + u * box["width"], box["y"] + v * box["height"])
+                                    for u, v in stroke])
+        _, predicted = _check_against_python(page, reference)
+        assert page.evaluate("window.__types") == [kind]
+        assert page.evaluate("window.scrollY") == scroll, "drawing scrolled the page"
+        assert predicted == 7
+        # Nothing sticks out sideways on a phone.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        t.close()
+
+
+def test_keyboard_drawing_and_clear(tab: Tab, reference: dict[str, Any]) -> None:
+    page = _open_draw(tab)
+    page.locator(".li-pad-canvas").focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowUp")  # to the top of a 1
+    page.keyboard.press("Space")  # pen down
+    for _ in range(12):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Space")  # pen up
+    assert "抬起" in page.locator(".li-pad-status").inner_text()
+    _check_against_python(page, reference)
+    page.keyboard.press("Delete")
+    assert page.evaluate("window.__digitPredicted") is None
+    assert not _canvas_rgba(page)[..., 3].any()
+    # The clear button is a real button, reachable and usable from the keyboard.
+    page.evaluate("px => window.__digitPad.paintDigit(px)",
+                  reference["test"].images[0].reshape(-1).tolist())
+    clear = page.get_by_role("button", name="清除")
+    clear.focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("window.__digitPredicted") is None
+    assert not any(page.evaluate("window.__digitInput"))
+
+
+def test_example_buttons_load_real_digits(tab: Tab, built_site: Path,
+                                          reference: dict[str, Any]) -> None:
+    examples = _site_json(built_site, "mnist-examples.json")
+    page = _open_draw(tab)
+    for k in (3, 8):
+        page.get_by_role("button", name=f"载入测试集里的一张 {k}").click()
+        x, _ = _check_against_python(page, reference)
+        np.testing.assert_allclose(
+            x, np.array(examples["pixels"][k]).reshape(28, 28) / 255.0, atol=INPUT_TOL)
+
+
+# --- without JavaScript, without a network --------------------------------------------------
+
+@pytest.mark.parametrize(("path", "figure"), [(EXPLORER, "fig-mnist-confusion"),
+                                              (DRAW, "fig-weights-as-grid")])
+def test_static_figure_without_javascript(browser: Any, server: str, path: str,
+                                          figure: str) -> None:
+    t = Tab(browser, server, java_script_enabled=False)
+    try:
+        page = t.open(path, None)
+        fig = page.locator(f"#{figure}")
+        fig.scroll_into_view_if_needed()
+        assert fig.is_visible()
+        assert page.locator(".li-ex-ui, .li-draw-ui").count() == 0
+        assert page.locator("noscript").count() >= 1
+    finally:
+        t.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_pages_work_offline_in_both_palettes(browser: Any, server: str, scheme: str) -> None:
+    """Everything loads from the site itself: with every outside request refused, both
+    pages come up, and no request but the theme's repository stars was even tried."""
+    t = Tab(browser, server, color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    try:
+        page = t.open(EXPLORER, ".li-explorer")
+        want = "slate" if scheme == "dark" else "default"
+        assert page.evaluate("document.body.dataset.mdColorScheme") == want
+        page.locator(".li-explorer").nth(1).scroll_into_view_if_needed()
+        page.wait_for_function(
+            "document.querySelectorAll('.li-explorer[data-state=ready]').length === 2")
+        page = t.open(DRAW, ".li-draw")
+        page.get_by_role("button", name="载入测试集里的一张 2").click()
+        assert page.evaluate("window.__digitPredicted") is not None
+        local = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+        assert any(u.endswith("mnist-1layer-weights.json") for u in local)
+        assert all(u.startswith(server) or u.startswith(THEME_REQUESTS) for u in local)
+    finally:
+        t.close()

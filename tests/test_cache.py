@@ -1,0 +1,228 @@
+"""The cache: keys that move exactly when inputs move; damage, crashes and races."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import write_mnist
+from looking_inside.cache import Cache
+from looking_inside.config import get_experiment, load_settings
+from looking_inside.pipeline import Pipeline
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+TINY = dataclasses.replace(get_experiment("mnist-1layer"), epochs=2)
+
+
+@pytest.fixture()
+def tiny_root(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    write_mnist(root, 300, 100)
+    return root
+
+
+def pipeline(root: Path, cache: Path) -> Pipeline:
+    return Pipeline(load_settings(data_root=root, cache_dir=cache))
+
+
+def test_key_moves_with_config_and_data_only(tiny_root: Path, tmp_path: Path) -> None:
+    p = pipeline(tiny_root, tmp_path / "c")
+    key = p.result_key(TINY)
+    assert pipeline(tiny_root, tmp_path / "c").result_key(TINY) == key
+    for change in ({"epochs": 3}, {"lr": 2e-3}, {"seed": 1}, {"batch_size": 64}):
+        assert p.result_key(dataclasses.replace(TINY, **change)) != key, change
+    write_mnist(tiny_root, 300, 100, seed=9)
+    assert pipeline(tiny_root, tmp_path / "c").result_key(TINY) != key
+
+
+KEY_SCRIPT = """
+import json, sys
+from looking_inside.build import Builder, products
+from looking_inside.config import load_settings
+b = Builder(load_settings(data_root=sys.argv[1], cache_dir=sys.argv[2]))
+print(json.dumps({p.name: b.key(p) for p in products()}
+                 | {"result:" + e: b.pipeline.result_key(b.pipeline.settings.experiments[i])
+                    for i, e in enumerate(["m1", "m2", "c1", "c2"])}))
+"""
+
+
+def test_key_moves_when_code_moves_and_not_for_a_chapter(tmp_path: Path, data_root: Path
+                                                         ) -> None:
+    """Edit a copy of the package on disk, as a contributor would."""
+    src = tmp_path / "src"
+    shutil.copytree(SRC / "looking_inside", src / "looking_inside",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    chapter = tmp_path / "docs" / "weights.md"
+    chapter.parent.mkdir()
+    chapter.write_text("# 可视化权重\n")
+
+    def keys() -> dict[str, str]:
+        env = dict(os.environ, PYTHONPATH=str(src))
+        out = subprocess.run([sys.executable, "-c", KEY_SCRIPT, str(data_root),
+                              str(tmp_path / "cache")], env=env, capture_output=True,
+                             text=True, check=True, cwd=tmp_path).stdout
+        return json.loads(out)
+
+    before = keys()
+    chapter.write_text("# 可视化权重\n\n改了一个错别字。\n")
+    assert keys() == before, "editing a chapter must not move any key"
+
+    with (src / "looking_inside" / "figures" / "cifar.py").open("a") as f:
+        f.write("\n# a comment is an edit too\n")
+    after_fig = keys()
+    changed = {k for k in before if before[k] != after_fig[k]}
+    assert changed == {"cifar-samples", "cifar-weights-all", "cifar-confusion"}
+
+    with (src / "looking_inside" / "training.py").open("a") as f:
+        f.write("\n# retrain\n")
+    after_train = keys()
+    from looking_inside.build import products
+
+    image_only = {p.name for p in products() if not p.experiments}
+    assert image_only == {"single-layer-network", "two-layer-network", "cifar-samples"}
+    moved = {k for k in after_fig if after_train[k] != after_fig[k]}
+    assert moved == set(after_fig) - image_only, \
+        "every result, and everything made from results, must move; nothing else"
+
+
+def _train_and_store(root: Path, cache: Path):
+    p = pipeline(root, cache)
+    res = p.results(TINY)
+    return p, res
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage-stamp", "foreign", "missing-file",
+                                    "flipped-byte"])
+def test_damaged_entry_is_a_warning_and_a_retrain(tiny_root: Path, tmp_path: Path,
+                                                  caplog, damage: str) -> None:
+    cache = tmp_path / "cache"
+    p, first = _train_and_store(tiny_root, cache)
+    entry = p.lookup(TINY)
+    assert entry is not None
+    npz = entry.file("arrays.npz")
+    if damage == "truncate":
+        npz.write_bytes(npz.read_bytes()[:100])
+    elif damage == "garbage-stamp":
+        entry.file("STAMP").write_text("{not json")
+    elif damage == "foreign":
+        other = pipeline(tiny_root, cache)
+        other_exp = dataclasses.replace(TINY, seed=5)
+        other.results(other_exp)
+        foreign = other.lookup(other_exp)
+        assert foreign is not None
+        entry.file("STAMP").write_bytes(foreign.file("STAMP").read_bytes())
+    elif damage == "missing-file":
+        npz.unlink()
+    else:
+        data = bytearray(npz.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        npz.write_bytes(bytes(data))
+
+    caplog.set_level(logging.WARNING)
+    again = pipeline(tiny_root, cache)
+    res = again.results(TINY)
+    assert "is damaged" in caplog.text and "rebuilding it" in caplog.text
+    assert TINY.name not in again.hits, "a damaged entry must never be used"
+    for a, b in zip(first.weights, res.weights, strict=True):
+        assert np.array_equal(a, b)
+    assert again.lookup(TINY) is not None, "the retrained entry is stored again"
+
+
+def _cli(root: Path, cache: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
+    e = dict(os.environ, LOOKING_INSIDE_DATA=str(root), LOOKING_INSIDE_CACHE=str(cache),
+             **(env or {}))
+    return subprocess.Popen([sys.executable, "-m", "looking_inside", "train", *args], env=e,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _weights(cache: Path, name: str) -> np.ndarray:
+    entries = [d for d in (cache / "results" / name).iterdir() if not d.name.startswith(".")]
+    assert len(entries) == 1, entries
+    with np.load(entries[0] / "arrays.npz") as z:
+        return z["weight0"]
+
+
+def _verify_all(cache: Path) -> int:
+    """Every entry in the cache is whole; returns how many there are."""
+    c = Cache(cache)
+    n = 0
+    for stamp in cache.glob("*/*/*/STAMP"):
+        d = stamp.parent
+        assert c.get(d.parent.parent.name, d.parent.name, d.name) is not None, d
+        n += 1
+    return n
+
+
+def test_two_builds_at_once_on_one_cache(data_root: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    procs = [_cli(data_root, cache, "--json") for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    rows = [{r["name"]: r["test_accuracy"] for r in json.loads(o[0])["experiments"]}
+            for o in outs]
+    assert rows[0] == rows[1]
+    assert _verify_all(cache) == 4
+    assert not list(cache.glob("results/*/.tmp-*")), "no temp folders left behind"
+    third = _cli(data_root, cache, "--json").communicate(timeout=600)[0]
+    assert all(r["cache_hit"] for r in json.loads(third)["experiments"])
+
+
+def _wait_for(pred, timeout: float = 120) -> None:
+    end = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def test_killed_during_training_then_clean_rebuild(data_root: Path, tmp_path: Path) -> None:
+    cache, clean = tmp_path / "cache", tmp_path / "clean"
+    proc = _cli(data_root, cache, "--only", "mnist-2layer", "--verbose")
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "epoch 3/" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (cache / "results" / "mnist-2layer").exists() or \
+        not list((cache / "results" / "mnist-2layer").glob("*/STAMP"))
+    for c in (cache, clean):
+        p = _cli(data_root, c, "--only", "mnist-2layer", "--json")
+        assert p.wait(timeout=600) == 0
+    assert np.array_equal(_weights(cache, "mnist-2layer"), _weights(clean, "mnist-2layer"))
+
+
+def test_killed_while_writing_the_cache(data_root: Path, tmp_path: Path) -> None:
+    cache, clean = tmp_path / "cache", tmp_path / "clean"
+    proc = _cli(data_root, cache, "--only", "mnist-1layer",
+                env={"LOOKING_INSIDE_FAULT": "pause-before-stamp"})
+    folder = cache / "results" / "mnist-1layer"
+    _wait_for(lambda: any((d / "arrays.npz").exists() for d in folder.glob(".tmp-*")))
+    proc.kill()
+    proc.wait()
+    assert not list(folder.glob("*/STAMP")), "a half-written entry must not be visible"
+    for c in (cache, clean):
+        assert _cli(data_root, c, "--only", "mnist-1layer").wait(timeout=600) == 0
+    assert np.array_equal(_weights(cache, "mnist-1layer"), _weights(clean, "mnist-1layer"))
+    assert _verify_all(cache) == 1
+
+
+def test_unwritable_cache_builds_without_caching_and_says_so(data_root: Path,
+                                                             tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    proc = _cli(data_root, blocker, "--only", "mnist-1layer", "--json")
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert "building without a cache" in err and str(blocker) in err
+    assert json.loads(out)["experiments"][0]["test_accuracy"] > 0.8

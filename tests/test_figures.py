@@ -1,0 +1,161 @@
+"""Every registered figure renders from small synthetic results, deterministically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from helpers import fake_bundle, fake_results
+from looking_inside.config import EXPERIMENTS
+from looking_inside.data import CIFAR_CLASSES_ZH
+from looking_inside.figures import style
+from looking_inside.figures.registry import FIGURES, FigureInputs, get_figure
+
+DIGIT_TITLES = [f"“{d}”" for d in range(10)]
+
+# name -> (number of axes, titles that must appear, in order)
+EXPECTED: dict[str, tuple[int, list[str]]] = {
+    "single-layer-network": (2, ["28×28 图像"]),
+    "weights-as-grid": (4, ["输入 x（一张 0）", "权重 w（28×28 排列）", "逐像素相乘 w·x"]),
+    "mnist-weights-0": (1, ["输出神经元“0”的 784 个权重"]),
+    "mnist-weights-all": (10, DIGIT_TITLES),
+    "mnist-mistakes": (4, []),
+    "mnist-confusion": (1, []),
+    "mnist-confusion-samples": (1, []),
+    "cifar-samples": (32, []),
+    "cifar-weights-all": (10, list(CIFAR_CLASSES_ZH)),
+    "cifar-confusion": (1, []),
+    "two-layer-network": (2, ["28×28 图像"]),
+    "mnist-hidden-filters": (20, [str(i) for i in range(1, 11)]),
+}
+
+
+@pytest.fixture(scope="module")
+def inputs() -> FigureInputs:
+    mnist, cifar = fake_bundle("mnist", 300, seed=1), fake_bundle("cifar10", 300, seed=2)
+    test = {"mnist": mnist.test, "cifar10": cifar.test}
+    results = {e.name: fake_results(e, test[e.dataset].labels, seed=i)
+               for i, e in enumerate(EXPERIMENTS)}
+    return FigureInputs(results=results, test=test)
+
+
+def render(name: str, inputs: FigureInputs, theme: style.Theme = style.LIGHT) -> Figure:
+    style.setup(theme)
+    return get_figure(name).render_function()(inputs, theme)
+
+
+def test_every_figure_has_an_expectation() -> None:
+    assert {f.name for f in FIGURES} == set(EXPECTED)
+    for f in FIGURES:
+        assert f.caption and f.alt and f.caption != f.alt
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_figure_panels(name: str, inputs: FigureInputs) -> None:
+    fig = render(name, inputs)
+    try:
+        n_axes, titles = EXPECTED[name]
+        assert len(fig.axes) == n_axes
+        shown = [ax.get_title() for ax in fig.axes if ax.get_title()]
+        assert shown[: len(titles)] == titles
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def test_confusion_figure_shows_the_counts(inputs: FigureInputs) -> None:
+    fig = render("mnist-confusion", inputs)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    cm = inputs.results["mnist-1layer"].confusion
+    assert texts == [str(v) for v in cm.ravel()]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [str(d) for d in range(10)]
+    assert ax.get_xlabel() == "预测的类别" and ax.get_ylabel() == "实际的类别"
+
+
+def test_mistakes_show_true_and_predicted_labels(inputs: FigureInputs) -> None:
+    from looking_inside.analysis import select_mistakes
+
+    picks = select_mistakes(inputs.results["mnist-1layer"], inputs.results["mnist-2layer"])
+    fig = render("mnist-mistakes", inputs)
+    assert [ax.get_title() for ax in fig.axes] == \
+        [f"实际 {m.actual} → 认成 {m.predicted}" for m in picks]
+    assert [m.kind for m in picks] == ["understandable"] * 2 + ["glaring"] * 2
+    assert picks[0].confidence - picks[0].true_prob <= picks[1].confidence - picks[1].true_prob
+
+
+def test_hidden_filter_bars_match_the_output_weights(inputs: FigureInputs) -> None:
+    fig = render("mnist-hidden-filters", inputs)
+    w_out = inputs.results["mnist-2layer"].weights[1]
+    for d, ax in enumerate(fig.axes[10:]):
+        heights = [p.get_height() for p in ax.patches]
+        np.testing.assert_allclose(heights, w_out[d], rtol=1e-6)
+        colours = {p.get_facecolor() for p in ax.patches}
+        assert len(colours) == (1 if (w_out[d] >= 0).all() or (w_out[d] < 0).all() else 2)
+
+
+@pytest.mark.parametrize("spec", FIGURES, ids=lambda s: s.name)
+def test_same_results_same_bytes(spec, inputs: FigureInputs) -> None:
+    a = style.save(render(spec.name, inputs), spec.fmt)
+    b = style.save(render(spec.name, inputs), spec.fmt)
+    assert a == b
+    dark = style.save(render(spec.name, inputs, style.DARK), spec.fmt)
+    assert dark != a, "the dark variant must differ from the light one"
+    if spec.fmt == "png":
+        assert b"tIME" not in a and b"Software" not in a  # no timestamps or versions
+    else:
+        assert b"<dc:date>" not in a
+
+
+def test_no_cjk_font_is_a_loud_error(monkeypatch) -> None:
+    from looking_inside.errors import BuildError
+
+    monkeypatch.setattr(style, "_font_family", None)
+    monkeypatch.setattr(style, "CJK_FAMILIES", ("No Such Font SC",))
+    monkeypatch.delenv(style.ENV_FONT, raising=False)
+    with pytest.raises(BuildError, match="fonts-noto-cjk"):
+        style.cjk_family()
+
+
+def test_figures_command_writes_a_complete_manifest(data_root: Path, session_cache: Path,
+                                                     tmp_path: Path) -> None:
+    """The real thing: trained models, rendered figures, facts; then a warm re-run."""
+    env = dict(os.environ, LOOKING_INSIDE_DATA=str(data_root),
+               LOOKING_INSIDE_CACHE=str(session_cache))
+    runs = []
+    for out in (tmp_path / "a", tmp_path / "b"):
+        proc = subprocess.run([sys.executable, "-m", "looking_inside", "figures", "--out",
+                               str(out)], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(proc.stdout)
+    assert "made: nothing (all cached)" in runs[1]
+    manifests = [json.loads((d / "manifest.json").read_text())
+                 for d in (tmp_path / "a", tmp_path / "b")]
+    for part in ("figures", "facts", "exports", "versions", "data"):
+        assert manifests[0][part] == manifests[1][part], part
+    assert all(e["cache_hit"] for e in manifests[1]["experiments"])
+    m = manifests[0]
+    assert [f["name"] for f in m["figures"]] == [f.name for f in FIGURES]
+    for fig in m["figures"]:
+        assert fig["caption"] and fig["alt"]
+        assert len(fig["files"]) == 2
+        for f in fig["files"]:
+            data = (tmp_path / "a" / f).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == fig["sha256"][f]
+            assert (tmp_path / "b" / f).read_bytes() == data
+    facts = m["facts"]
+    for e in EXPERIMENTS:
+        assert 0.1 < facts[f"{e.name}.accuracy"]["value"] <= 1
+    assert facts["mnist.n_train"]["value"] == 3678
+    assert facts["cifar.n_test"]["value"] == 1017
+    a, p = facts["mnist.confusion.actual"]["value"], facts["mnist.confusion.predicted"]["value"]
+    assert a != p and facts["mnist.confusion.count"]["value"] > 0
