@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import write_mnist
 from looking_inside.cache import Cache
 from looking_inside.config import get_experiment, load_settings
 from looking_inside.pipeline import Pipeline
+
+from helpers import write_mnist
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 TINY = dataclasses.replace(get_experiment("mnist-1layer"), epochs=2)

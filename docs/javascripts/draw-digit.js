@@ -80,7 +80,8 @@
     this.ctx = this.pad.getContext("2d", { willReadFrequently: true });
     this.ring = el("div", { class: "li-pad-cursor", "aria-hidden": "true" });
     var pad = el("div", { class: "li-pad" }, [this.pad, this.ring]);
-    var clear = el("button", { type: "button", class: "md-button li-clear", text: "清除" });
+    var clear = el("button", { type: "button", class: "md-button md-button--primary li-clear",
+      text: "清除" });
     clear.addEventListener("click", function () { self.clear(); self.pad.focus(); });
     var exampleButtons = this.examples.label.map(function (label, k) {
       var b = el("button", {
@@ -91,15 +92,18 @@
       return b;
     });
     this.status = el("p", { class: "li-pad-status", "aria-live": "polite" });
-    var left = el("div", { class: "li-draw-left" }, [
-      pad,
-      el("div", { class: "li-draw-buttons" }, [clear]),
-      el("div", { class: "li-examples", role: "group", "aria-label": "载入示例" },
-        [el("span", { text: "或者载入一张测试图：" })].concat(exampleButtons)),
-      el("p", { class: "li-pad-help", text: "键盘：Tab 到手写板，方向键移动笔尖（按住 Shift 走小步），"
-        + "空格键落笔／抬笔，Delete 清除。" }),
-      this.status
-    ]);
+    // Grid areas (see interactive.css): pad and scores side by side on a wide
+    // screen; on a phone the verdict comes right under the pad, in view while drawing.
+    var parts = [
+      el("div", { class: "li-draw-clear" }, [clear]),
+      el("div", { class: "li-draw-tools" }, [
+        el("div", { class: "li-examples", role: "group", "aria-label": "载入示例" },
+          [el("span", { text: "或者载入一张测试图：" })].concat(exampleButtons)),
+        el("p", { class: "li-pad-help", text: "键盘：Tab 到手写板，方向键移动笔尖（按住 Shift 走小步），"
+          + "空格键落笔／抬笔，Delete 清除。" }),
+        this.status
+      ])
+    ];
 
     this.input = el("canvas", { width: D.FRAME, height: D.FRAME, class: "li-input-canvas",
       role: "img", "aria-label": "网络看到的 28×28 输入" });
@@ -117,13 +121,15 @@
       bars.appendChild(row);
       this.bars.push({ row: row, fill: fill, value: value });
     }
-    var right = el("div", { class: "li-draw-right" }, [
-      el("div", { class: "li-input" }, [this.input,
-        el("span", { text: "网络看到的 28×28 输入：笔迹裁剪、缩放、按重心居中之后的样子" })]),
-      this.verdict,
-      bars,
-      el("p", { class: "li-bars-note", text: "柱子是得分 z = b + Σ w·x；百分比是 softmax 之后的概率。" })
-    ]);
+    parts.push(
+      el("div", { class: "li-readout" }, [
+        this.input,
+        el("div", {}, [this.verdict,
+          el("p", { class: "li-input-note", text: "左图是网络看到的 28×28 输入：笔迹裁剪、缩放、按重心居中之后的样子。" })])
+      ]),
+      el("div", { class: "li-scores" }, [bars,
+        el("p", { class: "li-bars-note", text: "柱子是得分 z = b + Σ w·x；百分比是 softmax 之后的概率。" })])
+    );
 
     this.cards = [];
     var grid = el("div", { class: "li-templates" });
@@ -151,7 +157,7 @@
     ]);
 
     var ui = el("div", { class: "li-draw-ui" }, [
-      el("div", { class: "li-draw-top" }, [left, right]),
+      el("div", { class: "li-draw-top" }, [pad].concat(parts)),
       el("h3", { class: "li-templates-title", text: "每个输出神经元怎么投票" }),
       legend, grid
     ]);

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from looking_inside.config import Experiment, experiment_names, load_settings
+from looking_inside.config import Dataset, Experiment, experiment_names, load_settings
 from looking_inside.errors import BuildError
 
 
@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     f = sub.add_parser("figures", help="render every figure into a folder")
     _common(f)
     f.add_argument("--out", required=True, type=Path, help="output folder")
+    d = sub.add_parser("data", help="check the data sets (downloading them where allowed)")
+    _common(d)
     b = sub.add_parser("bench", help="measure training and build speed")
     _common(b)
     b.add_argument("--out", type=Path, default=Path("bench-out"), help="folder for the JSON")
@@ -106,6 +108,14 @@ def main(argv: list[str] | None = None) -> int:
             made = ", ".join(builder.made) or "nothing (all cached)"
             print(f"{len(manifest.figures)} figures in {args.out} "
                   f"({time.perf_counter() - t:.1f} s); made: {made}")
+        elif args.command == "data":
+            from looking_inside.data import load
+
+            datasets: tuple[Dataset, ...] = ("mnist", "cifar10")
+            for dataset in datasets:
+                bundle = load(settings, dataset)
+                print(f"{dataset}: {len(bundle.train):,} train / {len(bundle.test):,} test "
+                      f"images in {settings.data_root}")
         elif args.command == "bench":
             from looking_inside.bench import run_bench
 

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from looking_inside.cache import Cache, hash_json, sha256_file, source_hash, versions
 from looking_inside.config import Dataset, Settings, get_experiment
-from looking_inside.pipeline import Pipeline
 from looking_inside.figures.registry import FIGURES, FigureInputs, FigureSpec
+from looking_inside.pipeline import Pipeline
 
 if TYPE_CHECKING:
+    from looking_inside.data import Split
     from looking_inside.training import EpochCallback
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.build")
@@ -193,7 +194,7 @@ class Builder:
         for name in needed - set(res):
             res[name] = self.pipeline.results(get_experiment(name))
         datasets = {d for p in products() for d in p.datasets}
-        test = {d: self.pipeline.data(d).test for d in sorted(datasets)}
+        test: dict[str, Split] = {d: self.pipeline.data(d).test for d in sorted(datasets)}
         return FigureInputs(results=res, test=test)
 
     def _summary(self, name: str, info: Mapping[str, Any], cache_hit: bool) -> dict[str, Any]:

@@ -183,7 +183,8 @@ class Cache:
         self.stats["hits"] += 1
         return Entry(path=d, files=tuple(sorted(files)), info=stamp.get("info", {}))
 
-    def _corrupt(self, d: Path, why: str) -> None:
+    def _corrupt(self, d: Path, why: str) -> Entry | None:
+        """Report and discard a damaged entry; returns None so callers can return it."""
         self.stats["corrupt"] += 1
         log.warning("cache entry %s is damaged (%s); rebuilding it", d, why)
         self._discard(d)

@@ -5,6 +5,7 @@ Kept apart from ``data`` so a warm build can compute cache keys cheaply.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -91,8 +92,7 @@ def fingerprint(settings: Settings, dataset: Dataset) -> str:
     if changed:
         from looking_inside.cache import atomic_write_text
 
-        try:
+        # The memo only saves time; an unwritable cache is reported elsewhere.
+        with contextlib.suppress(OSError):
             atomic_write_text(memo_path, json.dumps(memo, indent=1, sort_keys=True))
-        except OSError:
-            pass  # the memo only saves time; an unwritable cache is reported elsewhere
     return h.hexdigest()

@@ -40,10 +40,10 @@ def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
         if r.experiment.hidden:
             f[f"{name}.hidden"] = _fact(r.experiment.hidden[0], str(r.experiment.hidden[0]))
     for prefix, dataset in (("mnist", "mnist"), ("cifar", "cifar10")):
-        r = next((r for r in results.values() if r.experiment.dataset == dataset), None)
-        if r is not None:
-            f[f"{prefix}.n_train"] = _fact(r.n_train, count(r.n_train))
-            f[f"{prefix}.n_test"] = _fact(r.n_test, count(r.n_test))
+        first = next((r for r in results.values() if r.experiment.dataset == dataset), None)
+        if first is not None:
+            f[f"{prefix}.n_train"] = _fact(first.n_train, count(first.n_train))
+            f[f"{prefix}.n_test"] = _fact(first.n_test, count(first.n_test))
 
     if "mnist-1layer" in results:
         _confusion_facts(f, "mnist", results["mnist-1layer"], [str(d) for d in range(10)])

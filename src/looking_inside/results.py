@@ -62,7 +62,7 @@ class Results:
         if self.hidden is not None:
             arrays["hidden"] = self.hidden
         buf = io.BytesIO()
-        np.savez(buf, **arrays)
+        np.savez(buf, **arrays)  # type: ignore[arg-type]
         meta = {
             "experiment": self.experiment.as_dict(), "layers": len(self.weights),
             "test_accuracy": self.test_accuracy, "train_seconds": self.train_seconds,

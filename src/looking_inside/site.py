@@ -119,7 +119,8 @@ def fact_html(name: str, page: str) -> str:
         near = sorted(k for k in facts if k.split(".")[0] == name.split(".")[0])
         raise BuildError(f"{page}: unknown fact {name!r}"
                          + (f"; facts with that prefix: {', '.join(near)}" if near else "")
-                         + ". Fix the name in the chapter, or add it in src/looking_inside/facts.py")
+                         + ". Fix the name in the chapter, or add the fact in "
+                           "src/looking_inside/facts.py")
     text = html.escape(str(facts[name]["text"]))
     return f'<span class="li-fact" data-fact="{html.escape(name)}">{text}</span>'
 
@@ -130,7 +131,8 @@ def figure_markdown(name: str, page: str) -> str:
     if name not in by_name:
         raise BuildError(f"{page}: unknown figure {name!r}; known figures: "
                          + ", ".join(sorted(by_name))
-                         + ". Fix the name, or register it in src/looking_inside/figures/registry.py")
+                         + ". Fix the name, or register the figure in "
+                           "src/looking_inside/figures/registry.py")
     fig = by_name[name]
     rel = posixpath.relpath(FIGURE_DIR, posixpath.dirname(page) or ".")
     alt = fig["alt"].replace("[", "（").replace("]", "）")
@@ -144,6 +146,12 @@ def figure_markdown(name: str, page: str) -> str:
             + f"\n<figcaption>{html.escape(fig['caption'])}</figcaption>\n</figure>")
 
 
+TABLE_HEAD = (
+    "| 实验 | 数据集 | 结构 | 训练图像 | 测试图像 | 轮数 | 随机种子 | 测试准确率 | 训练用时 "
+    "| 设备 | 来自缓存 |\n|---|---|---|--:|--:|--:|--:|--:|--:|---|---|"
+)
+
+
 def how_built_page(m: Manifest) -> str:
     rows = []
     for e in m.experiments:
@@ -155,7 +163,8 @@ def how_built_page(m: Manifest) -> str:
             f"| {e['train_seconds']:.1f} s | {e['device']} | {'是' if e['cache_hit'] else '否'} |"
         )
     subset = [d for d, s in m.data["subset"].items() if s]
-    names = {"mnist": "MNIST（完整训练集 60,000 张）", "cifar10": "CIFAR-10（完整训练集 50,000 张）"}
+    names = {"mnist": "MNIST（完整训练集 60,000 张）",
+             "cifar10": "CIFAR-10（完整训练集 50,000 张）"}
     note = ""
     if subset:
         note = ("!!! warning \"这次构建用的是数据子集\"\n    "
@@ -170,8 +179,7 @@ def how_built_page(m: Manifest) -> str:
 
 {note}## 训练的网络
 
-| 实验 | 数据集 | 结构 | 训练图像 | 测试图像 | 轮数 | 随机种子 | 测试准确率 | 训练用时 | 设备 | 来自缓存 |
-|---|---|---|--:|--:|--:|--:|--:|--:|---|---|
+{TABLE_HEAD}
 {chr(10).join(rows)}
 
 “来自缓存”为“是”表示这次构建没有重新训练：模型的全部输入（配置、训练代码、数据、库版本）

@@ -40,7 +40,7 @@ def weights_as_grid(inputs: FigureInputs, theme: Theme) -> Figure:
     bare(ax)
     labels = ["x₁", "x₂", "x₃", None, "x₇₈₄"]
     ys = np.linspace(9.2, 1.0, len(labels))
-    wl = ["w₁", "w₂", "w₃", None, "w₇₈₄"]
+    wl = ["w₁", "w₂", "w₃", "", "w₇₈₄"]
     for y, lab, wlab in zip(ys, labels, wl, strict=True):
         if lab is None:
             ax.text(1.0, y, "⋮", ha="center", va="center", fontsize=14, color=theme.fg)
@@ -102,7 +102,8 @@ def mistakes(inputs: FigureInputs, theme: Theme) -> Figure:
         ax.imshow(images[m.index], cmap="gray")
         bare(ax)
         ax.set_title(f"实际 {m.actual} → 认成 {m.predicted}", fontsize=9.5, color=theme.fg)
-        ax.text(14, 30.5, f"P({m.predicted}) = {m.confidence:.1%}　P({m.actual}) = {m.true_prob:.1%}",
+        probs = f"P({m.predicted}) = {m.confidence:.1%}　P({m.actual}) = {m.true_prob:.1%}"
+        ax.text(14, 30.5, probs,
                 ha="center", va="top", fontsize=8, color=theme.muted)
     fig.text(0.25, 0.93, "情有可原", ha="center", fontsize=10.5, color=theme.fg,
              fontweight="bold")

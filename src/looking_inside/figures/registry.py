@@ -43,7 +43,7 @@ class FigureSpec:
         import importlib
 
         mod = importlib.import_module(f"looking_inside.figures.{self.module}")
-        return getattr(mod, self.function)  # type: ignore[no-any-return]
+        return getattr(mod, self.function)
 
     def filename(self, theme: str) -> str:
         return f"{self.name}.{theme}.{self.fmt}"
