@@ -20,11 +20,7 @@ Tolerances, and why:
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import json
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,50 +34,14 @@ from looking_inside.pipeline import Pipeline
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 INPUT_TOL = 1e-9
 SCORE_TOL = 1e-9
 ROUNDING = 0.5 * 10 ** (1 - exports.WEIGHT_DIGITS)  # relative error of the export
 EXPLORER = "/interactive/confusion-explorer/"
 DRAW = "/interactive/draw-digit/"
-# Material's header shows the GitHub repository's stars (mkdocs.yml sets repo_url)
-# and asks api.github.com for them; offline that fails quietly. Nothing else may go out.
-THEME_REQUESTS = ("https://api.github.com/repos/",)
 
 
 # --- the server, the browser, a page ---------------------------------------------------
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
-
-
-@pytest.fixture(scope="module")
-def server(built_site: Path) -> Iterator[str]:
-    """The built site over HTTP on 127.0.0.1 (fetch() does not work from file://)."""
-    handler = functools.partial(_Quiet, directory=str(built_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        pytest.fail(f"{CHROMIUM} not found: the browser tests drive Debian's Chromium. "
-                    "Fix: `sudo apt-get install chromium`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
 
 class Tab:
     """A page with the network cut off, recording what it tried to reach."""
@@ -108,7 +68,7 @@ class Tab:
 
     def close(self) -> None:
         assert not self.errors, f"JavaScript errors: {self.errors}"
-        outside = [u for u in self.blocked if not u.startswith(THEME_REQUESTS)]
+        outside = list(self.blocked)
         assert not outside, f"the page tried to reach the network: {outside}"
         self.context.close()
 
@@ -301,7 +261,9 @@ def test_painted_mnist_digits_match_python(tab: Tab, reference: dict[str, Any]) 
 
 def _stroke_points(shape: str) -> list[list[tuple[float, float]]]:
     """Strokes in pad fractions (0-1) for a few digits, sampled densely."""
-    def seg(a: tuple[float, float], b: tuple[float, float], n: int = 12) -> list[tuple[float, float]]:
+    Point = tuple[float, float]
+
+    def seg(a: Point, b: Point, n: int = 12) -> list[Point]:
         return [(a[0] + (b[0] - a[0]) * t / n, a[1] + (b[1] - a[1]) * t / n) for t in range(n + 1)]
 
     if shape == "7":
@@ -460,6 +422,6 @@ def test_pages_work_offline_in_both_palettes(browser: Any, server: str, scheme: 
         assert page.evaluate("window.__digitPredicted") is not None
         local = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
         assert any(u.endswith("mnist-1layer-weights.json") for u in local)
-        assert all(u.startswith(server) or u.startswith(THEME_REQUESTS) for u in local)
+        assert all(u.startswith(server) for u in local)
     finally:
         t.close()

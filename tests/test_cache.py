@@ -91,7 +91,8 @@ def test_key_moves_when_code_moves_and_not_for_a_chapter(tmp_path: Path, data_ro
     from looking_inside.build import products
 
     image_only = {p.name for p in products() if not p.experiments}
-    assert image_only == {"single-layer-network", "two-layer-network", "cifar-samples"}
+    assert image_only == {"single-layer-network", "two-layer-network", "cifar-samples",
+                          "mnist-examples"}
     moved = {k for k in after_fig if after_train[k] != after_fig[k]}
     assert moved == set(after_fig) - image_only, \
         "every result, and everything made from results, must move; nothing else"

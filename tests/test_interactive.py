@@ -52,7 +52,7 @@ def test_ink_is_alpha_channel() -> None:
     rgba = np.zeros((2, 2, 4), dtype=np.uint8)
     rgba[..., :3] = 255  # white colour, no ink
     rgba[0, 1, 3] = 51
-    np.testing.assert_allclose(digits.ink_from_rgba(rgba), [[0, 0.2], [0, 0]])
+    np.testing.assert_allclose(digits.ink_from_rgba(rgba), np.array([[0, 0.2], [0, 0]]))
 
 
 def test_lopsided_drawing_keeps_all_ink_in_frame() -> None:

@@ -103,8 +103,10 @@
     this.title = el("p", { class: "li-ex-title" });
     this.summary = el("p", { class: "li-ex-summary" });
     this.thumbs = el("div", { class: "li-ex-thumbs", role: "list" });
-    var panel = el("div", { class: "li-ex-panel", "aria-live": "polite" },
-      [this.title, this.summary, this.thumbs]);
+    // Only the heading and the count are announced: 40 thumbnails per hover would
+    // drown a screen reader.
+    var panel = el("div", { class: "li-ex-panel" }, [
+      el("div", { "aria-live": "polite" }, [this.title, this.summary]), this.thumbs]);
     var caption = el("p", { class: "li-ex-help", text: "行是实际的类别，列是网络预测的类别。"
       + "把鼠标移到格子上、点一下格子，或者用 Tab 和方向键选中格子，右边（手机上是下面）"
       + "就会列出落在这个格子里的测试图，网络最有把握的排在最前面。" });

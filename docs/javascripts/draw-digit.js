@@ -73,7 +73,9 @@
   Demo.prototype.build = function () {
     var self = this;
     this.pad = el("canvas", {
-      width: SIZE, height: SIZE, class: "li-pad-canvas", tabindex: "0", role: "img",
+      // "application": screen readers pass the arrow keys through to the pad.
+      width: SIZE, height: SIZE, class: "li-pad-canvas", tabindex: "0", role: "application",
+      "aria-roledescription": "手写板",
       "aria-label": "手写板：用鼠标、手指或触控笔写一个数字。键盘：方向键移动笔尖，"
         + "空格键落笔或抬笔，Esc 抬笔，Delete 清除。"
     });

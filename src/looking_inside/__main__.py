@@ -106,8 +106,11 @@ def main(argv: list[str] | None = None) -> int:
             manifest = builder.lookup() or builder.build(_Progress(enabled=True))
             manifest.write(args.out)
             made = ", ".join(builder.made) or "nothing (all cached)"
+            phases = ", ".join(f"{k} {v:.1f} s"
+                               for k, v in builder.pipeline.timings.phases.items())
             print(f"{len(manifest.figures)} figures in {args.out} "
-                  f"({time.perf_counter() - t:.1f} s); made: {made}")
+                  f"({time.perf_counter() - t:.1f} s); made: {made}"
+                  + (f"; time: {phases}" if phases else ""))
         elif args.command == "data":
             from looking_inside.data import load
 

@@ -40,7 +40,10 @@ class Experiment:
     # Large batches are cheap on CPU (one GEMM per step) and give smooth curves.
     batch_size: int = 128
     # Adam converges in a handful of epochs from any reasonable lr, which keeps a
-    # cold build short; plain SGD needed 3-4x the epochs for the same accuracy.
+    # cold build short. SGD (with momentum 0.9) keeps weights inside the span of the
+    # training images, so single-layer weights stay smooth, image-like templates;
+    # Adam's per-weight step sizes amplify pixels that rarely matter into speckle.
+    optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = 1e-3
     # Weight decay pulls weights of pixels that never help towards 0, so the
     # templates are clean instead of speckled with noise from rare pixels.
@@ -59,6 +62,8 @@ class Experiment:
             problems.append(f"weight_decay must be >= 0, got {self.weight_decay}")
         if any(h < 1 for h in self.hidden):
             problems.append(f"hidden sizes must be >= 1, got {self.hidden}")
+        if self.optimizer not in ("adam", "sgd"):
+            problems.append(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.dataset not in ("mnist", "cifar10"):
             problems.append(f"dataset must be 'mnist' or 'cifar10', got {self.dataset!r}")
         if problems:
@@ -100,9 +105,13 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         name="cifar-1layer",
         dataset="cifar10",
         epochs=20,
-        lr=5e-4,
-        # CIFAR templates are noisy by nature; decay keeps the colour blobs legible.
-        weight_decay=1e-2,
+        # SGD and a strong pull towards 0: with Adam (any decay) the ten templates
+        # were colour noise on the 5k-image subset; with SGD + 0.1 they are smooth
+        # colour blobs with a blue surround for plane and ship, as in the article,
+        # at the same accuracy (0.365 vs 0.360 on the subset).
+        optimizer="sgd",
+        lr=1e-3,
+        weight_decay=1e-1,
     ),
     Experiment(
         name="cifar-2layer",

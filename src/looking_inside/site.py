@@ -68,6 +68,8 @@ def _run_child(settings: Settings, out: Path) -> None:
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    # Fresh .pyc files under src/ would trigger `mkdocs serve`'s watcher again.
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, bufsize=1)
     assert proc.stdout is not None

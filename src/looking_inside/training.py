@@ -65,6 +65,9 @@ def _evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
 
 
 def make_optimizer(exp: Experiment, model: nn.Module) -> torch.optim.Optimizer:
+    if exp.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=exp.lr, momentum=0.9,
+                               weight_decay=exp.weight_decay)
     return torch.optim.Adam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay)
 
 
@@ -84,7 +87,9 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
     correct = torch.zeros((), device=device, dtype=torch.int64)
     for i in range(0, n, batch_size):
         idx = perm[i:i + batch_size]
-        xb, yb = x[idx], y[idx]  # (B, D), (B,)
+        # index_select, not x[idx]: the same rows without advanced indexing's
+        # general path, which cost ~10% of an MNIST epoch on two cores.
+        xb, yb = x.index_select(0, idx), y.index_select(0, idx)  # (B, D), (B,)
         logits = model(xb)
         loss = loss_fn(logits, yb)
         opt.zero_grad(set_to_none=True)

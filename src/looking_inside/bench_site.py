@@ -1,0 +1,294 @@
+"""Benchmark, site side: real ``mkdocs build`` runs in child processes (cold, warm,
+and with our plugins taken out), their phases and peak memory, and page weight.
+
+Builds run through one small driver that does what ``mkdocs build`` does (load the
+config, start the plugins, build) and can drop plugins, so the build with our hook
+and the one without it differ in nothing else.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from looking_inside.config import PROJECT_ROOT
+
+CONFIG = PROJECT_ROOT / "mkdocs.yml"
+OUR_PLUGINS = ("gen-files", "macros")  # our hook (gen/site.py) and what reads its facts
+
+# ``python -c`` driver: mkdocs' own build_command, minus click, plus dropping plugins.
+_DRIVER = """
+import json, logging, sys
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+from mkdocs.utils.yaml import yaml_load
+config_file, site_dir, drop = sys.argv[1], sys.argv[2], set(json.loads(sys.argv[3]))
+logging.basicConfig(level=logging.INFO, format="%(levelname)-8s-  %(message)s")
+overrides = {"site_dir": site_dir}
+if drop:
+    with open(config_file, "rb") as f:
+        plugins = yaml_load(f).get("plugins", [])
+    overrides["plugins"] = [p for p in plugins
+                            if (next(iter(p)) if isinstance(p, dict) else p) not in drop]
+cfg = load_config(config_file, **overrides)
+cfg.plugins.on_startup(command="build", dirty=False)
+try:
+    build(cfg)
+finally:
+    cfg.plugins.on_shutdown()
+"""
+
+# Log lines that end a phase of a cold build, and the phase each one ends. The first
+# data load also pays for starting the child process and importing torch.
+_MARKERS = (
+    (re.compile(r"training and rendering what is missing"), "mkdocs start-up"),
+    (re.compile(r"looking_inside: (\w+): \d+ train / \d+ test images"), "load {}"),
+    (re.compile(r"looking_inside: ([\w-]+): test accuracy"), "train {}"),
+    (re.compile(r"looking_inside: \d+ figures in"), "figures + facts"),
+)
+FIRST_LOAD_NOTE = " (+ child start, import torch)"
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    seconds: float
+    phases: tuple[tuple[str, float], ...]  # consecutive, summing to ``seconds``
+    peak_rss: int  # bytes: the largest single process of the tree (kernel high-water)
+    peak_tree_rss: int  # bytes: all processes of the tree at once, sampled every 0.1 s
+
+
+class _TreeSampler(threading.Thread):
+    """Polls /proc for the summed RSS of a process and all its descendants."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self.stopped.wait(self.interval):
+            self.peak = max(self.peak, sum(_rss_pages(p) for p in _tree(self.pid)) * page)
+
+
+def _tree(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue  # exited while we looked
+            parents[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [p for p, pp in parents.items() if pp in frontier]
+        tree.extend(frontier)
+    return tree
+
+
+def _rss_pages(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _env(data_root: Path, cache: Path, device: str) -> dict[str, str]:
+    return dict(os.environ, LOOKING_INSIDE_DATA=str(data_root), LOOKING_INSIDE_CACHE=str(cache),
+                LOOKING_INSIDE_DEVICE=device, LOOKING_INSIDE_DOWNLOAD="0",
+                PYTHONUNBUFFERED="1")  # lines must arrive when they are logged
+
+
+def run_build(site_dir: Path, env: dict[str, str], drop: tuple[str, ...] = ()) -> BuildRun:
+    """One build in a child process; phases from the time each marker line arrives."""
+    cmd = [sys.executable, "-c", _DRIVER, str(CONFIG), str(site_dir), json.dumps(list(drop))]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    sampler = _TreeSampler(proc.pid) if Path("/proc/self/statm").exists() else None
+    if sampler:
+        sampler.start()
+    assert proc.stdout is not None
+    phases: list[tuple[str, float]] = []
+    last = start
+    tail: list[str] = []
+    for line in proc.stdout:
+        now = time.perf_counter()
+        tail = (tail + [line.rstrip()])[-40:]
+        for pattern, name in _MARKERS:
+            m = pattern.search(line)
+            if m:
+                label = name.format(*m.groups())
+                if label.startswith("load ") and not any(p.startswith("load ") for p, _ in phases):
+                    label += FIRST_LOAD_NOTE
+                phases.append((label, now - last))
+                last = now
+                break
+    # wait4, unlike Popen.wait, returns the rusage of the child *and* its waited-for
+    # children: ru_maxrss is then the largest process anywhere in the tree.
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    end = time.perf_counter()
+    if sampler:
+        sampler.stopped.set()
+        sampler.join()
+    if proc.returncode != 0:
+        from looking_inside.errors import BuildError
+
+        raise BuildError("benchmark build failed (mkdocs exited with "
+                         f"{proc.returncode}):\n" + "\n".join(tail))
+    phases.append(("mkdocs pages" if phases else "mkdocs build", end - last))
+    return BuildRun(seconds=end - start, phases=tuple(phases),
+                    peak_rss=usage.ru_maxrss * 1024,
+                    peak_tree_rss=sampler.peak if sampler else 0)
+
+
+def cold_build(data_root: Path, cache: Path, site_dir: Path, device: str) -> BuildRun:
+    """A build with an empty cache: it trains, renders and builds everything."""
+    return run_build(site_dir, _env(data_root, cache, device))
+
+
+# --- warm rebuild ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WarmRebuild:
+    full_s: tuple[float, ...]  # the site build, everything cached
+    plain_s: tuple[float, ...]  # the same build without gen-files and macros
+    hook_s: tuple[float, ...]  # site.prepare + write_outputs in this process
+
+    @property
+    def full_median(self) -> float:
+        return statistics.median(self.full_s)
+
+    @property
+    def plain_median(self) -> float:
+        return statistics.median(self.plain_s)
+
+    @property
+    def added_s(self) -> float:
+        return self.full_median - self.plain_median
+
+    @property
+    def ratio(self) -> float:
+        return self.full_median / self.plain_median
+
+    def to_json(self) -> dict[str, Any]:
+        return {"full_s": list(self.full_s), "plain_s": list(self.plain_s),
+                "hook_in_process_s": list(self.hook_s), "full_median_s": self.full_median,
+                "plain_median_s": self.plain_median, "added_s": self.added_s,
+                "ratio": self.ratio, "hook_in_process_median_s": statistics.median(self.hook_s)}
+
+
+def warm_rebuild(data_root: Path, cache: Path, scratch: Path, device: str,
+                 reps: int) -> WarmRebuild:
+    """Alternate full and plain builds so both see the same background load.
+
+    One build first, not counted: it warms the disk cache and the ``.pyc`` files, and
+    rebuilds whatever a source edit since the cold build has invalidated.
+    """
+    env = _env(data_root, cache, device)
+    run_build(scratch / "warm-up", env)
+    full, plain = [], []
+    for i in range(reps):
+        full.append(run_build(scratch / f"warm-{i}", env).seconds)
+        plain.append(run_build(scratch / f"plain-{i}", env, drop=OUR_PLUGINS).seconds)
+    return WarmRebuild(tuple(full), tuple(plain), _hook_in_process(data_root, cache, scratch,
+                                                                   reps))
+
+
+def _hook_in_process(data_root: Path, cache: Path, scratch: Path, reps: int
+                     ) -> tuple[float, ...]:
+    """What gen/site.py does on a warm build, timed without process start-up."""
+    from looking_inside import site
+    from looking_inside.config import load_settings
+    from looking_inside.errors import BuildError
+
+    settings = load_settings(data_root=data_root, cache_dir=cache, base_dir=PROJECT_ROOT)
+    out = scratch / "hook-out"
+
+    def open_file(name: str, mode: str = "r") -> Any:
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open(mode)
+
+    if site.Builder(settings).lookup() is None:  # else prepare() would train
+        raise BuildError(f"the warm-rebuild benchmark found the cache {cache} cold")
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        site.write_outputs(site.prepare(settings), open_file)
+        times.append(time.perf_counter() - t)
+    return tuple(times)
+
+
+# --- page weight -------------------------------------------------------------------------
+
+class _Refs(html.parser.HTMLParser):
+    """Files a page makes the browser fetch on load: images, scripts, stylesheets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.assets: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "img" and a.get("src"):
+            self.images.append(a["src"] or "")
+        elif tag == "script" and a.get("src"):
+            self.assets.append(a["src"] or "")
+        elif tag == "link" and a.get("href") and "stylesheet" in (a.get("rel") or "").split():
+            self.assets.append(a["href"] or "")
+
+
+@dataclass(frozen=True)
+class PageWeight:
+    page: str
+    html: int  # bytes
+    assets: int  # scripts and stylesheets
+    images: int  # figures of one palette (the heavier); a reader never loads both
+    images_both: int  # both palettes, for reference
+
+    @property
+    def total(self) -> int:
+        return self.html + self.assets + self.images
+
+
+def page_weights(site_dir: Path) -> list[PageWeight]:
+    out = []
+    for page in sorted(site_dir.rglob("index.html")):
+        parser = _Refs()
+        parser.feed(page.read_text(encoding="utf-8"))
+
+        def size(ref: str, base: Path = page.parent) -> int:
+            ref = ref.split("#", 1)[0].split("?", 1)[0]
+            if not ref or "://" in ref or ref.startswith("data:"):
+                return 0  # remote or inline: nothing the site serves
+            f = (base / ref).resolve()
+            return f.stat().st_size if f.is_file() else 0
+
+        by_palette: dict[str, int] = {}
+        for src in set(parser.images):
+            palette = src.rsplit("#only-", 1)[1] if "#only-" in src else "both"
+            by_palette[palette] = by_palette.get(palette, 0) + size(src)
+        shared = by_palette.pop("both", 0)
+        rel = page.parent.relative_to(site_dir).as_posix()
+        out.append(PageWeight(
+            page=(rel + "/") if rel != "." else "index", html=page.stat().st_size,
+            assets=sum(size(s) for s in set(parser.assets)),
+            images=shared + max(by_palette.values(), default=0),
+            images_both=shared + sum(by_palette.values()),
+        ))
+    return out
