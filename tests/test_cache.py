@@ -228,3 +228,15 @@ def test_unwritable_cache_builds_without_caching_and_says_so(data_root: Path,
     assert proc.returncode == 0, err
     assert "building without a cache" in err and str(blocker) in err
     assert json.loads(out)["experiments"][0]["test_accuracy"] > 0.8
+
+
+def test_prune_drops_old_versions_but_spares_recent_ones(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    for key in ("current", "old", "recent"):
+        assert cache.put("figure", "x", key, {"a.png": key.encode()}) is not None
+    two_hours_ago = time.time() - 7200
+    os.utime(cache.entry_dir("figure", "x", "old"), (two_hours_ago, two_hours_ago))
+    cache.prune("figure", "x", keep="current")
+    assert cache.get("figure", "x", "current") is not None
+    assert cache.get("figure", "x", "recent") is not None
+    assert not cache.entry_dir("figure", "x", "old").exists()

@@ -63,23 +63,35 @@ FIRST_LOAD_NOTE = " (+ child start, import torch)"
 class BuildRun:
     seconds: float
     phases: tuple[tuple[str, float], ...]  # consecutive, summing to ``seconds``
-    peak_rss: int  # bytes: the largest single process of the tree (kernel high-water)
-    peak_tree_rss: int  # bytes: all processes of the tree at once, sampled every 0.1 s
+    peak_rss: int  # bytes: the largest high-water mark of any one process of the build
+    peak_tree_rss: int  # bytes: all processes of the build at once, sampled
 
 
 class _TreeSampler(threading.Thread):
-    """Polls /proc for the summed RSS of a process and all its descendants."""
+    """Polls /proc for the RSS of a process and its descendants, every ``interval`` s.
+
+    Each process's own high-water mark (VmHWM) is exact whenever it is read; the sum
+    over processes is a sample and can miss a short peak. (The kernel's ru_maxrss is
+    no use here: a child inherits the benchmark's own, much larger, mark at exec.)
+    """
 
     def __init__(self, pid: int, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
-        self.peak = 0
+        self.peak_tree = 0
+        self.peak_process = 0
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        page = os.sysconf("SC_PAGE_SIZE")
-        while not self.stopped.wait(self.interval):
-            self.peak = max(self.peak, sum(_rss_pages(p) for p in _tree(self.pid)) * page)
+        while True:
+            total = 0
+            for pid in _tree(self.pid):
+                rss, hwm = _status_kb(pid)
+                total += rss
+                self.peak_process = max(self.peak_process, hwm * 1024)
+            self.peak_tree = max(self.peak_tree, total * 1024)
+            if self.stopped.wait(self.interval):
+                return
 
 
 def _tree(root: int) -> list[int]:
@@ -98,11 +110,18 @@ def _tree(root: int) -> list[int]:
     return tree
 
 
-def _rss_pages(pid: int) -> int:
+def _status_kb(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) in KiB; zeros once the process is gone."""
+    rss = hwm = 0
     try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return rss, hwm
 
 
 def _env(data_root: Path, cache: Path, device: str) -> dict[str, str]:
@@ -117,7 +136,7 @@ def run_build(site_dir: Path, env: dict[str, str], drop: tuple[str, ...] = ()) -
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
-    sampler = _TreeSampler(proc.pid) if Path("/proc/self/statm").exists() else None
+    sampler = _TreeSampler(proc.pid) if Path("/proc/self/status").exists() else None
     if sampler:
         sampler.start()
     assert proc.stdout is not None
@@ -136,10 +155,7 @@ def run_build(site_dir: Path, env: dict[str, str], drop: tuple[str, ...] = ()) -
                 phases.append((label, now - last))
                 last = now
                 break
-    # wait4, unlike Popen.wait, returns the rusage of the child *and* its waited-for
-    # children: ru_maxrss is then the largest process anywhere in the tree.
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.wait()
     end = time.perf_counter()
     if sampler:
         sampler.stopped.set()
@@ -151,8 +167,8 @@ def run_build(site_dir: Path, env: dict[str, str], drop: tuple[str, ...] = ()) -
                          f"{proc.returncode}):\n" + "\n".join(tail))
     phases.append(("mkdocs pages" if phases else "mkdocs build", end - last))
     return BuildRun(seconds=end - start, phases=tuple(phases),
-                    peak_rss=usage.ru_maxrss * 1024,
-                    peak_tree_rss=sampler.peak if sampler else 0)
+                    peak_rss=sampler.peak_process if sampler else 0,
+                    peak_tree_rss=sampler.peak_tree if sampler else 0)
 
 
 def cold_build(data_root: Path, cache: Path, site_dir: Path, device: str) -> BuildRun:
@@ -204,18 +220,19 @@ def warm_rebuild(data_root: Path, cache: Path, scratch: Path, device: str,
     for i in range(reps):
         full.append(run_build(scratch / f"warm-{i}", env).seconds)
         plain.append(run_build(scratch / f"plain-{i}", env, drop=OUR_PLUGINS).seconds)
-    return WarmRebuild(tuple(full), tuple(plain), _hook_in_process(data_root, cache, scratch,
-                                                                   reps))
+    hook = _hook_in_process(data_root, cache, scratch, device, reps)
+    return WarmRebuild(tuple(full), tuple(plain), hook)
 
 
-def _hook_in_process(data_root: Path, cache: Path, scratch: Path, reps: int
+def _hook_in_process(data_root: Path, cache: Path, scratch: Path, device: str, reps: int
                      ) -> tuple[float, ...]:
     """What gen/site.py does on a warm build, timed without process start-up."""
     from looking_inside import site
     from looking_inside.config import load_settings
     from looking_inside.errors import BuildError
 
-    settings = load_settings(data_root=data_root, cache_dir=cache, base_dir=PROJECT_ROOT)
+    settings = load_settings(data_root=data_root, cache_dir=cache, device=device,
+                             base_dir=PROJECT_ROOT)
     out = scratch / "hook-out"
 
     def open_file(name: str, mode: str = "r") -> Any:

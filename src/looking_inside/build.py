@@ -185,6 +185,9 @@ class Builder:
                 if e is None:  # caching is off: keep the bytes in a scratch folder
                     e = _scratch_entry(p.name, files)
             entries[p.name] = (p, e)
+            self.cache.prune(p.kind, p.name, key)
+        for exp in self.settings.experiments:
+            self.cache.prune("results", exp.name, self.pipeline.result_key(exp))
         return self._manifest(entries, summaries)
 
     def _inputs(self, results: Mapping[str, Any]) -> FigureInputs:

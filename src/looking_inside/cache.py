@@ -12,6 +12,7 @@ at once both succeed (the second rename loses and its identical copy is dropped)
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -102,13 +103,17 @@ def source_hash(modules: Iterable[str]) -> str:
 
 def versions(*packages: str) -> dict[str, str]:
     """Installed versions, read from package metadata (no import: torch costs 1-2 s)."""
-    out = {}
-    for p in packages:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = "absent"
-    return out
+    return {p: _version(p) for p in packages}
+
+
+@functools.lru_cache(maxsize=None)
+def _version(package: str) -> str:
+    # Memoised: a metadata scan costs ~5 ms and every cache key asks for several;
+    # a process never sees its installed packages change under it in practice.
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
 
 
 @dataclass(frozen=True)
@@ -243,11 +248,23 @@ class Cache:
                     "Fix: make it writable or set LOOKING_INSIDE_CACHE to a writable folder",
                     self.root, exc)
 
-    def prune(self, kind: str, name: str, keep: str) -> None:
-        """Remove other keys of the same entry (old versions) to bound disk use."""
+    def prune(self, kind: str, name: str, keep: str, older_than: float = STALE_SECONDS) -> None:
+        """Drop other versions of an entry, once they are ``older_than`` seconds old.
+
+        Old keys are what every code or config edit leaves behind; the grace period
+        spares entries a concurrent build (say, `mkdocs serve` on other code) just made.
+        """
+        import time
+
         parent = self.root / kind / name
-        if not parent.is_dir():
+        if not self.enabled or not parent.is_dir():
             return
+        now = time.time()
         for child in parent.iterdir():
-            if child.name != keep and not child.name.startswith("."):
-                self._discard(child)
+            if child.name == keep or child.name.startswith("."):
+                continue
+            try:
+                if now - child.stat().st_mtime > older_than:
+                    self._discard(child)
+            except OSError:
+                pass

@@ -56,8 +56,8 @@ def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
         for k, m in enumerate(picks, start=1):
             f[f"mistakes.{k}.actual"] = _fact(m.actual, str(m.actual))
             f[f"mistakes.{k}.predicted"] = _fact(m.predicted, str(m.predicted))
-            f[f"mistakes.{k}.confidence"] = _fact(m.confidence, pct(m.confidence, 0))
-            f[f"mistakes.{k}.true_prob"] = _fact(m.true_prob, pct(m.true_prob, 0))
+            f[f"mistakes.{k}.confidence"] = _fact(m.confidence, pct(m.confidence))
+            f[f"mistakes.{k}.true_prob"] = _fact(m.true_prob, pct(m.true_prob))
     if "mnist-2layer" in results:
         top, bottom = analysis.hidden_preferences(results["mnist-2layer"].weights[1])
         for d in range(10):

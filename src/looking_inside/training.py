@@ -65,10 +65,14 @@ def _evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
 
 
 def make_optimizer(exp: Experiment, model: nn.Module) -> torch.optim.Optimizer:
+    # fused=True: one kernel per step instead of ~8 passes over every parameter; with
+    # index_select below, 9-28% off an epoch on two cores (`python -m looking_inside
+    # bench`). Same update, rounded differently (~1e-8 relative); still deterministic.
     if exp.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=exp.lr, momentum=0.9,
-                               weight_decay=exp.weight_decay)
-    return torch.optim.Adam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay)
+                               weight_decay=exp.weight_decay, fused=True)
+    return torch.optim.Adam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay,
+                            fused=True)
 
 
 def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
