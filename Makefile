@@ -38,7 +38,7 @@ serve: $(STAMP) system-deps data
 build: $(STAMP) system-deps data
 	$(PY) -m mkdocs build --strict
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps data
 	$(PY) -m pytest
 
 bench: $(STAMP) system-deps data

@@ -22,15 +22,25 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 
 def _data_root() -> Path:
+    """$LOOKING_INSIDE_DATA, else the shared subsets beside the checkout, else the
+    per-user folder `make data` downloads into."""
     env = os.environ.get("LOOKING_INSIDE_DATA")
-    return Path(env).resolve() if env else (ROOT.parent / "shared" / "data").resolve()
+    if env:
+        return Path(env).resolve()
+    shared = (ROOT.parent / "shared" / "data").resolve()
+    if shared.is_dir():
+        return shared
+    from looking_inside.config import default_data_root
+
+    return default_data_root()
 
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     root = _data_root()
     if not (root / "MNIST" / "raw").is_dir():
-        pytest.fail(f"real data not found at {root}; set LOOKING_INSIDE_DATA (see README)")
+        pytest.fail(f"real data not found at {root}; run `make data` or set "
+                    "LOOKING_INSIDE_DATA (see README)")
     return root
 
 

@@ -10,16 +10,7 @@
 (function () {
   "use strict";
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    for (var k in attrs || {}) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "class") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    }
-    (children || []).forEach(function (c) { node.appendChild(c); });
-    return node;
-  }
+  var el = window.LiDom.el;
 
   function pct(p) {
     return (100 * p).toFixed(1) + "%";

@@ -16,16 +16,7 @@
   var KEY_STEP = 10, KEY_STEP_FINE = 3; // canvas pixels per arrow key press
   var D = window.LiDigits;
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    for (var k in attrs || {}) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "class") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    }
-    (children || []).forEach(function (c) { node.appendChild(c); });
-    return node;
-  }
+  var el = window.LiDom.el;
 
   function isDark() {
     return document.body.getAttribute("data-md-color-scheme") === "slate";
