@@ -124,10 +124,10 @@ def test_how_built_page_reports_every_experiment(built_site: Path) -> None:
     m = manifest(built_site)
     for e in m["experiments"]:
         assert f"<code>{e['name']}</code>" in html
-        assert f"{e['n_train']:,}" in html
+        assert f"{e['n_train']:,} / {e['n_test']:,}" in html
         assert f"{100 * e['test_accuracy']:.1f}%" in html
     subset = any(m["data"]["subset"].values())
-    assert ("这次构建用的是数据子集" in html) == subset
+    assert ("这一版用的是数据子集" in html) == subset
     assert m["versions"]["torch"] in html
 
 

@@ -121,7 +121,7 @@
           el("p", { class: "li-input-note", text: "左图是网络看到的 28×28 输入：笔迹裁剪、缩放、按重心居中之后的样子。" })])
       ]),
       el("div", { class: "li-scores" }, [bars,
-        el("p", { class: "li-bars-note", text: "柱子是得分 z = b + Σ w·x；百分比是 softmax 之后的概率。" })])
+        el("p", { class: "li-bars-note", text: "柱子是得分 z = b + Σ w·x；写下数字后，右边的百分比是用 softmax 把得分换算成的概率。" })])
     );
 
     this.cards = [];

@@ -106,7 +106,7 @@ def versions(*packages: str) -> dict[str, str]:
     return {p: _version(p) for p in packages}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _version(package: str) -> str:
     # Memoised: a metadata scan costs ~5 ms and every cache key asks for several;
     # a process never sees its installed packages change under it in practice.

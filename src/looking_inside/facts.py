@@ -19,6 +19,8 @@ Fact = dict[str, Any]
 
 
 def pct(x: float, digits: int = 1) -> str:
+    # Two decimals where the text compares near-equal probabilities (the
+    # understandable mistakes' runner-up is often within 0.1 points).
     return f"{100 * x:.{digits}f}%"
 
 
@@ -56,8 +58,8 @@ def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
         for k, m in enumerate(picks, start=1):
             f[f"mistakes.{k}.actual"] = _fact(m.actual, str(m.actual))
             f[f"mistakes.{k}.predicted"] = _fact(m.predicted, str(m.predicted))
-            f[f"mistakes.{k}.confidence"] = _fact(m.confidence, pct(m.confidence))
-            f[f"mistakes.{k}.true_prob"] = _fact(m.true_prob, pct(m.true_prob))
+            f[f"mistakes.{k}.confidence"] = _fact(m.confidence, pct(m.confidence, 2))
+            f[f"mistakes.{k}.true_prob"] = _fact(m.true_prob, pct(m.true_prob, 2))
     if "mnist-2layer" in results:
         top, bottom = analysis.hidden_preferences(results["mnist-2layer"].weights[1])
         for d in range(10):

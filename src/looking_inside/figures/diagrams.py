@@ -35,18 +35,18 @@ def _inputs(ax, x: float, theme: Theme) -> np.ndarray:
         if label is None:
             ax.text(x, y, "⋮", ha="center", va="center", fontsize=16, color=theme.fg)
             continue
-        neuron(ax, x, y, 0.38, theme, label, fontsize=7)
+        neuron(ax, x, y, 0.42, theme, label, fontsize=8.5)
         drawn.append(y)
     ax.text(x, 0.0, "784 个输入神经元\n（像素展开成一列）", ha="center", va="top",
-            fontsize=9, color=theme.fg)
+            fontsize=11, color=theme.fg)
     return np.asarray(drawn)
 
 
 def _outputs(ax, x: float, theme: Theme, labels: list[str], caption: str) -> np.ndarray:
     ys = _column(len(labels), 9.5, 0.5)
     for y, label in zip(ys, labels, strict=True):
-        neuron(ax, x, y, 0.36, theme, label, fontsize=8)
-    ax.text(x, 0.0 - 0.0, caption, ha="center", va="top", fontsize=9, color=theme.fg)
+        neuron(ax, x, y, 0.38, theme, label, fontsize=9.5)
+    ax.text(x, 0.0, caption, ha="center", va="top", fontsize=11, color=theme.fg)
     return ys
 
 
@@ -55,7 +55,7 @@ def _digit_inset(fig: Figure, image: np.ndarray, rect: tuple[float, float, float
     ax = fig.add_axes(rect)
     ax.imshow(image, cmap="gray")
     bare(ax)
-    ax.set_title("28×28 图像", fontsize=8, color=theme.fg)
+    ax.set_title("28×28 图像", fontsize=10, color=theme.fg)
 
 
 def single_layer_network(inputs: FigureInputs, theme: Theme) -> Figure:
@@ -70,7 +70,7 @@ def single_layer_network(inputs: FigureInputs, theme: Theme) -> Figure:
     _connect(ax, 2.0, ys_in, 8.0, ys_out, theme)
     ax.annotate("", xy=(1.3, 5.0), xytext=(-0.6, 5.0),
                 arrowprops={"arrowstyle": "->", "color": theme.fg, "lw": 1.2})
-    ax.text(0.35, 5.4, "展开", ha="center", fontsize=9, color=theme.fg)
+    ax.text(0.35, 5.4, "展开", ha="center", fontsize=11, color=theme.fg)
     _digit_inset(fig, inputs.test["mnist"].images[0], (0.01, 0.38, 0.15, 0.25), theme)
     return fig
 

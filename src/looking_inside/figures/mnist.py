@@ -102,9 +102,9 @@ def mistakes(inputs: FigureInputs, theme: Theme) -> Figure:
         ax.imshow(images[m.index], cmap="gray")
         bare(ax)
         ax.set_title(f"实际 {m.actual} → 认成 {m.predicted}", fontsize=9.5, color=theme.fg)
-        probs = f"P({m.predicted}) = {m.confidence:.1%}　P({m.actual}) = {m.true_prob:.1%}"
-        ax.text(14, 30.5, probs,
-                ha="center", va="top", fontsize=8, color=theme.muted)
+        probs = f"P({m.predicted}) = {m.confidence:.2%}\nP({m.actual}) = {m.true_prob:.2%}"
+        ax.text(14, 30.5, probs, ha="center", va="top", fontsize=9.5, color=theme.fg,
+                linespacing=1.3)
     fig.text(0.25, 0.93, "情有可原", ha="center", fontsize=10.5, color=theme.fg,
              fontweight="bold")
     fig.text(0.765, 0.93, "错得离谱", ha="center", fontsize=10.5, color=theme.error,
@@ -160,7 +160,7 @@ def hidden_filters(inputs: FigureInputs, theme: Theme) -> Figure:
     for j in range(h):
         ax = fig.add_axes((left + j * cell + 0.004, 0.86, cell - 0.008, 0.1))
         show_gray(ax, w_in[j].reshape(28, 28))
-        ax.set_title(f"{j + 1}", fontsize=8, color=theme.fg)
+        ax.set_title(f"{j + 1}", fontsize=10, color=theme.fg)
     lim = float(np.abs(w_out).max()) or 1.0
     row_h = 0.8 / 10
     for d in range(10):
@@ -173,5 +173,5 @@ def hidden_filters(inputs: FigureInputs, theme: Theme) -> Figure:
         bare(ax)
         ax.text(-0.75, 0, f"“{d}”", ha="right", va="center", fontsize=10, color=theme.fg)
     fig.text(left + width, 0.005, "蓝色：正权重（偏爱）　橙色：负权重（厌恶）", ha="right",
-             fontsize=8, color=theme.muted)
+             fontsize=10, color=theme.fg)
     return fig
