@@ -179,7 +179,8 @@ class Builder:
                     inputs = self._inputs(results)
                 t = time.perf_counter()
                 files = p.make(inputs)
-                self.pipeline.timings.add(f"{p.kind}s", time.perf_counter() - t)
+                phase = p.kind if p.kind.endswith("s") else f"{p.kind}s"
+                self.pipeline.timings.add(phase, time.perf_counter() - t)
                 self.made.append(p.name)
                 e = self.cache.put(p.kind, p.name, key, files)
                 if e is None:  # caching is off: keep the bytes in a scratch folder
