@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from looking_inside.cache import Cache, hash_json, sha256_file, source_hash, versions
-from looking_inside.config import Dataset, Settings, get_experiment
+from looking_inside.config import EXPERIMENTS, Dataset, Settings, get_experiment
 from looking_inside.figures.registry import FIGURES, FigureInputs, FigureSpec
 from looking_inside.pipeline import Pipeline
 
@@ -78,16 +78,10 @@ def products() -> list[Product]:
     from looking_inside.exports import EXPORTS
 
     items = [_figure_product(s) for s in FIGURES]
-    items.append(Product("facts", "facts", tuple(e.name for e in _all_experiments()), (),
+    items.append(Product("facts", "facts", tuple(e.name for e in EXPERIMENTS), (),
                          code=("facts", "analysis"), make=_make_facts))
     items.extend(EXPORTS)
     return items
-
-
-def _all_experiments():  # noqa: ANN202 - tiny indirection keeps import order simple
-    from looking_inside.config import EXPERIMENTS
-
-    return EXPERIMENTS
 
 
 @dataclass

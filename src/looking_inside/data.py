@@ -251,7 +251,3 @@ def load(settings: Settings, dataset: Dataset) -> DataBundle:
     log.info("%s: %d train / %d test images from %s", dataset, len(train), len(test), root)
     return DataBundle(dataset=dataset, train=train, test=test,
                       fingerprint=fingerprint(settings, dataset))
-
-
-def data_root_is_subset(n_train: int, dataset: Dataset) -> bool:
-    return n_train < (60000 if dataset == "mnist" else 50000)
