@@ -121,8 +121,12 @@ class Entry:
     """A verified cache entry: its folder and the files the stamp vouches for."""
 
     path: Path
-    files: tuple[str, ...]
+    digests: Mapping[str, str]  # file name -> sha256, as recorded in the stamp
     info: Mapping[str, Any]
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(sorted(self.digests))
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -186,7 +190,7 @@ class Cache:
         except (ValueError, KeyError, TypeError, OSError) as exc:
             return self._corrupt(d, f"unreadable stamp ({exc})")
         self.stats["hits"] += 1
-        return Entry(path=d, files=tuple(sorted(files)), info=stamp.get("info", {}))
+        return Entry(path=d, digests=dict(files), info=stamp.get("info", {}))
 
     def _corrupt(self, d: Path, why: str) -> Entry | None:
         """Report and discard a damaged entry; returns None so callers can return it."""
@@ -240,7 +244,7 @@ class Cache:
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
-        return Entry(path=final, files=tuple(sorted(files)), info=dict(info or {}))
+        return Entry(path=final, digests=digests, info=dict(info or {}))
 
     def _disable(self, exc: OSError) -> None:
         self.enabled = False
