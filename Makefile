@@ -6,6 +6,10 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
+# Known notices, not news: Material's and ProperDocs' end-of-life banners (README, Versions).
+export NO_MKDOCS_2_WARNING = 1
+export DISABLE_MKDOCS_2_WARNING = true
+
 .PHONY: serve build test bench lint audit actionlint data system-deps clean
 
 $(STAMP): pyproject.toml
@@ -42,7 +46,7 @@ test: $(STAMP) system-deps data
 	$(PY) -m pytest
 
 bench: $(STAMP) system-deps data
-	$(PY) -m looking_inside bench --out bench-out
+	$(PY) -m looking_inside.bench --out bench-out
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests gen

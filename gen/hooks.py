@@ -1,13 +1,24 @@
-"""mkdocs hook: turn ``$...$`` maths into MathML at build time.
+"""mkdocs hooks: MathML at build time, and a quiet console.
 
 pymdownx.arithmatex (generic mode) marks maths as ``\\(...\\)`` / ``\\[...\\]``;
 here each is converted with latex2mathml, so pages need no JavaScript and no CDN.
+
+The console shows our progress and real warnings only: mkdocs-macros' start-up INFO
+lines and jieba's dictionary chatter are known notices, not news. (The end-of-life
+banners are switched off by environment variables in the Makefile; see README,
+*Versions*.)
 """
 
 import html
+import logging
 import re
 
+import jieba
 from latex2mathml.converter import convert
+
+# Hooks load with the config, before any plugin's events: early enough for both.
+logging.getLogger("mkdocs.plugins.macros").setLevel(logging.WARNING)
+jieba.setLogLevel(logging.WARNING)  # the search plugin's segmenter logs at DEBUG
 
 _MATH = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">\s*(?:\\\((?P<inline>.+?)\\\)|\\\[(?P<block>.+?)\\\])'

@@ -1,10 +1,16 @@
-"""mkdocs-macros module: the two macros chapters use.
+"""mkdocs-macros module: what chapters call.
 
 ``{{ fact("mnist-1layer.accuracy") }}`` quotes a number the build produced;
-``{{ figure("mnist-weights-all") }}`` inserts a figure with its caption.
+``{{ figure("mnist-weights-all") }}`` inserts a figure with its caption;
+``build()`` is the build's manifest (experiments, versions), for the how-built page.
+The site module is looked up at each call: gen/site.py may have re-imported it.
 """
 
-from looking_inside import site
+import importlib
+
+
+def _site():  # noqa: ANN202
+    return importlib.import_module("looking_inside.site")
 
 
 def define_env(env):  # noqa: ANN001, ANN201 - mkdocs-macros' entry point
@@ -13,8 +19,12 @@ def define_env(env):  # noqa: ANN001, ANN201 - mkdocs-macros' entry point
 
     @env.macro
     def fact(name: str) -> str:
-        return site.fact_html(name, page())
+        return _site().fact_html(name, page())
 
     @env.macro
     def figure(name: str) -> str:
-        return site.figure_markdown(name, page())
+        return _site().figure_markdown(name, page())
+
+    @env.macro
+    def build() -> dict:
+        return _site().current().to_json()

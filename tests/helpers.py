@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from looking_inside.config import Experiment
-from looking_inside.data import CIFAR_CLASSES_EN, DataBundle, Split
-from looking_inside.results import Results
+from looking_inside.data.datasets import CIFAR10
+from looking_inside.data.load import DataBundle
+from looking_inside.data.readers import Split
+from looking_inside.training.results import Results
 
 
 def write_idx_images(path: Path, images: np.ndarray, count: int | None = None) -> None:
@@ -44,7 +46,7 @@ def write_cifar(root: Path, per_batch: int, seed: int = 0) -> None:
                  "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
                  "labels": [int(v) for v in rng.integers(0, 10, per_batch)]}
         (d / name).write_bytes(pickle.dumps(batch, protocol=2))
-    meta = {"label_names": list(CIFAR_CLASSES_EN), "num_cases_per_batch": per_batch,
+    meta = {"label_names": list(CIFAR10.classes_en), "num_cases_per_batch": per_batch,
             "num_vis": 3072}
     (d / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from looking_inside.bench_train import epoch_work, tile
+from looking_inside.bench.train import epoch_work, tile
 from looking_inside.config import get_experiment
 
 from helpers import fake_bundle
@@ -30,7 +30,7 @@ def _positive(x: object) -> bool:
 def report(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict:
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
-        [sys.executable, "-m", "looking_inside", "bench", "--quick", "--out", str(out),
+        [sys.executable, "-m", "looking_inside.bench", "--quick", "--out", str(out),
          "--data-root", str(data_root)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
@@ -41,11 +41,11 @@ def report(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict:
 
 def test_every_section_is_there(report: dict) -> None:
     assert set(report) >= {"meta", "limits", "training", "data_load_s", "cold_build",
-                           "full_scale", "warm_rebuild", "page_weight", "targets"}
+                           "full_scale", "warm_rebuild", "edit_loops", "page_weight", "targets"}
     assert report["meta"]["quick"] is True
     assert [e["experiment"] for e in report["training"]] == [
         "mnist-1layer", "mnist-2layer", "cifar-1layer", "cifar-2layer"]
-    assert len(report["targets"]) == 5
+    assert len(report["targets"]) == 7
     assert all(isinstance(t["met"], bool) for t in report["targets"])
 
 
@@ -75,6 +75,11 @@ def test_build_numbers_are_sane(report: dict) -> None:
     for key in ("full_median_s", "plain_median_s", "ratio", "hook_in_process_median_s"):
         assert _positive(warm[key]), key
     assert math.isfinite(warm["added_s"])
+    edits = report["edit_loops"]
+    assert all(_positive(x) for x in edits["figure_s"] + edits["chapter_s"])
+    # The figure edit re-rendered exactly the figures of the edited module.
+    assert set(edits["made"].split(", ")) == {"cifar-samples", "cifar-weights-all",
+                                              "cifar-confusion"}
 
 
 def test_every_chapter_is_weighed(report: dict) -> None:

@@ -28,9 +28,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from looking_inside import digits, exports
 from looking_inside.config import get_experiment, load_settings
-from looking_inside.pipeline import Pipeline
+from looking_inside.products import exports
+from looking_inside.training.pipeline import Pipeline
+
+import digits
 
 pytestmark = pytest.mark.browser
 

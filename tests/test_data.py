@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import subprocess
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 
 from looking_inside.config import load_settings
-from looking_inside.data import CifarUnpickler, load, read_cifar_batch
+from looking_inside.data.load import load
+from looking_inside.data.readers import CifarUnpickler, read_cifar_batch
 from looking_inside.errors import BuildError
 
 from helpers import write_cifar, write_idx_labels, write_mnist
@@ -140,8 +142,8 @@ def test_unpickler_admits_only_plain_batches(tmp_path: Path, payload: bytes) -> 
 
 
 def test_unpickler_reads_a_real_batch(data_root: Path) -> None:
-    with open(data_root / "cifar-10-batches-py" / "data_batch_1", "rb") as f:
-        obj = CifarUnpickler(f, encoding="latin1").load()
+    raw = (data_root / "cifar-10-batches-py" / "data_batch_1").read_bytes()
+    obj = CifarUnpickler(io.BytesIO(raw), budget=len(raw)).load()
     assert obj["data"].shape == (1017, 3072)
 
 

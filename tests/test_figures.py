@@ -14,9 +14,10 @@ import pytest
 from matplotlib.figure import Figure
 
 from looking_inside.config import EXPERIMENTS
-from looking_inside.data import CIFAR_CLASSES_ZH
-from looking_inside.figures import style
-from looking_inside.figures.registry import FIGURES, FigureInputs, get_figure
+from looking_inside.products.figures import style
+from looking_inside.products.figures.registry import FIGURES, get_figure
+from looking_inside.products.inputs import ProductInputs
+from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
 from helpers import fake_bundle, fake_results
 
@@ -40,15 +41,15 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
 
 
 @pytest.fixture(scope="module")
-def inputs() -> FigureInputs:
+def inputs() -> ProductInputs:
     mnist, cifar = fake_bundle("mnist", 300, seed=1), fake_bundle("cifar10", 300, seed=2)
     test = {"mnist": mnist.test, "cifar10": cifar.test}
     results = {e.name: fake_results(e, test[e.dataset].labels, seed=i)
                for i, e in enumerate(EXPERIMENTS)}
-    return FigureInputs(results=results, test=test)
+    return ProductInputs(results=results, test=test)
 
 
-def render(name: str, inputs: FigureInputs, theme: style.Theme = style.LIGHT) -> Figure:
+def render(name: str, inputs: ProductInputs, theme: style.Theme = style.LIGHT) -> Figure:
     style.setup(theme)
     return get_figure(name).render_function()(inputs, theme)
 
@@ -60,7 +61,7 @@ def test_every_figure_has_an_expectation() -> None:
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
-def test_figure_panels(name: str, inputs: FigureInputs) -> None:
+def test_figure_panels(name: str, inputs: ProductInputs) -> None:
     fig = render(name, inputs)
     try:
         n_axes, titles = EXPECTED[name]
@@ -73,7 +74,7 @@ def test_figure_panels(name: str, inputs: FigureInputs) -> None:
         plt.close(fig)
 
 
-def test_confusion_figure_shows_the_counts(inputs: FigureInputs) -> None:
+def test_confusion_figure_shows_the_counts(inputs: ProductInputs) -> None:
     fig = render("mnist-confusion", inputs)
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts]
@@ -83,8 +84,8 @@ def test_confusion_figure_shows_the_counts(inputs: FigureInputs) -> None:
     assert ax.get_xlabel() == "预测的类别" and ax.get_ylabel() == "实际的类别"
 
 
-def test_mistakes_show_true_and_predicted_labels(inputs: FigureInputs) -> None:
-    from looking_inside.analysis import select_mistakes
+def test_mistakes_show_true_and_predicted_labels(inputs: ProductInputs) -> None:
+    from looking_inside.products.analysis import select_mistakes
 
     picks = select_mistakes(inputs.results["mnist-1layer"], inputs.results["mnist-2layer"])
     fig = render("mnist-mistakes", inputs)
@@ -94,7 +95,7 @@ def test_mistakes_show_true_and_predicted_labels(inputs: FigureInputs) -> None:
     assert picks[0].confidence - picks[0].true_prob <= picks[1].confidence - picks[1].true_prob
 
 
-def test_hidden_filter_bars_match_the_output_weights(inputs: FigureInputs) -> None:
+def test_hidden_filter_bars_match_the_output_weights(inputs: ProductInputs) -> None:
     fig = render("mnist-hidden-filters", inputs)
     w_out = inputs.results["mnist-2layer"].weights[1]
     for d, ax in enumerate(fig.axes[10:]):
@@ -105,7 +106,7 @@ def test_hidden_filter_bars_match_the_output_weights(inputs: FigureInputs) -> No
 
 
 @pytest.mark.parametrize("spec", FIGURES, ids=lambda s: s.name)
-def test_same_results_same_bytes(spec, inputs: FigureInputs) -> None:
+def test_same_results_same_bytes(spec, inputs: ProductInputs) -> None:
     a = style.save(render(spec.name, inputs), spec.fmt)
     b = style.save(render(spec.name, inputs), spec.fmt)
     assert a == b

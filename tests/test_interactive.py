@@ -11,13 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from looking_inside import analysis, digits, exports, sprites
-from looking_inside.build import Builder, products
+from looking_inside.build import Builder
 from looking_inside.config import get_experiment, load_settings
-from looking_inside.data import Split
-from looking_inside.figures.registry import FigureInputs
-from looking_inside.pipeline import Pipeline
-from looking_inside.results import Results
+from looking_inside.data.readers import Split
+from looking_inside.products import analysis, exports, sprites
+from looking_inside.products.catalog import products
+from looking_inside.products.inputs import ProductInputs
+from looking_inside.training.pipeline import Pipeline
+from looking_inside.training.results import Results
+
+import digits
 
 DATA = "assets/data"
 # The per-page weight budget of the site (bytes the reader downloads for a page).
@@ -185,7 +188,7 @@ def test_examples_are_real_test_digits(built_site: Path, mnist_test: Split) -> N
 
 def test_exports_are_deterministic(pipeline: Pipeline) -> None:
     res = {"mnist-1layer": pipeline.results(get_experiment("mnist-1layer"))}
-    inputs = FigureInputs(results=res, test={"mnist": pipeline.data("mnist").test})
+    inputs = ProductInputs(results=res, test={"mnist": pipeline.data("mnist").test})
     spec = exports.CONFUSION_EXPORTS[0]
     assert spec.make(inputs) == spec.make(inputs)
     png = spec.make(inputs)[spec.sprite_file]
@@ -197,8 +200,11 @@ def test_export_keys_cover_their_code(data_root: Path, tmp_path: Path) -> None:
     found = {p.name: p for p in products() if p.kind == "export"}
     assert set(found) == {"confusion-mnist", "confusion-cifar", "mnist-1layer-weights",
                           "mnist-examples"}
+    from looking_inside.sources import closure
+
     for p in found.values():
-        assert {"exports", "sprites", "analysis"} <= set(p.code)
+        assert {"products.exports", "products.sprites", "products.analysis",
+                "products.labels"} <= closure([p.module])
     p = found["confusion-mnist"]
     from dataclasses import replace
 

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from looking_inside.config import EXPERIMENTS, Experiment, get_experiment
-from looking_inside.data import DataBundle, Split
+from looking_inside.data.load import DataBundle
+from looking_inside.data.readers import Split
 from looking_inside.errors import BuildError
-from looking_inside.models import build_model, preprocess
-from looking_inside.training import resolve_device, train
+from looking_inside.training.models import build_model, preprocess
+from looking_inside.training.trainer import resolve_device, train
 
 from helpers import fake_bundle
 
@@ -20,7 +21,7 @@ from helpers import fake_bundle
 @pytest.fixture(scope="module")
 def mnist_small(data_root) -> DataBundle:
     from looking_inside.config import load_settings
-    from looking_inside.data import load
+    from looking_inside.data.load import load
 
     full = load(load_settings(data_root=data_root, cache_dir="/tmp/unused"), "mnist")
     return DataBundle("mnist", Split(full.train.images[:1000], full.train.labels[:1000]),
@@ -30,7 +31,7 @@ def mnist_small(data_root) -> DataBundle:
 @pytest.mark.parametrize("exp", EXPERIMENTS, ids=lambda e: e.name)
 def test_model_shapes(exp: Experiment) -> None:
     model = build_model(exp)
-    x = preprocess(fake_bundle(exp.dataset, n=4).train.images)
+    x = preprocess(fake_bundle(exp.dataset, n=4).train.images, exp.dataset)
     assert x.shape == (4, exp.n_inputs)
     assert model(x).shape == (4, 10)
 

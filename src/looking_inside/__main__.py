@@ -1,4 +1,7 @@
-"""Command line: ``python -m looking_inside {train,figures,bench}``."""
+"""Command line: ``python -m looking_inside {train,figures,data}``.
+
+The benchmark is apart: ``python -m looking_inside.bench``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from looking_inside.config import Dataset, Experiment, experiment_names, load_settings
+from looking_inside.config import Experiment, experiment_names, load_settings
 from looking_inside.errors import BuildError
 
 
@@ -52,10 +55,6 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True, type=Path, help="output folder")
     d = sub.add_parser("data", help="check the data sets (downloading them where allowed)")
     _common(d)
-    b = sub.add_parser("bench", help="measure training and build speed")
-    _common(b)
-    b.add_argument("--out", type=Path, default=Path("bench-out"), help="folder for the JSON")
-    b.add_argument("--quick", action="store_true", help="smaller sizes (for tests)")
     return ap
 
 
@@ -81,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.data_root, args.cache_dir, args.device,
                                  getattr(args, "only", None))
         if args.command == "train":
-            from looking_inside.pipeline import Pipeline
+            from looking_inside.training.pipeline import Pipeline
 
             pipe = Pipeline(settings)
             progress = _Progress(enabled=not args.json)
@@ -102,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             from looking_inside.build import Builder
 
             t = time.perf_counter()
-            builder = Builder(settings)
-            manifest = builder.lookup() or builder.build(_Progress(enabled=True))
-            manifest.write(args.out)
+            with Builder(settings) as builder:
+                manifest = builder.lookup() or builder.build(_Progress(enabled=True))
+                manifest.write(args.out)
             made = ", ".join(builder.made) or "nothing (all cached)"
             phases = ", ".join(f"{k} {v:.1f} s"
                                for k, v in builder.pipeline.timings.phases.items())
@@ -112,17 +111,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"({time.perf_counter() - t:.1f} s); made: {made}"
                   + (f"; time: {phases}" if phases else ""))
         elif args.command == "data":
-            from looking_inside.data import load
+            from looking_inside.data.datasets import NAMES
+            from looking_inside.data.load import load
 
-            datasets: tuple[Dataset, ...] = ("mnist", "cifar10")
-            for dataset in datasets:
+            for dataset in NAMES:
                 bundle = load(settings, dataset)
                 print(f"{dataset}: {len(bundle.train):,} train / {len(bundle.test):,} test "
                       f"images in {settings.data_root}")
-        elif args.command == "bench":
-            from looking_inside.bench import run_bench
-
-            run_bench(settings, args.out, quick=args.quick)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

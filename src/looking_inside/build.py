@@ -1,87 +1,54 @@
-"""Everything the site needs, made or fetched from the cache: figures, facts, exports.
-
-A *product* is one cached unit of output (a figure in both palettes, the facts,
-an interactive data export). Its key hashes the keys of the results it reads, the
-data it reads, the source of the code that makes it and the library versions, so
-an unchanged product is never made again and a changed input always remakes it.
+"""Stage 4, build: every product from the cache or made, and the manifest.
 
 ``lookup`` answers from the cache alone (no torch, no matplotlib, no data read):
-that is the whole cost of a warm build. ``build`` makes what is missing.
+that is the whole cost of a warm build. ``build`` trains what is missing, then
+makes the missing products, in parallel processes when more than one is missing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from looking_inside.cache import Cache, hash_json, sha256_bytes, source_hash, versions
-from looking_inside.config import EXPERIMENTS, Dataset, Settings, get_experiment
-from looking_inside.figures.registry import FIGURES, FigureInputs, FigureSpec
-from looking_inside.pipeline import Pipeline
+from looking_inside.cache import Cache, Entry, hash_json, sha256_bytes, versions
+from looking_inside.config import Settings, get_experiment
+from looking_inside.data.datasets import spec
+from looking_inside.products.catalog import products
+from looking_inside.products.figures.registry import FIGURES
+from looking_inside.sources import closure, source_hash
+from looking_inside.training.pipeline import Pipeline
 
 if TYPE_CHECKING:
-    from looking_inside.data import Split
-    from looking_inside.training import EpochCallback
+    from looking_inside.data.readers import Split
+    from looking_inside.products.inputs import Product
+    from looking_inside.training.results import Results
+    from looking_inside.training.trainer import EpochCallback
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.build")
 
 MANIFEST = "manifest.json"
 FACTS_FILE = "facts.json"
+# The code that hands a product its test images: part of the key of any product
+# that reads them, with the data's identity.
+DATA_READER = "data.load"
 
 
-@dataclass(frozen=True)
-class Product:
-    kind: str  # "figure", "facts" or "export"
-    name: str
-    experiments: tuple[str, ...]
-    datasets: tuple[Dataset, ...]
-    code: tuple[str, ...]  # modules of this package whose source goes into the key
-    make: Callable[[FigureInputs], dict[str, bytes]]
-    params: Mapping[str, Any] = field(default_factory=dict)  # other inputs to the key
-
-
-def _figure_product(spec: FigureSpec) -> Product:
-    def make(inputs: FigureInputs) -> dict[str, bytes]:
-        from looking_inside.figures import style
-
-        render = spec.render_function()
-        out = {}
-        for theme in style.THEMES:
-            style.setup(theme)
-            fig = render(inputs, theme)
-            out[spec.filename(theme.name)] = style.save(fig, spec.fmt)
-        return out
-
-    return Product(
-        "figure", spec.name, spec.experiments, spec.datasets,
-        code=("analysis", "figures.style", "figures.common", f"figures.{spec.module}"),
-        make=make,
-        params={"function": spec.function, "fmt": spec.fmt},
-    )
-
-
-def _make_facts(inputs: FigureInputs) -> dict[str, bytes]:
-    from looking_inside.facts import compute_facts
-
-    facts = compute_facts(inputs.results)
-    return {FACTS_FILE: json.dumps(facts, ensure_ascii=False, indent=1,
-                                   sort_keys=True).encode()}
-
-
-def products() -> list[Product]:
-    from looking_inside.exports import EXPORTS
-
-    items = [_figure_product(s) for s in FIGURES]
-    items.append(Product("facts", "facts", tuple(e.name for e in EXPERIMENTS), (),
-                         code=("facts", "analysis"), make=_make_facts))
-    items.extend(EXPORTS)
-    return items
+def available_cpus() -> int:
+    """CPUs this process may run on (affinity), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 @dataclass
@@ -95,10 +62,12 @@ class Manifest:
     versions: dict[str, str]
     data: dict[str, Any]
     paths: dict[str, Path]  # output file name -> file on disk
+    repaired: int = 0  # damaged cache entries found and rebuilt by this build
 
     def to_json(self) -> dict[str, Any]:
         return {"figures": self.figures, "facts": self.facts, "experiments": self.experiments,
-                "exports": self.exports, "versions": self.versions, "data": self.data}
+                "exports": self.exports, "versions": self.versions, "data": self.data,
+                "repaired": self.repaired}
 
     def write(self, out: Path) -> None:
         """Copy every output file into ``out`` and write ``out/manifest.json``."""
@@ -116,23 +85,38 @@ class Manifest:
         paths = {f: out / f for fig in m["figures"] for f in fig["files"]}
         paths.update({f: out / f for e in m["exports"] for f in e["files"]})
         return cls(m["figures"], m["facts"], m["experiments"], m["exports"], m["versions"],
-                   m["data"], paths)
+                   m["data"], paths, int(m.get("repaired", 0)))
 
 
 class Builder:
+    """Use as a context manager: outputs made without a cache live in a scratch
+    folder that is removed on leaving, whatever happened."""
+
     def __init__(self, settings: Settings, cache: Cache | None = None) -> None:
         self.settings = settings
         self.pipeline = Pipeline(settings, cache)
         self.cache = self.pipeline.cache
         self.made: list[str] = []  # products made (not from the cache) in this run
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> Builder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def key(self, p: Product) -> str:
+        code = {p.module} | ({DATA_READER} if p.datasets else set())
         return hash_json({
             "kind": p.kind, "name": p.name, "params": dict(p.params),
             "results": [self.pipeline.result_key(get_experiment(e)) for e in p.experiments],
             "data": [self.pipeline.fingerprint(d) for d in p.datasets],
-            "code": source_hash(p.code),
-            "libraries": versions("matplotlib", "numpy"),
+            "code": source_hash(closure(code)),
         })
 
     def lookup(self) -> Manifest | None:
@@ -153,62 +137,72 @@ class Builder:
 
     def build(self, on_epoch: EpochCallback | None = None) -> Manifest:
         """Make whatever is missing; returns the full manifest."""
-        from looking_inside.results import Results
-
-        results: dict[str, Results] = {}
         summaries = []
         for exp in self.settings.experiments:
             res = self.pipeline.results(exp, on_epoch)
-            results[exp.name] = res
-            info = res.info()
-            summaries.append(self._summary(exp.name, info,
+            summaries.append(self._summary(exp.name, res.info(),
                                            cache_hit=exp.name in self.pipeline.hits))
-        entries = {}
-        inputs: FigureInputs | None = None
+        entries: dict[str, tuple[Product, Entry]] = {}
+        missing: list[tuple[Product, str]] = []
         for p in products():
             key = self.key(p)
             e = self.cache.get(p.kind, p.name, key)
             if e is None:
-                if inputs is None:
-                    inputs = self._inputs(results)
-                t = time.perf_counter()
-                files = p.make(inputs)
-                phase = p.kind if p.kind.endswith("s") else f"{p.kind}s"
-                self.pipeline.timings.add(phase, time.perf_counter() - t)
-                self.made.append(p.name)
-                e = self.cache.put(p.kind, p.name, key, files)
-                if e is None:  # caching is off: keep the bytes in a scratch folder
-                    e = _scratch_entry(p.name, files)
-            entries[p.name] = (p, e)
-            self.cache.prune(p.kind, p.name, key)
+                missing.append((p, key))
+            else:
+                entries[p.name] = (p, e)
+        t = time.perf_counter()
+        for p, key, files in self._make(missing):
+            self.made.append(p.name)
+            e = self.cache.put(p.kind, p.name, key, files)
+            entries[p.name] = (p, e if e is not None else self._scratch_entry(p.name, files))
+        if missing:
+            self.pipeline.timings.add("figures + facts", time.perf_counter() - t)
+        for p in products():
+            self.cache.prune(p.kind, p.name, self.key(p))
         for exp in self.settings.experiments:
             self.cache.prune("results", exp.name, self.pipeline.result_key(exp))
-        return self._manifest(entries, summaries)
+        order = {p.name: i for i, p in enumerate(products())}
+        return self._manifest(dict(sorted(entries.items(), key=lambda kv: order[kv[0]])),
+                              summaries)
 
-    def _inputs(self, results: Mapping[str, Any]) -> FigureInputs:
-        # Every product may read any experiment: load what the registry needs.
-        needed = {e for p in products() for e in p.experiments}
-        res = dict(results)
-        for name in needed - set(res):
-            res[name] = self.pipeline.results(get_experiment(name))
-        datasets = {d for p in products() for d in p.datasets}
-        test: dict[str, Split] = {d: self.pipeline.data(d).test for d in sorted(datasets)}
-        return FigureInputs(results=res, test=test)
+    def _make(self, missing: list[tuple[Product, str]]) -> list[tuple[Product, str, Any]]:
+        """Make the missing products: here when one is missing (no process start-up
+        to pay), else spread over the CPUs, the slowest kinds first."""
+        workers = min(available_cpus(), len(missing))
+        if workers <= 1 or not self.cache.enabled:
+            return [(p, k, p.make(self.inputs(p))) for p, k in missing]
+        import multiprocessing
+
+        ordered = sorted(missing, key=lambda pk: pk[0].kind != "figure")
+        # spawn: this process may hold torch's thread pools, which do not survive fork.
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            futures = [(p, k, pool.submit(_make_in_worker, self.settings, p.name))
+                       for p, k in ordered]
+            return [(p, k, f.result()) for p, k, f in futures]
+
+    def inputs(self, p: Product) -> Any:
+        results: dict[str, Results] = {e: self.pipeline.results(get_experiment(e))
+                                       for e in p.experiments}
+        test: dict[str, Split] = {d: self.pipeline.data(d).test for d in p.datasets}
+        return p.inputs(results, test)
 
     def _summary(self, name: str, info: Mapping[str, Any], cache_hit: bool) -> dict[str, Any]:
         exp = get_experiment(name)
         return {
             "name": name, "dataset": exp.dataset, "hidden": list(exp.hidden),
-            "epochs": exp.epochs, "seed": exp.seed, "batch_size": exp.batch_size,
-            "lr": exp.lr, "weight_decay": exp.weight_decay,
+            "inputs": exp.n_inputs, "epochs": exp.epochs, "seed": exp.seed,
+            "batch_size": exp.batch_size, "lr": exp.lr, "weight_decay": exp.weight_decay,
+            "optimizer": exp.optimizer,
             "n_train": info.get("n_train"), "n_test": info.get("n_test"),
             "test_accuracy": info.get("test_accuracy"),
             "train_seconds": info.get("train_seconds"), "device": info.get("device"),
             "cache_hit": cache_hit,
         }
 
-    def _manifest(self, entries: Mapping[str, Any], summaries: list[dict[str, Any]]
-                  ) -> Manifest:
+    def _manifest(self, entries: Mapping[str, tuple[Product, Entry]],
+                  summaries: list[dict[str, Any]]) -> Manifest:
         figures, exports, paths = [], [], {}
         facts: dict[str, Any] = {}
         spec_by_name = {s.name: s for s in FIGURES}
@@ -216,12 +210,12 @@ class Builder:
             for f in e.files:
                 paths[f] = e.file(f)
             if p.kind == "figure":
-                spec = spec_by_name[name]
+                fs = spec_by_name[name]
                 figures.append({
                     "name": name, "files": list(e.files),
-                    "experiment": spec.experiments[0] if spec.experiments else None,
-                    "experiments": list(spec.experiments), "caption": spec.caption,
-                    "alt": spec.alt, "format": spec.fmt,
+                    "experiment": fs.experiments[0] if fs.experiments else None,
+                    "experiments": list(fs.experiments), "caption": fs.caption,
+                    "alt": fs.alt, "format": fs.fmt,
                     "width": _css_width(e.file(e.files[0])),
                     # The stamp's digests: the lookup verified them already.
                     "sha256": {f: e.digests[f] for f in e.files},
@@ -231,17 +225,35 @@ class Builder:
                 del paths[FACTS_FILE]
             else:
                 exports.append({"name": name, "files": list(e.files)})
-        subset = {
-            d: (s["n_train"] is not None and s["n_train"] < (60000 if d == "mnist" else 50000))
-            for s in summaries for d in [s["dataset"]]
-        }
+        subset = {s["dataset"]: s["n_train"] is not None
+                  and s["n_train"] < spec(s["dataset"]).full_train for s in summaries}
         return Manifest(
             figures=figures, facts=facts, experiments=summaries, exports=exports,
-            versions=versions("torch", "torchvision", "numpy", "matplotlib", "mkdocs",
-                              "mkdocs-material", "mkdocs-gen-files", "mkdocs-macros-plugin"),
-            data={"root": str(self.settings.data_root), "subset": subset},
-            paths=paths,
+            versions=versions("torch", "torchvision", "numpy", "matplotlib", "pillow",
+                              "mkdocs", "mkdocs-material", "mkdocs-gen-files",
+                              "mkdocs-macros-plugin"),
+            # No local paths: the manifest is published with the site.
+            data={"subset": subset},
+            paths=paths, repaired=self.cache.stats["corrupt"],
         )
+
+    def _scratch_entry(self, name: str, files: Mapping[str, bytes]) -> Entry:
+        """Outputs kept outside the cache (it is not writable), until ``close``."""
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="looking-inside-")
+        d = Path(self._scratch.name) / name
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir()
+        for f, data in files.items():
+            (d / f).write_bytes(data)
+        return Entry(path=d, digests={f: sha256_bytes(b) for f, b in files.items()}, info={})
+
+
+def _make_in_worker(settings: Settings, name: str) -> dict[str, bytes]:
+    """A product made in a worker process, from the cached results (trained already)."""
+    with Builder(settings) as b:
+        p = next(p for p in products() if p.name == name)
+        return p.make(b.inputs(p))
 
 
 def _css_width(path: Path) -> int:
@@ -252,14 +264,3 @@ def _css_width(path: Path) -> int:
         return int.from_bytes(head[16:20], "big") // 2
     m = re.search(rb'width="([0-9.]+)pt"', head)
     return round(float(m.group(1)) * 4 / 3) if m else 0
-
-
-def _scratch_entry(name: str, files: Mapping[str, bytes]) -> Any:
-    import tempfile
-
-    from looking_inside.cache import Entry
-
-    d = Path(tempfile.mkdtemp(prefix=f"looking-inside-{name}-"))
-    for f, data in files.items():
-        (d / f).write_bytes(data)
-    return Entry(path=d, digests={f: sha256_bytes(b) for f, b in files.items()}, info={})

@@ -17,16 +17,28 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import stat
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.cache")
+
+# A repaired entry is news, not a failure: logged above INFO so every build shows
+# it, below WARNING so `mkdocs build --strict` (which counts warnings) still passes
+# on the build that repairs it.
+REPAIRED = 25
+logging.addLevelName(REPAIRED, "REPAIRED")
+
+# A file name an entry may hold: a plain name inside its folder, nothing else.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 STAMP = "STAMP"
 FORMAT = 1  # bump when the layout of entries changes
@@ -72,33 +84,47 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _sha256_regular(path: Path) -> str:
+    """sha256 of a regular file that is not a symlink (an entry never holds one)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        h = hashlib.sha256()
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_stamp(stamp: object, kind: str, name: str, key: str) -> dict[str, str]:
+    """The stamp's file table if every field is as ``put`` writes it; else ValueError.
+
+    File names must be plain names (no separators, no ``..``, no hidden files), so a
+    crafted stamp cannot point outside its entry.
+    """
+    if not isinstance(stamp, dict):
+        raise ValueError("stamp is not an object")
+    if stamp.get("format") != FORMAT or stamp.get("key") != key or \
+            stamp.get("kind") != kind or stamp.get("name") != name:
+        raise ValueError("stamp belongs to another entry")
+    files, info = stamp.get("files"), stamp.get("info", {})
+    if not isinstance(files, dict) or not files:
+        raise ValueError("no file table")
+    if not isinstance(info, dict):
+        raise ValueError("info is not an object")
+    for fname, digest in files.items():
+        if not isinstance(fname, str) or not _NAME.fullmatch(fname) or fname == STAMP \
+                or ".." in fname:
+            raise ValueError(f"bad file name {str(fname)[:40]!r}")
+        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+            raise ValueError(f"bad digest for {fname}")
+    return dict(files)
+
+
 def hash_json(obj: Any) -> str:
     """Key of a JSON-able object: canonical JSON, sha256."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return sha256_bytes(text.encode())
-
-
-_SOURCE_HASHES: dict[tuple[str, int, int], str] = {}
-
-
-def source_hash(modules: Iterable[str]) -> str:
-    """Hash of the *current on-disk* source of the named modules of this package.
-
-    Read from disk rather than from imported modules so that, under ``mkdocs serve``,
-    an edit to ``src/`` moves the key even though the server imported the old code.
-    """
-    here = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for mod in sorted(modules):
-        path = here.joinpath(*mod.split(".")).with_suffix(".py")
-        st = path.stat()
-        memo = (str(path), st.st_size, st.st_mtime_ns)
-        digest = _SOURCE_HASHES.get(memo)
-        if digest is None:
-            digest = sha256_file(path)
-            _SOURCE_HASHES[memo] = digest
-        h.update(f"{mod}\0{digest}\0".encode())
-    return h.hexdigest()
 
 
 def versions(*packages: str) -> dict[str, str]:
@@ -132,6 +158,18 @@ class Entry:
         return self.path / name
 
 
+def _read_regular(path: Path, limit: int = 1 << 20) -> bytes:
+    """A small regular file's bytes, refusing symlinks and anything larger than ``limit``."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit} bytes")
+    return data
+
+
 STALE_SECONDS = 3600.0
 
 
@@ -160,46 +198,53 @@ class Cache:
     def entry_dir(self, kind: str, name: str, key: str) -> Path:
         return self.root / kind / name / key
 
-    def get(self, kind: str, name: str, key: str) -> Entry | None:
+    def get(self, kind: str, name: str, key: str,
+            check: Callable[[Mapping[str, str], Mapping[str, Any]], None] | None = None
+            ) -> Entry | None:
         """The entry if it exists and every file matches its stamp; else None.
 
-        A damaged entry is logged as a warning and moved out of the way.
+        ``check(files, info)`` may refuse a stamp whose contents are wrong for its
+        kind (by raising ValueError). A damaged entry is reported and moved away.
         """
         d = self.entry_dir(kind, name, key)
+        if d.is_symlink():
+            return self._corrupt(d, "the entry is a symlink")
         stamp_path = d / STAMP
         try:
-            raw = stamp_path.read_bytes()
+            raw = _read_regular(stamp_path)
         except FileNotFoundError:
             self.stats["misses"] += 1
             return None
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             return self._corrupt(d, f"unreadable stamp ({exc})")
         try:
             stamp = json.loads(raw)
-            files = stamp["files"]
-            if stamp.get("format") != FORMAT or stamp.get("key") != key or \
-                    stamp.get("kind") != kind or stamp.get("name") != name:
-                return self._corrupt(d, "stamp belongs to another entry")
-            if not isinstance(files, dict):
-                raise TypeError("files is not a mapping")
+            files = check_stamp(stamp, kind, name, key)
+            info = stamp.get("info", {})
+            if check is not None:
+                check(files, info)
             for fname, digest in files.items():
-                if sha256_file(d / fname) != digest:
+                if _sha256_regular(d / fname) != digest:
                     return self._corrupt(d, f"{fname} does not match its recorded hash")
         except FileNotFoundError as exc:
             return self._corrupt(d, f"missing file {Path(exc.filename or '?').name}")
-        except (ValueError, KeyError, TypeError, OSError) as exc:
-            return self._corrupt(d, f"unreadable stamp ({exc})")
+        except (ValueError, OSError, RecursionError) as exc:
+            return self._corrupt(d, f"bad stamp ({str(exc)[:80]})")
         self.stats["hits"] += 1
-        return Entry(path=d, digests=dict(files), info=stamp.get("info", {}))
+        return Entry(path=d, digests=files, info=info)
 
     def _corrupt(self, d: Path, why: str) -> Entry | None:
         """Report and discard a damaged entry; returns None so callers can return it."""
         self.stats["corrupt"] += 1
-        log.warning("cache entry %s is damaged (%s); rebuilding it", d, why)
-        self._discard(d)
+        log.log(REPAIRED, "cache entry %s is damaged (%s); rebuilding it", d, why)
+        self.discard(d)
         return None
 
-    def _discard(self, d: Path) -> None:
+    def discard(self, d: Path) -> None:
+        if d.is_symlink():  # never follow it: drop the link alone
+            with contextlib.suppress(OSError):
+                d.unlink()
+            return
         # Rename first so a concurrent reader never sees a half-deleted entry.
         trash = d.parent / f".trash-{uuid.uuid4().hex}"
         try:
@@ -269,6 +314,6 @@ class Cache:
                 continue
             try:
                 if now - child.stat().st_mtime > older_than:
-                    self._discard(child)
+                    self.discard(child)
             except OSError:
                 pass

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from looking_inside.data.datasets import Dataset, spec
 from looking_inside.errors import BuildError
 
-Dataset = Literal["mnist", "cifar10"]
 Device = Literal["auto", "cpu", "cuda"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +71,7 @@ class Experiment:
 
     @property
     def n_inputs(self) -> int:
-        return 784 if self.dataset == "mnist" else 3072
+        return spec(self.dataset).n_inputs
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import posixpath
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from looking_inside.build import Builder, Manifest
+from looking_inside.cache import REPAIRED
 from looking_inside.config import Settings, load_settings
 from looking_inside.errors import BuildError
 
@@ -30,7 +32,6 @@ log = logging.getLogger("mkdocs.plugins.looking_inside.site")
 
 FIGURE_DIR = "figures"
 DATA_DIR = "assets/data"
-HOW_BUILT = "how-built.md"
 
 _current: Manifest | None = None
 _scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -46,7 +47,9 @@ def prepare(settings: Settings) -> Manifest:
     """The build's outputs: from the cache, else made in a child process."""
     global _current, _scratch
     t = time.perf_counter()
-    manifest = Builder(settings).lookup()
+    with Builder(settings) as builder:
+        manifest = builder.lookup()
+        repaired = builder.cache.stats["corrupt"]
     if manifest is None:
         log.info("looking_inside: training and rendering what is missing (cache: %s)",
                  settings.cache_dir)
@@ -54,11 +57,28 @@ def prepare(settings: Settings) -> Manifest:
         out = Path(_scratch.name)
         _run_child(settings, out)
         manifest = Manifest.read(out)
+        manifest.repaired += repaired
         log.info("looking_inside: made in %.1f s", time.perf_counter() - t)
     else:
         log.debug("looking_inside: everything cached (%.3f s)", time.perf_counter() - t)
     _current = manifest
     return manifest
+
+
+_LEVEL = re.compile(r"(DEBUG|INFO|REPAIRED|WARNING|ERROR|CRITICAL)\s*-  (.*)")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: end it when its parent (mkdocs) dies, so a killed
+    server never leaves a trainer running as an orphan (Linux; elsewhere a no-op)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _run_child(settings: Settings, out: Path) -> None:
@@ -71,7 +91,8 @@ def _run_child(settings: Settings, out: Path) -> None:
     # Fresh .pyc files under src/ would trigger `mkdocs serve`'s watcher again.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, bufsize=1)
+                            env=env, bufsize=1,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     assert proc.stdout is not None
     errors = []
     for line in proc.stdout:
@@ -81,8 +102,14 @@ def _run_child(settings: Settings, out: Path) -> None:
         elif errors and line:
             errors.append(line)  # continuation lines of a multi-line error
         elif line:
-            # Relay progress (one line per epoch) so `mkdocs serve` shows it.
-            log.info("looking_inside: %s", line.split("-  ", 1)[-1])
+            # Relay progress (one line per epoch) at the level the child gave it, so
+            # its warnings stay warnings here.
+            m = _LEVEL.match(line)
+            level = logging.INFO
+            if m:
+                name, line = m.groups()
+                level = REPAIRED if name == "REPAIRED" else int(logging.getLevelName(name))
+            log.log(level, "looking_inside: %s", line)
     if proc.wait() != 0:
         detail = "\n".join(errors) or f"`{' '.join(cmd)}` exited with {proc.returncode}"
         raise BuildError(detail)
@@ -109,8 +136,6 @@ def write_outputs(manifest: Manifest, open_file: Callable[..., IO[Any]]) -> None
                 fh.write(manifest.paths[f].read_bytes())
     with open_file(f"{DATA_DIR}/manifest.json", "w") as fh:
         fh.write(manifest_json(manifest))
-    with open_file(HOW_BUILT, "w") as fh:
-        fh.write(how_built_page(manifest))
 
 
 # --- what chapters call (through gen/macros.py) ----------------------------------
@@ -146,60 +171,6 @@ def figure_markdown(name: str, page: str) -> str:
     return (f'<figure markdown="span" class="li-figure" id="fig-{name}">\n'
             + "\n".join(imgs)
             + f"\n<figcaption>{html.escape(fig['caption'])}</figcaption>\n</figure>")
-
-
-TABLE_HEAD = (
-    "| 网络 | 结构 | 训练 / 测试图像 | 轮数 | 种子 | 测试准确率 | 训练用时 | 本次 |\n"
-    "|---|---|--:|--:|--:|--:|--:|---|"
-)
-
-
-def how_built_page(m: Manifest) -> str:
-    rows = []
-    for e in m.experiments:
-        arch = " → ".join(["784" if e["dataset"] == "mnist" else "3072",
-                           *map(str, e["hidden"]), "10"])
-        rows.append(
-            f"| `{e['name']}` | {arch} | {e['n_train']:,} / {e['n_test']:,} "
-            f"| {e['epochs']} | {e['seed']} | {100 * e['test_accuracy']:.1f}% "
-            f"| {e['train_seconds']:.1f} 秒（{e['device']}） "
-            f"| {'沿用缓存' if e['cache_hit'] else '重新训练'} |"
-        )
-    subset = [d for d, s in m.data["subset"].items() if s]
-    names = {"mnist": "MNIST（完整训练集 60,000 张）",
-             "cifar10": "CIFAR-10（完整训练集 50,000 张）"}
-    note = ""
-    if subset:
-        note = ("!!! note \"这一版用的是数据子集\"\n    "
-                + "、".join(names[d] for d in subset)
-                + " 在这次构建中只用了下表所列数量的训练图像（都是真实数据，只是少一些），"
-                  "所以准确率会比用完整数据集时略低。\n\n")
-    versions = "\n".join(f"| {k} | {v} |" for k, v in sorted(m.versions.items()))
-    return f"""<!-- Generated by gen/site.py from the build's manifest; edits here are lost. -->
-# 本站是如何构建的
-
-本站的每一张图、正文里的每一个数字，都来自构建网站时真正训练出来的模型。
-这一页列出了这一版网站背后的训练记录。
-
-{note}## 训练的网络
-
-{TABLE_HEAD}
-{chr(10).join(rows)}
-
-“本次”一栏写着“沿用缓存”，表示这次构建时网络的全部输入（配置、训练代码、数据、库版本）
-都没有变，于是直接用了之前训练好的结果；训练用时是当初训练时测得的。
-结构一栏从输入像素数写到 10 个输出；轮数是把训练集完整过一遍的次数。
-
-## 图
-
-本站共有 {len(m.figures)} 幅由模型生成的图，每幅都有浅色和深色两个版本，随页面配色切换。
-
-## 软件版本
-
-| 软件包 | 版本 |
-|---|---|
-{versions}
-"""
 
 
 def manifest_json(m: Manifest) -> str:

@@ -12,18 +12,15 @@ import torch
 from torch import nn
 
 from looking_inside.config import Device, Experiment
-from looking_inside.data import DataBundle
+from looking_inside.data.load import DataBundle
 from looking_inside.errors import BuildError
-from looking_inside.models import build_model, linear_layers, preprocess
-from looking_inside.results import Results, library_versions
+from looking_inside.training.models import build_model, linear_layers, preprocess
+from looking_inside.training.results import Results, library_versions
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.training")
 
 # Called after every epoch with (experiment, epoch index, metrics of that epoch).
 EpochCallback = Callable[[Experiment, int, dict[str, float]], None]
-
-# The training code's own source: these modules go into every result's cache key.
-TRAINING_MODULES = ("data", "models", "training", "results")
 
 
 def resolve_device(requested: Device) -> torch.device:
@@ -45,7 +42,7 @@ def resolve_device(requested: Device) -> torch.device:
 
 
 @torch.no_grad()
-def _evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
+def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
               chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor | None, float]:
     """Softmax probabilities, first hidden activations (if any), accuracy."""
     probs, hidden = [], []
@@ -115,9 +112,9 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     torch.manual_seed(exp.seed)
     gen = torch.Generator().manual_seed(exp.seed)
 
-    x_train = preprocess(data.train.images).to(device)  # (N, D)
+    x_train = preprocess(data.train.images, data.dataset).to(device)  # (N, D)
     y_train = torch.from_numpy(data.train.labels).to(device)  # (N,)
-    x_test = preprocess(data.test.images).to(device)
+    x_test = preprocess(data.test.images, data.dataset).to(device)
     y_test = torch.from_numpy(data.test.labels).to(device)
 
     model = build_model(exp).to(device)
@@ -129,7 +126,7 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     for epoch in range(exp.epochs):
         total_loss, correct = train_epoch(model, opt, x_train, y_train, exp.batch_size, gen)
         model.eval()
-        _, _, test_acc = _evaluate(model, x_test, y_test)
+        _, _, test_acc = evaluate(model, x_test, y_test)
         metrics = {"loss": total_loss.item() / n, "train_accuracy": correct.item() / n,
                    "test_accuracy": test_acc}
         for k, v in metrics.items():
@@ -140,7 +137,7 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
             on_epoch(exp, epoch, metrics)
     seconds = time.perf_counter() - start
 
-    probs, hidden, test_acc = _evaluate(model, x_test, y_test)
+    probs, hidden, test_acc = evaluate(model, x_test, y_test)
     layers = linear_layers(model)
     labels = data.test.labels
     preds = probs.argmax(1).cpu().numpy()

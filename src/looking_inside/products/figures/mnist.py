@@ -8,21 +8,21 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from looking_inside import analysis
-from looking_inside.figures.common import bare, draw_confusion_counts, neuron, show_gray
-from looking_inside.figures.style import Theme, new_figure
+from looking_inside.products import analysis
+from looking_inside.products.figures.common import bare, draw_confusion_counts, neuron, show_gray
+from looking_inside.products.figures.style import Theme, new_figure
 
 if TYPE_CHECKING:
-    from looking_inside.figures.registry import FigureInputs
+    from looking_inside.products.inputs import ProductInputs
 
 DIGITS = [str(d) for d in range(10)]
 
 
-def _templates(inputs: FigureInputs) -> np.ndarray:
+def _templates(inputs: ProductInputs) -> np.ndarray:
     return inputs.results["mnist-1layer"].weights[0].reshape(10, 28, 28)
 
 
-def weights_as_grid(inputs: FigureInputs, theme: Theme) -> Figure:
+def weights_as_grid(inputs: ProductInputs, theme: Theme) -> Figure:
     """Left: the 0-neuron with its inputs unrolled. Right: the same sum as 28x28 grids."""
     res = inputs.results["mnist-1layer"]
     test = inputs.test["mnist"]
@@ -71,7 +71,7 @@ def weights_as_grid(inputs: FigureInputs, theme: Theme) -> Figure:
     return fig
 
 
-def weights_zero(inputs: FigureInputs, theme: Theme) -> Figure:
+def weights_zero(inputs: ProductInputs, theme: Theme) -> Figure:
     fig = new_figure(3.2, 3.4)
     ax = fig.add_axes((0.05, 0.12, 0.9, 0.8))
     show_gray(ax, _templates(inputs)[0])
@@ -81,7 +81,7 @@ def weights_zero(inputs: FigureInputs, theme: Theme) -> Figure:
     return fig
 
 
-def weights_all(inputs: FigureInputs, theme: Theme) -> Figure:
+def weights_all(inputs: ProductInputs, theme: Theme) -> Figure:
     t = _templates(inputs)
     fig = new_figure(8.0, 3.6)
     for d in range(10):
@@ -92,7 +92,7 @@ def weights_all(inputs: FigureInputs, theme: Theme) -> Figure:
     return fig
 
 
-def mistakes(inputs: FigureInputs, theme: Theme) -> Figure:
+def mistakes(inputs: ProductInputs, theme: Theme) -> Figure:
     picks = analysis.select_mistakes(inputs.results["mnist-1layer"],
                                      inputs.results["mnist-2layer"])
     images = inputs.test["mnist"].images
@@ -114,14 +114,14 @@ def mistakes(inputs: FigureInputs, theme: Theme) -> Figure:
     return fig
 
 
-def confusion(inputs: FigureInputs, theme: Theme) -> Figure:
+def confusion(inputs: ProductInputs, theme: Theme) -> Figure:
     fig = new_figure(5.6, 5.4)
     ax = fig.add_axes((0.1, 0.02, 0.88, 0.86))
     draw_confusion_counts(ax, inputs.results["mnist-1layer"].confusion, DIGITS, theme)
     return fig
 
 
-def confusion_samples(inputs: FigureInputs, theme: Theme) -> Figure:
+def confusion_samples(inputs: ProductInputs, theme: Theme) -> Figure:
     res = inputs.results["mnist-1layer"]
     best = analysis.most_confident_per_cell(res.test_labels, res.test_probs)
     images = inputs.test["mnist"].images
@@ -142,13 +142,13 @@ def confusion_samples(inputs: FigureInputs, theme: Theme) -> Figure:
             elif best[a, p] < 0:
                 ax.add_patch(Rectangle((p - 0.47, a - 0.47), 0.94, 0.94,
                                        facecolor=theme.cell, edgecolor="none"))
-    from looking_inside.figures.common import confusion_axes
+    from looking_inside.products.figures.common import confusion_axes
 
     confusion_axes(ax, DIGITS, theme)
     return fig
 
 
-def hidden_filters(inputs: FigureInputs, theme: Theme) -> Figure:
+def hidden_filters(inputs: ProductInputs, theme: Theme) -> Figure:
     """Top: the hidden neurons' input weights. Below: a bar row per digit class."""
     res = inputs.results["mnist-2layer"]
     w_in = res.weights[0]  # (H, 784)

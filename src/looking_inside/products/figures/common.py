@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.patches import Circle, Rectangle
 
-from looking_inside.figures.style import Theme
+from looking_inside.products.figures.style import Theme
 
 
 def show_gray(ax: Axes, image: np.ndarray, *, invert: bool = False) -> None:

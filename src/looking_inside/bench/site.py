@@ -130,11 +130,13 @@ def _env(data_root: Path, cache: Path, device: str) -> dict[str, str]:
                 PYTHONUNBUFFERED="1")  # lines must arrive when they are logged
 
 
-def run_build(site_dir: Path, env: dict[str, str], drop: tuple[str, ...] = ()) -> BuildRun:
+def run_build(site_dir: Path, env: dict[str, str], drop: tuple[str, ...] = (),
+              project: Path = PROJECT_ROOT) -> BuildRun:
     """One build in a child process; phases from the time each marker line arrives."""
-    cmd = [sys.executable, "-c", _DRIVER, str(CONFIG), str(site_dir), json.dumps(list(drop))]
+    cmd = [sys.executable, "-c", _DRIVER, str(project / "mkdocs.yml"), str(site_dir),
+           json.dumps(list(drop))]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
     sampler = _TreeSampler(proc.pid) if Path("/proc/self/status").exists() else None
     if sampler:
@@ -174,6 +176,64 @@ def run_build(site_dir: Path, env: dict[str, str], drop: tuple[str, ...] = ()) -
 def cold_build(data_root: Path, cache: Path, site_dir: Path, device: str) -> BuildRun:
     """A build with an empty cache: it trains, renders and builds everything."""
     return run_build(site_dir, _env(data_root, cache, device))
+
+
+# --- the edit loops ---------------------------------------------------------------------
+
+# The module that draws `cifar-samples`: the issue's example of a figure edit.
+FIGURE_MODULE = Path("looking_inside/products/figures/cifar.py")
+
+
+@dataclass(frozen=True)
+class EditLoop:
+    figure_s: tuple[float, ...]  # edit the figure module -> `figures` run finished
+    chapter_s: tuple[float, ...]  # edit one chapter line -> `mkdocs build` finished
+    made: str  # what the last figure run made, as it said
+
+    def to_json(self) -> dict[str, Any]:
+        return {"figure_s": list(self.figure_s), "chapter_s": list(self.chapter_s),
+                "figure_median_s": statistics.median(self.figure_s),
+                "chapter_median_s": statistics.median(self.chapter_s), "made": self.made}
+
+
+def edit_loops(data_root: Path, cache: Path, scratch: Path, device: str,
+               reps: int) -> EditLoop:
+    """What a contributor waits for, on a copy of the project (the repo is not touched).
+
+    Figure edit: append a comment to the module that draws ``cifar-samples`` (its key
+    moves, as for any real edit) and run ``python -m looking_inside figures``, which
+    renders the three figures of that module. Chapter edit: append a line to a
+    chapter and run ``mkdocs build``, everything else cached.
+    """
+    import shutil
+
+    project = scratch / "edit-project"
+    shutil.copytree(PROJECT_ROOT / "docs", project / "docs")
+    shutil.copytree(PROJECT_ROOT / "gen", project / "gen",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(CONFIG, project / "mkdocs.yml")
+    shutil.copytree(PROJECT_ROOT / "src", project / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    env = _env(data_root, cache, device) | {"PYTHONPATH": str(project / "src"),
+                                            "PYTHONDONTWRITEBYTECODE": "1"}
+    out = scratch / "edit-figures"
+    cmd = [sys.executable, "-m", "looking_inside", "figures", "--out", str(out)]
+    subprocess.run(cmd, env=env, check=True, capture_output=True)  # warm, not counted
+    figure, made = [], ""
+    for i in range(reps):
+        with (project / "src" / FIGURE_MODULE).open("a") as f:
+            f.write(f"\n# edit {i}\n")
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+        figure.append(time.perf_counter() - t)
+        made = proc.stdout.strip().rpartition("made: ")[2].partition(";")[0]
+    run_build(scratch / "edit-site", env, project=project)  # warm, not counted
+    chapter = []
+    for i in range(reps):
+        with (project / "docs" / "intro.md").open("a") as f:
+            f.write(f"\n改一个错别字 {i}。\n")
+        chapter.append(run_build(scratch / "edit-site", env, project=project).seconds)
+    return EditLoop(tuple(figure), tuple(chapter), made)
 
 
 # --- warm rebuild ----------------------------------------------------------------------

@@ -9,7 +9,6 @@ imported when a sheet is made, never when a warm build only reads the settings h
 from __future__ import annotations
 
 import io
-from importlib import metadata
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -23,11 +22,6 @@ Format = Literal["png", "jpeg"]
 # must stay within the site's per-page weight budget. 32 is a multiple of JPEG's
 # 16 px block, so no tile's compression bleeds into its neighbour.
 JPEG_QUALITY = 85
-
-
-def pillow_version() -> str:
-    """Goes into the export's cache key: the encoder's version decides the bytes."""
-    return metadata.version("pillow")
 
 
 def tile(images: np.ndarray, columns: int) -> np.ndarray:

@@ -6,32 +6,25 @@ one here is a breaking change for the docs, so names are stable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
-from looking_inside.config import Dataset
+from looking_inside.products.inputs import Product
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from looking_inside.data import Split
-    from looking_inside.figures.style import Theme
-    from looking_inside.results import Results
-
-
-@dataclass(frozen=True)
-class FigureInputs:
-    """What figure functions read: trained results and the test images."""
-
-    results: Mapping[str, Results]
-    test: Mapping[str, Split]  # by data set name
+    from looking_inside.data.datasets import Dataset
+    from looking_inside.products.figures.style import Theme
+    from looking_inside.products.inputs import ProductInputs
 
 
 @dataclass(frozen=True)
 class FigureSpec:
     name: str
-    module: str  # figure module (its source goes into the cache key)
+    module: str  # figure module under products/figures (its code goes into the key)
     function: str
     experiments: tuple[str, ...]  # results it reads
     datasets: tuple[Dataset, ...]  # test images it reads
@@ -39,14 +32,39 @@ class FigureSpec:
     caption: str
     alt: str
 
-    def render_function(self) -> Callable[[FigureInputs, Theme], Figure]:
+    def render_function(self) -> Callable[[ProductInputs, Theme], Figure]:
         import importlib
 
-        mod = importlib.import_module(f"looking_inside.figures.{self.module}")
+        mod = importlib.import_module(f"looking_inside.products.figures.{self.module}")
         return getattr(mod, self.function)
 
     def filename(self, theme: str) -> str:
         return f"{self.name}.{theme}.{self.fmt}"
+
+    def product(self) -> Product:
+        from looking_inside.cache import versions
+        from looking_inside.products.figures import fonts
+
+        return Product(
+            "figure", self.name, f"products.figures.{self.module}",
+            make=partial(_render_both, self), experiments=self.experiments,
+            datasets=self.datasets,
+            # Everything else that changes pixels: the font file, and the libraries
+            # that draw and encode (matplotlib, numpy, Pillow writes the PNGs).
+            params={"function": self.function, "fmt": self.fmt, "font": fonts.identity(),
+                    "libraries": versions("matplotlib", "numpy", "pillow")},
+        )
+
+
+def _render_both(spec: FigureSpec, inputs: ProductInputs) -> dict[str, bytes]:
+    from looking_inside.products.figures import style
+
+    render = spec.render_function()
+    out = {}
+    for theme in style.THEMES:
+        style.setup(theme)
+        out[spec.filename(theme.name)] = style.save(render(inputs, theme), spec.fmt)
+    return out
 
 
 FIGURES: tuple[FigureSpec, ...] = (

@@ -12,19 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from looking_inside.cache import Cache, Entry, hash_json, source_hash, versions
+from looking_inside.cache import REPAIRED, Cache, Entry, hash_json, versions
 from looking_inside.config import Dataset, Experiment, Settings
-from looking_inside.datafiles import fingerprint
+from looking_inside.data.files import fingerprint
+from looking_inside.sources import folder_modules, source_hash
 
 if TYPE_CHECKING:
-    from looking_inside.data import DataBundle
-    from looking_inside.results import Results
-    from looking_inside.training import EpochCallback
+    from looking_inside.data.load import DataBundle
+    from looking_inside.training.results import Results
+    from looking_inside.training.trainer import EpochCallback
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.pipeline")
 
-# The code that produces a result; editing any of these retrains.
-TRAINING_SOURCES = ("data", "datafiles", "models", "training", "results")
+# The stages whose code produces a result: editing anything in them retrains.
+# Display text lives in products/ and never touches these keys.
+STAGES = ("data", "training")
 
 
 def device_kind(settings: Settings) -> str:
@@ -69,7 +71,7 @@ class Pipeline:
             self._keys[exp] = hash_json({
                 "kind": "results",
                 "experiment": exp.as_dict(),
-                "code": source_hash(TRAINING_SOURCES),
+                "code": source_hash(folder_modules(*STAGES)),
                 "data": self.fingerprint(exp.dataset),
                 "libraries": versions("torch", "numpy"),
                 "device": device_kind(self.settings),
@@ -81,10 +83,10 @@ class Pipeline:
 
     def data(self, dataset: Dataset) -> DataBundle:
         if dataset not in self._data:
-            from looking_inside import data
+            from looking_inside.data.load import load
 
             t = time.perf_counter()
-            self._data[dataset] = data.load(self.settings, dataset)
+            self._data[dataset] = load(self.settings, dataset)
             self.timings.add(f"load {dataset}", time.perf_counter() - t)
         return self._data[dataset]
 
@@ -92,7 +94,7 @@ class Pipeline:
         """Cached results of ``exp``, training it first when the cache has none."""
         if exp in self._results:
             return self._results[exp]
-        from looking_inside.results import Results
+        from looking_inside.training.results import Results
 
         entry = self.lookup(exp)
         res: Results | None = None
@@ -100,16 +102,18 @@ class Pipeline:
             try:
                 res = Results.from_folder(entry.path, exp)
                 self.hits.add(exp.name)
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("cache entry %s could not be loaded (%s); retraining",
-                            entry.path, exc)
+            except ValueError as exc:
+                self.cache.stats["corrupt"] += 1
+                log.log(REPAIRED, "cache entry %s could not be loaded (%s); retraining",
+                        entry.path, exc)
+                self.cache.discard(entry.path)
         if res is None:
             res = self._train(exp, on_epoch)
         self._results[exp] = res
         return res
 
     def _train(self, exp: Experiment, on_epoch: EpochCallback | None) -> Results:
-        from looking_inside.training import resolve_device, train
+        from looking_inside.training.trainer import resolve_device, train
 
         bundle = self.data(exp.dataset)
         device = resolve_device(self.settings.device)

@@ -4,11 +4,14 @@ interactive exports so that all three always agree."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from looking_inside.results import Results
+if TYPE_CHECKING:
+    from looking_inside.training.results import Results
+
+
 
 # "Easy" digits for the glaring mistakes: the two-layer network reads them right
 # with at least this confidence.

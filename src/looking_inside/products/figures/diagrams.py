@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
-from looking_inside.figures.common import bare, neuron
-from looking_inside.figures.style import Theme, new_figure
+from looking_inside.products.figures.common import bare, neuron
+from looking_inside.products.figures.style import Theme, new_figure
 
 if TYPE_CHECKING:
-    from looking_inside.figures.registry import FigureInputs
+    from looking_inside.products.inputs import ProductInputs
 
 # Which inputs are drawn: the first three, an ellipsis, the last two.
 INPUT_LABELS = ["x₁", "x₂", "x₃", None, "x₇₈₃", "x₇₈₄"]
@@ -58,7 +58,7 @@ def _digit_inset(fig: Figure, image: np.ndarray, rect: tuple[float, float, float
     ax.set_title("28×28 图像", fontsize=10, color=theme.fg)
 
 
-def single_layer_network(inputs: FigureInputs, theme: Theme) -> Figure:
+def single_layer_network(inputs: ProductInputs, theme: Theme) -> Figure:
     fig = new_figure(7.0, 4.2)
     ax = fig.add_axes((0.18, 0.0, 0.82, 1.0))
     ax.set_xlim(0, 10)
@@ -75,7 +75,7 @@ def single_layer_network(inputs: FigureInputs, theme: Theme) -> Figure:
     return fig
 
 
-def two_layer_network(inputs: FigureInputs, theme: Theme) -> Figure:
+def two_layer_network(inputs: ProductInputs, theme: Theme) -> Figure:
     fig = new_figure(8.0, 4.2)
     ax = fig.add_axes((0.16, 0.0, 0.84, 1.0))
     ax.set_xlim(0, 13)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,17 +75,38 @@ class Results:
 
     @classmethod
     def from_folder(cls, folder: Path, experiment: Experiment) -> Results:
+        """Read an entry back; anything missing or malformed is a ValueError."""
+        try:
+            return cls._read(folder, experiment)
+        except ValueError:
+            raise
+        except (OSError, KeyError, TypeError, IndexError, AttributeError, EOFError,
+                zipfile.BadZipFile) as exc:
+            raise ValueError(f"{type(exc).__name__}: {str(exc)[:80]}") from None
+
+    @classmethod
+    def _read(cls, folder: Path, experiment: Experiment) -> Results:
         meta: dict[str, Any] = json.loads((folder / META).read_text())
         # allow_pickle=False: a tampered entry cannot smuggle in objects.
         with np.load(folder / ARRAYS, allow_pickle=False) as z:
             a = {k: z[k] for k in z.files}
         n = int(meta["layers"])
+        widths = [experiment.n_inputs, *experiment.hidden, 10]
+        if n != len(widths) - 1:
+            raise ValueError(f"{n} layers recorded, the experiment has {len(widths) - 1}")
+        weights = tuple(a[f"weight{i}"] for i in range(n))
+        biases = tuple(a[f"bias{i}"] for i in range(n))
+        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            if w.shape != (widths[i + 1], widths[i]) or b.shape != (widths[i + 1],):
+                raise ValueError(f"layer {i} has shape {w.shape}")
+        labels, probs = a["test_labels"], a["test_probs"]
+        if labels.ndim != 1 or probs.shape != (labels.shape[0], 10) or \
+                a["confusion"].shape != (10, 10):
+            raise ValueError("test arrays have the wrong shapes")
         return cls(
-            experiment=experiment,
-            weights=tuple(a[f"weight{i}"] for i in range(n)),
-            biases=tuple(a[f"bias{i}"] for i in range(n)),
+            experiment=experiment, weights=weights, biases=biases,
             history={k[len("history_"):]: v for k, v in a.items() if k.startswith("history_")},
-            test_labels=a["test_labels"], test_probs=a["test_probs"],
+            test_labels=labels, test_probs=probs,
             hidden=a.get("hidden"), confusion=a["confusion"],
             test_accuracy=float(meta["test_accuracy"]),
             train_seconds=float(meta["train_seconds"]),

@@ -20,11 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from looking_inside.config import Dataset, Experiment, Settings
-from looking_inside.data import CIFAR_CLASSES_EN, DataBundle, Split, load
-from looking_inside.datafiles import CIFAR_DIR, CIFAR_META, CIFAR_TEST, CIFAR_TRAIN, MNIST_FILES
-from looking_inside.models import build_model, preprocess
-from looking_inside.training import _evaluate, make_optimizer, train, train_epoch
+from looking_inside.config import Experiment, Settings
+from looking_inside.data.datasets import CIFAR10, MNIST, Dataset
+from looking_inside.data.load import DataBundle, load
+from looking_inside.data.readers import Split
+from looking_inside.training.models import build_model, preprocess
+from looking_inside.training.trainer import evaluate, make_optimizer, train, train_epoch
 
 TUTORIAL_BATCH = 64  # what the PyTorch tutorials use
 
@@ -90,28 +91,28 @@ def tile(split: Split, n: int) -> Split:
 
 def write_root(root: Path, mnist: DataBundle, cifar: DataBundle) -> None:
     """Write both bundles in torchvision's on-disk layout, as the real files are."""
-    raw = root / "MNIST" / "raw"
+    raw = root / MNIST.folder
     raw.mkdir(parents=True, exist_ok=True)
-    for split_name, split in (("train", mnist.train), ("test", mnist.test)):
-        img_name, lbl_name = MNIST_FILES[split_name]
+    for (img_name, lbl_name), split in ((MNIST.train_files, mnist.train),
+                                        (MNIST.test_files, mnist.test)):
         n = len(split)
         (raw / img_name).write_bytes(struct.pack(">IIII", 2051, n, 28, 28)
                                      + split.images.astype(np.uint8).tobytes())
         (raw / lbl_name).write_bytes(struct.pack(">II", 2049, n)
                                      + split.labels.astype(np.uint8).tobytes())
-    d = root / CIFAR_DIR
+    d = root / CIFAR10.folder
     d.mkdir(parents=True, exist_ok=True)
-    parts = np.array_split(np.arange(len(cifar.train)), len(CIFAR_TRAIN))
+    parts = np.array_split(np.arange(len(cifar.train)), len(CIFAR10.train_files))
     batches = [(name, cifar.train.images[p], cifar.train.labels[p])
-               for name, p in zip(CIFAR_TRAIN, parts, strict=True)]
-    batches.append((CIFAR_TEST[0], cifar.test.images, cifar.test.labels))
+               for name, p in zip(CIFAR10.train_files, parts, strict=True)]
+    batches.append((CIFAR10.test_files[0], cifar.test.images, cifar.test.labels))
     for name, images, labels in batches:
         batch = {"batch_label": name, "data": images.reshape(len(images), 3072),
                  "labels": [int(v) for v in labels]}
         (d / name).write_bytes(pickle.dumps(batch, protocol=2))  # as the originals
-    meta = {"label_names": list(CIFAR_CLASSES_EN), "num_cases_per_batch": len(parts[0]),
+    meta = {"label_names": list(CIFAR10.classes_en), "num_cases_per_batch": len(parts[0]),
             "num_vis": 3072}
-    (d / CIFAR_META).write_bytes(pickle.dumps(meta, protocol=2))
+    (d / CIFAR10.meta_files[0]).write_bytes(pickle.dumps(meta, protocol=2))
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,6 @@ def make_full_data(settings: Settings, scratch: Path, n_train: dict[Dataset, int
         t = time.perf_counter()
         b = load(s, ds)
         return b, time.perf_counter() - t
-
-    import torchvision.datasets  # noqa: F401 - its import is start-up, not loading
 
     datasets: tuple[Dataset, ...] = ("mnist", "cifar10")
     src = replace(settings, cache_dir=scratch / "cache-subset", download=False)
@@ -267,13 +266,14 @@ def _time_epochs(exp: Experiment, x: torch.Tensor, y: torch.Tensor, batch_size: 
 def time_experiment(exp: Experiment, bundle: DataBundle, limits: Limits, reps: int,
                     tutorial_budget_s: float) -> EpochTiming:
     torch.use_deterministic_algorithms(True)  # as train() runs
-    x, y = preprocess(bundle.train.images), torch.from_numpy(bundle.train.labels)
-    x_test, y_test = preprocess(bundle.test.images), torch.from_numpy(bundle.test.labels)
+    x, y = preprocess(bundle.train.images, exp.dataset), torch.from_numpy(bundle.train.labels)
+    x_test = preprocess(bundle.test.images, exp.dataset)
+    y_test = torch.from_numpy(bundle.test.labels)
     ours = _time_epochs(exp, x, y, exp.batch_size, reps)
     ours64 = _time_epochs(exp, x, y, TUTORIAL_BATCH, max(1, reps - 1))
     model = build_model(exp).eval()
     # The test pass train() runs after every epoch (private there): part of the estimate.
-    eval_s = _best(lambda: _evaluate(model, x_test, y_test), reps)
+    eval_s = _best(lambda: evaluate(model, x_test, y_test), reps)
     tutorial, batches = time_tutorial(exp, bundle.train, tutorial_budget_s)
     t = time.perf_counter()
     train(replace(exp, epochs=1), bundle)

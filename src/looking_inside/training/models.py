@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from looking_inside.config import Experiment
+from looking_inside.data.datasets import spec
 
 
 def build_model(exp: Experiment) -> nn.Sequential:
@@ -21,18 +22,16 @@ def build_model(exp: Experiment) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def preprocess(images: np.ndarray) -> torch.Tensor:
+def preprocess(images: np.ndarray, dataset: str) -> torch.Tensor:
     """uint8 images -> float32 rows ``(N, D)``, done once for a whole split.
 
-    MNIST stays in [0, 1] so that z = b + sum(w x) reads directly as "ink times
-    weight" (the browser demo feeds the same scale). CIFAR-10 is centred to
-    [-0.5, 0.5]: with all-positive colour inputs every weight would have to fight a
-    common offset, and the templates come out washed out.
+    ``pixel / 255 - centre``, the centre being the data set's (see ``DatasetSpec``).
     """
     x = torch.from_numpy(np.ascontiguousarray(images)).reshape(images.shape[0], -1)
     x = x.to(torch.float32).div_(255.0)
-    if images.ndim == 4:  # CIFAR-10, (N, 3, 32, 32)
-        x.sub_(0.5)
+    centre = spec(dataset).centre
+    if centre:
+        x.sub_(centre)
     return x  # (N, D)
 
 

@@ -7,13 +7,19 @@ chapter shows. Chapters read them with ``{{ fact("name") }}``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from looking_inside import analysis
-from looking_inside.data import CIFAR_CLASSES_ZH
-from looking_inside.results import Results
+from looking_inside.products import analysis
+from looking_inside.products.labels import CIFAR_CLASSES_ZH
+
+if TYPE_CHECKING:
+    from looking_inside.products.inputs import ProductInputs
+    from looking_inside.training.results import Results
+
+FACTS_FILE = "facts.json"
+
 
 Fact = dict[str, Any]
 
@@ -84,3 +90,12 @@ def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results, names: list[st
     f[f"{p_key}.worst_{label}_accuracy"] = _fact(float(acc[worst]), pct(float(acc[worst])))
     empty = int((r.confusion == 0).sum())
     f[f"{p_key}.empty_cells"] = _fact(empty, str(empty))
+
+
+def make(inputs: ProductInputs) -> dict[str, bytes]:
+    """The facts product: every fact as one JSON file."""
+    import json
+
+    facts = compute_facts(inputs.results)
+    return {FACTS_FILE: json.dumps(facts, ensure_ascii=False, indent=1,
+                                   sort_keys=True).encode()}

@@ -16,15 +16,7 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from looking_inside.errors import BuildError  # noqa: E402
-
-ENV_FONT = "LOOKING_INSIDE_FONT"
-
-# Families that cover Simplified Chinese, best first (Linux, macOS, Windows).
-CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "PingFang SC", "Heiti SC",
-    "Microsoft YaHei", "SimHei",
-)
+from looking_inside.products.figures.fonts import CJK_FAMILIES, ENV_FONT  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -66,11 +58,18 @@ def cjk_family() -> str:
         font_manager.fontManager.addfont(path)
         _font_family = font_manager.FontProperties(fname=path).get_name()
         return _font_family
-    available = {f.name for f in font_manager.fontManager.ttflist}
-    for fam in CJK_FAMILIES:
-        if fam in available:
-            _font_family = fam
-            return fam
+    for attempt in range(2):
+        available = {f.name for f in font_manager.fontManager.ttflist}
+        for fam in CJK_FAMILIES:
+            if fam in available:
+                _font_family = fam
+                return fam
+        if attempt == 0:
+            # matplotlib caches its font list: a font installed after the list was
+            # made is invisible until it is rebuilt, so rebuild it once before failing.
+            fresh = font_manager._load_fontmanager(try_read_cache=False)  # type: ignore[attr-defined]
+            font_manager.fontManager = fresh
+            font_manager.findfont = fresh.findfont
     raise BuildError(
         "no font with Chinese glyphs found for the figures (tried: "
         + ", ".join(CJK_FAMILIES)

@@ -6,18 +6,23 @@ from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
-from looking_inside import analysis
-from looking_inside.data import CIFAR_CLASSES_ZH
-from looking_inside.figures.common import bare, cifar_rgb, draw_confusion_counts, template_rgb
-from looking_inside.figures.style import Theme, new_figure
+from looking_inside.products import analysis
+from looking_inside.products.figures.common import (
+    bare,
+    cifar_rgb,
+    draw_confusion_counts,
+    template_rgb,
+)
+from looking_inside.products.figures.style import Theme, new_figure
+from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
 if TYPE_CHECKING:
-    from looking_inside.figures.registry import FigureInputs
+    from looking_inside.products.inputs import ProductInputs
 
 SAMPLE_ROWS, SAMPLE_COLS, SAMPLE_SEED = 4, 8, 0
 
 
-def samples(inputs: FigureInputs, theme: Theme) -> Figure:
+def samples(inputs: ProductInputs, theme: Theme) -> Figure:
     test = inputs.test["cifar10"]
     idx = analysis.sample_indices(len(test), SAMPLE_ROWS * SAMPLE_COLS, SAMPLE_SEED)
     fig = new_figure(8.0, 4.6)
@@ -32,7 +37,7 @@ def samples(inputs: FigureInputs, theme: Theme) -> Figure:
     return fig
 
 
-def weights_all(inputs: FigureInputs, theme: Theme) -> Figure:
+def weights_all(inputs: ProductInputs, theme: Theme) -> Figure:
     w = inputs.results["cifar-1layer"].weights[0]  # (10, 3072)
     fig = new_figure(8.0, 3.7)
     for c in range(10):
@@ -44,7 +49,7 @@ def weights_all(inputs: FigureInputs, theme: Theme) -> Figure:
     return fig
 
 
-def confusion(inputs: FigureInputs, theme: Theme) -> Figure:
+def confusion(inputs: ProductInputs, theme: Theme) -> Figure:
     fig = new_figure(6.0, 5.8)
     ax = fig.add_axes((0.1, 0.02, 0.88, 0.84))
     draw_confusion_counts(ax, inputs.results["cifar-1layer"].confusion,

@@ -18,20 +18,20 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from looking_inside import sprites
-from looking_inside.build import Product
-from looking_inside.config import Dataset
+from looking_inside.cache import versions
+from looking_inside.products import sprites
+from looking_inside.products.inputs import Product
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from looking_inside.figures.registry import FigureInputs
+    from looking_inside.data.datasets import Dataset
+    from looking_inside.products.inputs import ProductInputs
 
 # numpy and the analysis code are imported inside the ``make`` functions: this module
 # is read on every build, and a warm build must stay a cache lookup.
 
-# The modules whose source decides the bytes of every export.
-CODE = ("exports", "sprites", "analysis")
+MODULE = "products.exports"
 
 # Weights keep this many significant digits: a relative error <= 5e-5 per weight,
 # so a score z = b + sum(w x) moves by at most 5e-5 * (|b| + sum|w x|), about 1e-3
@@ -63,19 +63,19 @@ class ConfusionExport:
 
     def product(self) -> Product:
         return Product(
-            "export", self.name, (self.experiment,), (self.dataset,), code=CODE,
-            make=self.make,
+            "export", self.name, MODULE, make=self.make, experiments=(self.experiment,),
+            datasets=(self.dataset,),
             params={"cap": self.cap, "fmt": self.fmt, "columns": self.columns,
-                    "jpeg_quality": sprites.JPEG_QUALITY, "pillow": sprites.pillow_version()},
+                    "libraries": versions("numpy", "pillow")},
         )
 
-    def make(self, inputs: FigureInputs) -> dict[str, bytes]:
+    def make(self, inputs: ProductInputs) -> dict[str, bytes]:
         import numpy as np
 
-        from looking_inside import analysis
-        from looking_inside.data import CIFAR_CLASSES_ZH, MNIST_CLASSES
+        from looking_inside.products import analysis
+        from looking_inside.products.labels import class_names
 
-        classes = MNIST_CLASSES if self.dataset == "mnist" else CIFAR_CLASSES_ZH
+        classes = class_names(self.dataset)
         res = inputs.results[self.experiment]
         images = inputs.test[self.dataset].images
         cells: list[dict[str, Any]] = []
@@ -123,7 +123,7 @@ def significant(x: float, digits: int = WEIGHT_DIGITS) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def make_weights(inputs: FigureInputs) -> dict[str, bytes]:
+def make_weights(inputs: ProductInputs) -> dict[str, bytes]:
     res = inputs.results["mnist-1layer"]
     w, b = res.weights[0], res.biases[0]  # (10, 784), (10,)
     doc = {
@@ -143,7 +143,7 @@ def example_indices(labels: np.ndarray) -> list[int]:
     return [int(np.flatnonzero(labels == d)[0]) for d in range(10)]
 
 
-def make_examples(inputs: FigureInputs) -> dict[str, bytes]:
+def make_examples(inputs: ProductInputs) -> dict[str, bytes]:
     test = inputs.test["mnist"]
     idx = example_indices(test.labels)
     doc = {"size": 28, "index": idx, "label": [int(test.labels[i]) for i in idx],
@@ -157,9 +157,10 @@ def _json(doc: dict[str, Any]) -> bytes:
                       sort_keys=True).encode()
 
 
-EXPORTS: list[Product] = [
-    *(c.product() for c in CONFUSION_EXPORTS),
-    Product("export", "mnist-1layer-weights", ("mnist-1layer",), ("mnist",),
-            code=CODE, make=make_weights, params={"digits": WEIGHT_DIGITS}),
-    Product("export", "mnist-examples", (), ("mnist",), code=CODE, make=make_examples),
-]
+def exports() -> list[Product]:
+    return [
+        *(c.product() for c in CONFUSION_EXPORTS),
+        Product("export", "mnist-1layer-weights", MODULE, make=make_weights,
+                experiments=("mnist-1layer",)),
+        Product("export", "mnist-examples", MODULE, make=make_examples, datasets=("mnist",)),
+    ]

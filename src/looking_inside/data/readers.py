@@ -1,0 +1,243 @@
+"""Parse MNIST's IDX files and CIFAR-10's python batches with numpy alone.
+
+No torch and no torchvision here: the figures read test images through this module,
+and rendering must never pay for importing torch. Every count, shape and label is
+checked against the file's size before anything is allocated, so a small hostile
+file cannot make a large allocation, and every problem is one ``BuildError`` line
+naming the file and the fix (never a traceback).
+
+CIFAR-10 batches are pickles, and unpickling is code execution: a restricted
+unpickler admits only what a batch contains (dicts, lists, strings, bytes, ints and
+plain numpy arrays backed by bytes that are really in the file).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from looking_inside.data.datasets import CIFAR10, MNIST, DatasetSpec
+from looking_inside.errors import BuildError
+
+REPLACE = "replace it with the original from the data set's download"
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split held in memory as it came from disk."""
+
+    images: np.ndarray  # uint8, (N, 28, 28) for MNIST, (N, 3, 32, 32) for CIFAR-10
+    labels: np.ndarray  # int64, (N,)
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """A bounded description of a value for an error message (never a huge repr)."""
+    if isinstance(value, str | bytes | int | float | type(None)):
+        text = repr(value)
+    else:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- MNIST ----------------------------------------------------------------
+
+def read_idx(path: Path, kind: str) -> np.ndarray:
+    """An IDX file as uint8, ``(N, 28, 28)`` for ``kind="images"`` or ``(N,)`` labels."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise BuildError(f"{path}: cannot read ({exc.strerror})") from exc
+    want_magic, header = (2051, 16) if kind == "images" else (2049, 8)
+    if len(head) < header:
+        raise BuildError(f"{path}: file is {size} bytes, shorter than an IDX header; "
+                         "delete it and download again")
+    magic, count = struct.unpack(">II", head[:8])
+    if magic != want_magic:
+        raise BuildError(
+            f"{path}: wrong magic number {magic} (IDX {kind} files start with {want_magic}); "
+            "this is not an MNIST file, or it is still gzip-compressed"
+        )
+    item = 1
+    if kind == "images":
+        rows, cols = struct.unpack(">II", head[8:16])
+        if (rows, cols) != MNIST.image_shape:
+            raise BuildError(f"{path}: images are {rows}x{cols}, MNIST's are 28x28; "
+                             "delete it and download again")
+        item = rows * cols
+    if count == 0:
+        raise BuildError(f"{path}: header says the file holds no {kind}; "
+                         "delete it and download again")
+    expected = header + count * item
+    if size != expected:
+        raise BuildError(
+            f"{path}: header says {count} {kind} ({expected} bytes) but the file has {size} "
+            "bytes; it is truncated or corrupt. Delete it and download again"
+        )
+    try:
+        data = np.fromfile(path, dtype=np.uint8, offset=header)
+    except OSError as exc:
+        raise BuildError(f"{path}: cannot read ({exc.strerror})") from exc
+    if data.size != count * item:  # the file changed under us
+        raise BuildError(f"{path}: changed while it was read; run the build again")
+    return data.reshape(count, *MNIST.image_shape) if kind == "images" else data
+
+
+def _checked_labels(path: Path, labels: np.ndarray) -> np.ndarray:
+    if labels.size and int(labels.max()) > 9:
+        bad = int(np.flatnonzero(labels > 9)[0])
+        raise BuildError(f"{path}: label {int(labels[bad])} at position {bad} is outside "
+                         f"0-9; {REPLACE}")
+    return labels.astype(np.int64)
+
+
+def read_mnist_split(root: Path, split: str) -> Split:
+    files = MNIST.train_files if split == "train" else MNIST.test_files
+    img_path, lbl_path = (root / MNIST.folder / f for f in files)
+    images = read_idx(img_path, "images")
+    labels = read_idx(lbl_path, "labels")
+    if len(images) != len(labels):
+        raise BuildError(
+            f"MNIST {split}: {img_path} holds {len(images)} images but {lbl_path} "
+            f"holds {len(labels)} labels; the two files must come from the same download"
+        )
+    return Split(images=images, labels=_checked_labels(lbl_path, labels))
+
+
+# --- CIFAR-10 -------------------------------------------------------------
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    # Protocol-2 pickles spell bytes as _codecs.encode(str, 'latin1'); nothing else.
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"refused _codecs.encode with encoding {short(encoding)}")
+    return text.encode("latin1")
+
+
+def _safe_dtype(spec: Any, *args: Any) -> np.dtype:
+    if not isinstance(spec, str | bytes) or len(spec) > 8:
+        raise pickle.UnpicklingError(f"refused dtype {short(spec)}")
+    dt = np.dtype(spec.decode("latin1") if isinstance(spec, bytes) else spec)
+    if dt.hasobject or dt.itemsize == 0:
+        raise pickle.UnpicklingError("refused an object or empty dtype")
+    return dt
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """Admits dicts, lists, strings, bytes, ints and plain numpy arrays, nothing else.
+
+    Any other global (``os.system``, ``builtins.eval``, ...) raises before it can be
+    called, so a hostile batch cannot run code. An array may declare no more bytes
+    than the whole file holds: numpy's reconstruction path would otherwise allocate
+    whatever a few bytes of header ask for.
+    """
+
+    def __init__(self, file: io.BytesIO, budget: int) -> None:
+        super().__init__(file, encoding="latin1")
+        self.budget = budget  # bytes any one array may take: the file's size
+
+    def _reconstruct(self, cls: Any, shape: Any, dtype_code: Any) -> np.ndarray:
+        if cls is not np.ndarray:
+            raise pickle.UnpicklingError("refused to reconstruct a non-ndarray")
+        if not isinstance(shape, tuple) or len(shape) > 4 or \
+                not all(isinstance(d, int) and d >= 0 for d in shape):
+            raise pickle.UnpicklingError(f"refused array shape {short(shape)}")
+        dt = _safe_dtype(dtype_code)
+        n = 1
+        for d in shape:
+            n *= d
+        if n * dt.itemsize > self.budget:
+            raise pickle.UnpicklingError(
+                f"an array declares {n * dt.itemsize} bytes but the file has {self.budget}")
+        return np.ndarray.__new__(np.ndarray, shape, dt)
+
+    def find_class(self, module: str, name: str) -> Any:
+        allowed = {
+            ("numpy.core.multiarray", "_reconstruct"): self._reconstruct,
+            ("numpy._core.multiarray", "_reconstruct"): self._reconstruct,
+            ("numpy", "ndarray"): np.ndarray,
+            ("numpy", "dtype"): _safe_dtype,
+            ("_codecs", "encode"): _latin1_encode,
+        }
+        try:
+            return allowed[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refused global {module[:40]}.{name[:40]}: a CIFAR-10 batch never contains it"
+            ) from None
+
+
+def read_cifar_batch(path: Path) -> dict[str, Any]:
+    """Unpickle one CIFAR-10 python batch with the restricted unpickler."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BuildError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        obj = CifarUnpickler(io.BytesIO(raw), budget=len(raw)).load()
+    except Exception as exc:  # any malformed pickle; the message is bounded below
+        raise BuildError(
+            f"{path}: not a valid CIFAR-10 batch ({str(exc)[:120]}). The file was "
+            f"refused, nothing in it was executed; {REPLACE}"
+        ) from None
+    if not isinstance(obj, dict):
+        raise BuildError(f"{path}: expected a dict, found {short(obj)}; {REPLACE}")
+    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
+
+
+def _cifar_labels(path: Path, lab: Any, n: int) -> np.ndarray:
+    if not isinstance(lab, list):
+        raise BuildError(f"{path}: 'labels' must be a list of ints, found {short(lab)}; "
+                         + REPLACE)
+    if len(lab) != n:
+        raise BuildError(f"{path}: {n} images but {len(lab)} labels; {REPLACE}")
+    for i, v in enumerate(lab):
+        if type(v) is not int or not 0 <= v <= 9:
+            raise BuildError(f"{path}: label {short(v)} at position {i} is not an int in "
+                             f"0-9; {REPLACE}")
+    return np.asarray(lab, dtype=np.int64)
+
+
+def _cifar_split(paths: list[Path]) -> Split:
+    images, labels = [], []
+    for p in paths:
+        batch = read_cifar_batch(p)
+        data = batch.get("data")
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
+                or data.shape[1] != CIFAR10.n_inputs:
+            raise BuildError(f"{p}: 'data' must be a uint8 array of shape (N, 3072); "
+                             + REPLACE)
+        if data.shape[0] == 0:
+            raise BuildError(f"{p}: the batch holds no images; {REPLACE}")
+        labels.append(_cifar_labels(p, batch.get("labels"), data.shape[0]))
+        images.append(data.reshape(-1, *CIFAR10.image_shape))
+    return Split(images=np.concatenate(images), labels=np.concatenate(labels))
+
+
+def read_cifar(root: Path) -> tuple[Split, Split]:
+    d = root / CIFAR10.folder
+    meta_path = d / CIFAR10.meta_files[0]
+    meta = read_cifar_batch(meta_path)
+    names = meta.get("label_names")
+    if not isinstance(names, list) or len(names) != len(CIFAR10.classes_en) or \
+            tuple(names) != CIFAR10.classes_en:
+        raise BuildError(f"{meta_path}: label_names are not CIFAR-10's ten classes "
+                         f"({short(names)}); {REPLACE}")
+    return (_cifar_split([d / f for f in CIFAR10.train_files]),
+            _cifar_split([d / f for f in CIFAR10.test_files]))
+
+
+def read_splits(root: Path, dataset: DatasetSpec) -> tuple[Split, Split]:
+    """(train, test) of a data set from its files under ``root``."""
+    if dataset.name == "mnist":
+        return read_mnist_split(root, "train"), read_mnist_split(root, "test")
+    return read_cifar(root)

@@ -1,0 +1,31 @@
+"""Every product the site needs, in one list: the figures, the facts, the exports.
+
+Cheap to import (no numpy, no matplotlib): a warm build reads this list to compute
+keys and never makes anything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from looking_inside.cache import versions
+from looking_inside.config import experiment_names
+from looking_inside.products.exports import exports
+from looking_inside.products.figures.registry import FIGURES
+from looking_inside.products.inputs import Product
+
+if TYPE_CHECKING:
+    from looking_inside.products.inputs import ProductInputs
+
+
+def _make_facts(inputs: ProductInputs) -> dict[str, bytes]:
+    from looking_inside.products import facts
+
+    return facts.make(inputs)
+
+
+def products() -> list[Product]:
+    facts = Product("facts", "facts", "products.facts", make=_make_facts,
+                    experiments=tuple(experiment_names()),
+                    params={"libraries": versions("numpy")})
+    return [*(s.product() for s in FIGURES), facts, *exports()]

@@ -1,0 +1,67 @@
+"""What a product is, and what it is handed: only the results it declared."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from looking_inside.errors import BuildError
+
+if TYPE_CHECKING:
+    from looking_inside.data.datasets import Dataset
+    from looking_inside.data.readers import Split
+    from looking_inside.training.results import Results
+
+
+class Declared(Mapping[str, Any]):
+    """A read-only mapping that names the fix when a product reads what it did not
+    declare (its key would not cover that input, so its output could go stale)."""
+
+    def __init__(self, product: str, what: str, items: Mapping[str, Any]) -> None:
+        self._product, self._what, self._items = product, what, dict(items)
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._items[name]
+        except KeyError:
+            raise BuildError(
+                f"{self._product} reads {self._what} {name!r}, which it does not declare; "
+                f"add it to the product's {self._what}s in its registry entry"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass(frozen=True)
+class ProductInputs:
+    """What products read: trained results and test images, as declared."""
+
+    results: Mapping[str, Results]  # by experiment name
+    test: Mapping[str, Split]  # by data set name
+
+
+@dataclass(frozen=True)
+class Product:
+    """One cached unit of output."""
+
+    kind: str  # "figure", "facts" or "export"
+    name: str
+    module: str  # the module (relative to the package) whose code makes it
+    make: Callable[[ProductInputs], dict[str, bytes]]
+    experiments: tuple[str, ...] = ()
+    datasets: tuple[Dataset, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)  # other inputs to the key
+
+    def inputs(self, results: Mapping[str, Results], test: Mapping[str, Split]
+               ) -> ProductInputs:
+        """Exactly the declared results and test splits, out of everything loaded."""
+        return ProductInputs(
+            results=Declared(self.name, "experiment",
+                             {e: results[e] for e in self.experiments}),
+            test=Declared(self.name, "data set", {d: test[d] for d in self.datasets}),
+        )

@@ -1,0 +1,168 @@
+"""The package's own source: hashes for cache keys, and its import graph.
+
+Cache keys are derived from the code, never from hand-kept module lists: a result's
+key covers its stages' folders, and a product's key covers its own module and every
+module of the package it imports, directly or through others (read from the source
+with ``ast``, so an edit under ``mkdocs serve`` is seen without re-importing).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+PACKAGE = "looking_inside"
+ROOT = Path(__file__).resolve().parent
+
+# path -> ((size, mtime_ns), sha256, imports): parsing and hashing ~40 small files
+# costs ~20 ms; under `mkdocs serve` only edited files are read again.
+_MEMO: dict[Path, tuple[tuple[int, int], str, frozenset[str]]] = {}
+
+
+def module_path(module: str) -> Path:
+    """``products.figures.cifar`` -> its file (a package's ``__init__.py``)."""
+    base = ROOT.joinpath(*module.split(".")) if module else ROOT
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
+def modules() -> list[str]:
+    """Every module of the package, as dotted names relative to it ('' is the root)."""
+    out = []
+    for p in sorted(ROOT.rglob("*.py")):
+        rel = p.relative_to(ROOT).with_suffix("")
+        parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+        out.append(".".join(parts))
+    return out
+
+
+def _read(path: Path, known: set[str] | None = None) -> tuple[str, frozenset[str]]:
+    st = path.stat()
+    stamp = (st.st_size, st.st_mtime_ns)
+    memo = _MEMO.get(path)
+    if memo is not None and memo[0] == stamp:
+        return memo[1], memo[2]
+    source = path.read_bytes()
+    imports = frozenset(_imports(ast.parse(source, str(path)), _module_of(path),
+                                 set(modules()) if known is None else known))
+    digest = hashlib.sha256(source).hexdigest()
+    _MEMO[path] = (stamp, digest, imports)
+    return digest, imports
+
+
+def _module_of(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _imports(tree: ast.Module, here: str, known: set[str]) -> set[str]:
+    """Modules of this package that ``tree`` imports, at run time (``TYPE_CHECKING``
+    blocks are skipped: they never run, so they cannot change what is made)."""
+    found: set[str] = set()
+
+    def add(name: str) -> None:
+        # ``from looking_inside.x import y``: y may be a module or a name in x.
+        while name and name not in known:
+            name = name.rpartition(".")[0]
+        if name in known:
+            found.add(name)
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                for other in child.orelse:
+                    visit(other)
+                continue
+            if isinstance(child, ast.Import):
+                for a in child.names:
+                    if a.name.split(".")[0] == PACKAGE:
+                        add(a.name.partition(".")[2])
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:  # relative import
+                    pkg = here.split(".") if module_path(here).name == "__init__.py" \
+                        else here.split(".")[:-1]
+                    pkg = pkg[: len(pkg) - child.level + 1]
+                    base = ".".join([*pkg, base] if base else pkg)
+                elif base.split(".")[0] == PACKAGE:
+                    base = base.partition(".")[2]
+                else:
+                    continue
+                for a in child.names:
+                    add(f"{base}.{a.name}" if base else a.name)
+            visit(child)
+
+    visit(tree)
+    found.discard(here)
+    return found
+
+
+def imports_of(module: str, known: set[str] | None = None) -> frozenset[str]:
+    """The package modules ``module`` imports directly."""
+    return _read(module_path(module), known)[1]
+
+
+def closure(roots: Iterable[str]) -> set[str]:
+    """``roots`` and every package module they import, directly or not."""
+    known = set(modules())
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        m = todo.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        todo.extend(imports_of(m, known) - seen)
+    return seen
+
+
+def source_hash(mods: Iterable[str]) -> str:
+    """Hash of the current on-disk source of the named modules."""
+    h = hashlib.sha256()
+    for mod in sorted(set(mods)):
+        h.update(f"{mod}\0{_read(module_path(mod))[0]}\0".encode())
+    return h.hexdigest()
+
+
+def folder_modules(*folders: str) -> list[str]:
+    """Every module inside the given sub-packages (``"data"``, ``"training"``)."""
+    return [m for m in modules() if m.split(".")[0] in folders]
+
+
+def cycles() -> list[list[str]]:
+    """Import cycles between the package's modules (strongly connected components)."""
+    known = set(modules())
+    graph = {m: imports_of(m, known) for m in known}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def strong(v: str) -> None:  # Tarjan; the graph has ~40 nodes, recursion is fine
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for m in graph:
+        if m not in index:
+            strong(m)
+    return out
