@@ -12,6 +12,8 @@ import logging
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -21,8 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from looking_inside.cache import Cache, Entry, hash_json, sha256_bytes, versions
-from looking_inside.config import Settings, get_experiment
+from looking_inside.config import Experiment, Settings, get_experiment
 from looking_inside.data.datasets import spec
+from looking_inside.errors import BuildError
 from looking_inside.products.catalog import products
 from looking_inside.products.figures.registry import FIGURES
 from looking_inside.sources import closure, source_hash
@@ -137,11 +140,16 @@ class Builder:
 
     def build(self, on_epoch: EpochCallback | None = None) -> Manifest:
         """Make whatever is missing; returns the full manifest."""
+        t = time.perf_counter()
+        untrained = [e for e in self.settings.experiments if self.pipeline.lookup(e) is None]
+        if untrained and self.cache.enabled and "torch" not in sys.modules:
+            self._train_in_child(untrained)
+            self.pipeline.timings.add("train (child)", time.perf_counter() - t)
         summaries = []
         for exp in self.settings.experiments:
             res = self.pipeline.results(exp, on_epoch)
-            summaries.append(self._summary(exp.name, res.info(),
-                                           cache_hit=exp.name in self.pipeline.hits))
+            hit = exp.name in self.pipeline.hits and exp not in untrained
+            summaries.append(self._summary(exp.name, res.info(), cache_hit=hit))
         entries: dict[str, tuple[Product, Entry]] = {}
         missing: list[tuple[Product, str]] = []
         for p in products():
@@ -166,21 +174,66 @@ class Builder:
         return self._manifest(dict(sorted(entries.items(), key=lambda kv: order[kv[0]])),
                               summaries)
 
-    def _make(self, missing: list[tuple[Product, str]]) -> list[tuple[Product, str, Any]]:
-        """Make the missing products: here when one is missing (no process start-up
-        to pay), else spread over the CPUs, the slowest kinds first."""
-        workers = min(available_cpus(), len(missing))
-        if workers <= 1 or not self.cache.enabled:
-            return [(p, k, p.make(self.inputs(p))) for p, k in missing]
-        import multiprocessing
+    def _train_in_child(self, experiments: list[Experiment]) -> None:
+        """Train in a child process that stores the results in the cache.
 
-        ordered = sorted(missing, key=lambda pk: pk[0].kind != "figure")
-        # spawn: this process may hold torch's thread pools, which do not survive fork.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            futures = [(p, k, pool.submit(_make_in_worker, self.settings, p.name))
-                       for p, k in ordered]
-            return [(p, k, f.result()) for p, k, f in futures]
+        This process then never imports torch, so it can make products in forked
+        workers that start in milliseconds instead of spawning fresh interpreters;
+        and torch's thread pools never share a process with the renderers.
+        """
+        s = self.settings
+        cmd = [sys.executable, "-m", "looking_inside", "train", "--data-root",
+               str(s.data_root), "--cache-dir", str(s.cache_dir), "--device", s.device]
+        if log.getEffectiveLevel() <= logging.INFO:
+            cmd.append("--verbose")
+        for e in experiments:
+            cmd += ["--only", e.name]
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"]
+                                   if env.get("PYTHONPATH") else "")
+        # Its errors and progress go to our stderr as they are; its table is not news.
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise BuildError("training failed (its error is printed above); fix it and "
+                             "run the build again")
+
+    def _make(self, missing: list[tuple[Product, str]]) -> list[tuple[Product, str, Any]]:
+        """Make the missing products: here when one task is left (no workers to start),
+        else spread over the CPUs, a product's parts (palettes) as separate tasks."""
+        tasks = [(p, part) for p, _ in missing for part in (p.parts or (None,))]
+        workers = min(available_cpus(), len(tasks))
+        if workers <= 1:
+            return [(p, k, p.make(self.inputs(p), None)) for p, k in missing]
+        import multiprocessing
+        import multiprocessing.context
+
+        global _FORKED
+        ctx: multiprocessing.context.BaseContext
+        if "torch" in sys.modules or not hasattr(os, "fork"):
+            # torch's thread pools do not survive fork: start fresh interpreters, which
+            # read the results from the cache (or, without a cache, are handed them).
+            ctx = multiprocessing.get_context("spawn")
+            payload = None if self.cache.enabled else self._all_inputs(missing)
+        else:
+            # Forked workers inherit the loaded inputs and imported modules: no start-up.
+            ctx = multiprocessing.get_context("fork")
+            payload = None
+            _FORKED = (self, self._all_inputs(missing))
+        try:
+            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                futures = [(p, pool.submit(_make_in_worker, self.settings, p.name, part,
+                                           payload and payload[p.name]))
+                           for p, part in tasks]
+                files: dict[str, dict[str, bytes]] = {}
+                for p, f in futures:
+                    files.setdefault(p.name, {}).update(f.result())
+        finally:
+            _FORKED = None
+        return [(p, k, files[p.name]) for p, k in missing]
+
+    def _all_inputs(self, missing: list[tuple[Product, str]]) -> dict[str, Any]:
+        return {p.name: self.inputs(p) for p, _ in missing}
 
     def inputs(self, p: Product) -> Any:
         results: dict[str, Results] = {e: self.pipeline.results(get_experiment(e))
@@ -249,11 +302,20 @@ class Builder:
         return Entry(path=d, digests={f: sha256_bytes(b) for f, b in files.items()}, info={})
 
 
-def _make_in_worker(settings: Settings, name: str) -> dict[str, bytes]:
-    """A product made in a worker process, from the cached results (trained already)."""
-    with Builder(settings) as b:
-        p = next(p for p in products() if p.name == name)
-        return p.make(b.inputs(p))
+# In a forked worker: the builder and the inputs it loaded before forking.
+_FORKED: tuple[Builder, dict[str, Any]] | None = None
+
+
+def _make_in_worker(settings: Settings, name: str, part: str | None,
+                    inputs: Any = None) -> dict[str, bytes]:
+    """One part of a product, made in a worker process."""
+    p = next(p for p in products() if p.name == name)
+    if inputs is None and _FORKED is not None:
+        inputs = _FORKED[1][name]
+    if inputs is not None:
+        return p.make(inputs, part)
+    with Builder(settings) as b:  # spawned: read the trained results from the cache
+        return p.make(b.inputs(p), part)
 
 
 def _css_width(path: Path) -> int:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs
 
 
-def _make_facts(inputs: ProductInputs) -> dict[str, bytes]:
+def _make_facts(inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
     from looking_inside.products import facts
 
     return facts.make(inputs)

@@ -69,7 +69,7 @@ class ConfusionExport:
                     "libraries": versions("numpy", "pillow")},
         )
 
-    def make(self, inputs: ProductInputs) -> dict[str, bytes]:
+    def make(self, inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
         import numpy as np
 
         from looking_inside.products import analysis
@@ -123,7 +123,7 @@ def significant(x: float, digits: int = WEIGHT_DIGITS) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def make_weights(inputs: ProductInputs) -> dict[str, bytes]:
+def make_weights(inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
     res = inputs.results["mnist-1layer"]
     w, b = res.weights[0], res.biases[0]  # (10, 784), (10,)
     doc = {
@@ -143,7 +143,7 @@ def example_indices(labels: np.ndarray) -> list[int]:
     return [int(np.flatnonzero(labels == d)[0]) for d in range(10)]
 
 
-def make_examples(inputs: ProductInputs) -> dict[str, bytes]:
+def make_examples(inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
     test = inputs.test["mnist"]
     idx = example_indices(test.labels)
     doc = {"size": 28, "index": idx, "label": [int(test.labels[i]) for i in idx],

@@ -52,10 +52,13 @@ class Product:
     kind: str  # "figure", "facts" or "export"
     name: str
     module: str  # the module (relative to the package) whose code makes it
-    make: Callable[[ProductInputs], dict[str, bytes]]
+    # (inputs, part) -> files. ``part`` is one of ``parts`` (a figure's palettes), so
+    # the parts of one product can be made on different CPUs; None makes them all.
+    make: Callable[[ProductInputs, str | None], dict[str, bytes]]
     experiments: tuple[str, ...] = ()
     datasets: tuple[Dataset, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)  # other inputs to the key
+    parts: tuple[str, ...] = ()
 
     def inputs(self, results: Mapping[str, Results], test: Mapping[str, Split]
                ) -> ProductInputs:

@@ -53,17 +53,21 @@ class FigureSpec:
             # that draw and encode (matplotlib, numpy, Pillow writes the PNGs).
             params={"function": self.function, "fmt": self.fmt, "font": fonts.identity(),
                     "libraries": versions("matplotlib", "numpy", "pillow")},
+            parts=("light", "dark"),
         )
 
 
-def _render_both(spec: FigureSpec, inputs: ProductInputs) -> dict[str, bytes]:
+def _render_both(spec: FigureSpec, inputs: ProductInputs, part: str | None = None
+                 ) -> dict[str, bytes]:
+    """Both palettes (or the one named by ``part``), through the one save-and-close."""
     from looking_inside.products.figures import style
 
     render = spec.render_function()
     out = {}
     for theme in style.THEMES:
-        style.setup(theme)
-        out[spec.filename(theme.name)] = style.save(render(inputs, theme), spec.fmt)
+        if part in (None, theme.name):
+            style.setup(theme)
+            out[spec.filename(theme.name)] = style.save(render(inputs, theme), spec.fmt)
     return out
 
 
