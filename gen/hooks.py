@@ -17,7 +17,7 @@ import jieba
 from latex2mathml.converter import convert
 
 # Hooks load with the config, before any plugin's events: early enough for both.
-logging.getLogger("mkdocs.plugins.macros").setLevel(logging.WARNING)
+logging.getLogger("mkdocs.plugins.mkdocs_macros").setLevel(logging.WARNING)
 jieba.setLogLevel(logging.WARNING)  # the search plugin's segmenter logs at DEBUG
 
 _MATH = re.compile(

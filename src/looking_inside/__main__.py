@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--only", action="append", metavar="NAME",
                    help=f"train only this experiment ({', '.join(experiment_names())})")
     t.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    t.add_argument("--serial", action="store_true",
+                   help="train here, one experiment after another (what each worker does)")
     f = sub.add_parser("figures", help="render every figure into a folder")
     _common(f)
     f.add_argument("--out", required=True, type=Path, help="output folder")
@@ -84,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
 
             pipe = Pipeline(settings)
             progress = _Progress(enabled=not args.json)
+            missing = [e for e in settings.experiments if pipe.lookup(e) is None]
+            if not args.serial and len(missing) > 1 and pipe.cache.enabled:
+                from looking_inside.training.workers import train_in_workers
+
+                train_in_workers(settings, missing, verbose=args.verbose)
+                pipe = Pipeline(settings)
             rows = []
             for exp in settings.experiments:
                 res = pipe.results(exp, progress)
@@ -91,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                     "name": exp.name, "dataset": exp.dataset, "n_train": res.n_train,
                     "n_test": res.n_test, "epochs": exp.epochs, "seed": exp.seed,
                     "test_accuracy": res.test_accuracy, "train_seconds": res.train_seconds,
-                    "cache_hit": exp.name in pipe.hits,
+                    "cache_hit": exp.name in pipe.hits and exp not in missing,
                 })
             if args.json:
                 print(json.dumps({"experiments": rows}))

@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from looking_inside.cache import Cache, Entry, hash_json, sha256_bytes, versions
 from looking_inside.config import Experiment, Settings, get_experiment
 from looking_inside.data.datasets import spec
-from looking_inside.errors import BuildError
+from looking_inside.machine import available_cpus
 from looking_inside.products.catalog import products
 from looking_inside.products.figures.registry import FIGURES
 from looking_inside.sources import closure, source_hash
@@ -41,17 +40,10 @@ log = logging.getLogger("mkdocs.plugins.looking_inside.build")
 
 MANIFEST = "manifest.json"
 FACTS_FILE = "facts.json"
-# The code that hands a product its test images: part of the key of any product
-# that reads them, with the data's identity.
-DATA_READER = "data.load"
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (affinity), not the machine's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+# The code that parses the test images a product reads: part of its key, with the
+# data's identity (how files are found, downloaded or fingerprinted is not: it
+# changes no pixel).
+DATA_READER = "data.readers"
 
 
 @dataclass
@@ -175,28 +167,16 @@ class Builder:
                               summaries)
 
     def _train_in_child(self, experiments: list[Experiment]) -> None:
-        """Train in a child process that stores the results in the cache.
+        """Train in child processes that store the results in the cache.
 
         This process then never imports torch, so it can make products in forked
         workers that start in milliseconds instead of spawning fresh interpreters;
         and torch's thread pools never share a process with the renderers.
         """
-        s = self.settings
-        cmd = [sys.executable, "-m", "looking_inside", "train", "--data-root",
-               str(s.data_root), "--cache-dir", str(s.cache_dir), "--device", s.device]
-        if log.getEffectiveLevel() <= logging.INFO:
-            cmd.append("--verbose")
-        for e in experiments:
-            cmd += ["--only", e.name]
-        env = dict(os.environ)
-        src = str(Path(__file__).resolve().parents[1])
-        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"]
-                                   if env.get("PYTHONPATH") else "")
-        # Its errors and progress go to our stderr as they are; its table is not news.
-        proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            raise BuildError("training failed (its error is printed above); fix it and "
-                             "run the build again")
+        from looking_inside.training.workers import train_in_workers
+
+        train_in_workers(self.settings, experiments, verbose=log.getEffectiveLevel()
+                         <= logging.INFO)
 
     def _make(self, missing: list[tuple[Product, str]]) -> list[tuple[Product, str, Any]]:
         """Make the missing products: here when one task is left (no workers to start),

@@ -207,8 +207,8 @@ class Cache:
         kind (by raising ValueError). A damaged entry is reported and moved away.
         """
         d = self.entry_dir(kind, name, key)
-        if d.is_symlink():
-            return self._corrupt(d, "the entry is a symlink")
+        if not self._inside(d):
+            return self._corrupt(d, "the entry or a folder above it is a symlink")
         stamp_path = d / STAMP
         try:
             raw = _read_regular(stamp_path)
@@ -232,6 +232,14 @@ class Cache:
             return self._corrupt(d, f"bad stamp ({str(exc)[:80]})")
         self.stats["hits"] += 1
         return Entry(path=d, digests=files, info=info)
+
+    def _inside(self, d: Path) -> bool:
+        """Whether ``d`` is really where it says, under the cache root: no symlink on
+        the way (a restored cache may come from elsewhere and point anywhere)."""
+        try:
+            return d.resolve() == self.root.resolve() / d.relative_to(self.root)
+        except (OSError, ValueError, RuntimeError):
+            return False
 
     def _corrupt(self, d: Path, why: str) -> Entry | None:
         """Report and discard a damaged entry; returns None so callers can return it."""

@@ -27,6 +27,7 @@ from looking_inside.build import Builder, Manifest
 from looking_inside.cache import REPAIRED
 from looking_inside.config import Settings, load_settings
 from looking_inside.errors import BuildError
+from looking_inside.machine import die_with_parent
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.site")
 
@@ -68,19 +69,6 @@ def prepare(settings: Settings) -> Manifest:
 _LEVEL = re.compile(r"(DEBUG|INFO|REPAIRED|WARNING|ERROR|CRITICAL)\s*-  (.*)")
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: end it when its parent (mkdocs) dies, so a killed
-    server never leaves a trainer running as an orphan (Linux; elsewhere a no-op)."""
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _run_child(settings: Settings, out: Path) -> None:
     cmd = [sys.executable, "-m", "looking_inside", "figures", "--verbose", "--out", str(out),
            "--data-root", str(settings.data_root), "--cache-dir", str(settings.cache_dir),
@@ -92,7 +80,7 @@ def _run_child(settings: Settings, out: Path) -> None:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, bufsize=1,
-                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                            preexec_fn=die_with_parent if sys.platform == "linux" else None)
     assert proc.stdout is not None
     errors = []
     for line in proc.stdout:
