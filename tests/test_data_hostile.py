@@ -456,3 +456,24 @@ def test_stray_files_torchvision_would_read_are_ignored(tmp_path: Path) -> None:
     assert np.array_equal(again.train.images, clean.train.images)
     assert np.array_equal(again.train.labels, clean.train.labels)
     assert again.fingerprint == clean.fingerprint
+
+
+def test_a_freshly_changed_file_is_hashed_not_memoised(tmp_path: Path) -> None:
+    """A stat taken within the clock's granularity of a write can be repeated by a
+    second write ("racy git"): such a stat is never trusted for a later build."""
+    from looking_inside.data.files import fingerprint
+
+    root = tmp_path / "data"
+    write_mnist(root, 70_000, 10)
+    labels = root / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    s = load_settings(data_root=root, cache_dir=tmp_path / "cache")
+    first = fingerprint(s, "mnist")
+    memo = tmp_path / "cache" / "data-hashes.json"
+    assert not memo.exists() or str(labels) not in memo.read_text()
+    st_ = labels.stat()
+    old = labels.read_bytes()[8 + 5]
+    with labels.open("r+b") as f:
+        f.seek(8 + 5)
+        f.write(bytes([(old + 1) % 10]))
+    os.utime(labels, ns=(st_.st_atime_ns, st_.st_mtime_ns))
+    assert fingerprint(s, "mnist") != first
