@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from looking_inside.errors import BuildError
 
 # Files at most this big are hashed on every build: cheaper than trusting a stat.
 SMALL_FILE = 1 << 16
+# A stat younger than this is not memoised (coarse file system clocks).
+RACY_NS = 2_000_000_000
 
 
 def source_files(root: Path, dataset: str) -> list[Path]:
@@ -84,7 +87,10 @@ def fingerprint(settings: Settings, dataset: str) -> str:
             digest = entry["sha256"]
         else:
             digest = file_sha256(p)
-            if st.st_size > SMALL_FILE:
+            # A file changed within the timestamps' granularity of our stat can change
+            # again without moving them ("racy git"): trust a stat only once it is old.
+            settled = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_NS
+            if st.st_size > SMALL_FILE and settled:
                 memo[str(p)] = {"stat": stamp, "sha256": digest}
                 changed = True
         h.update(p.name.encode() + b"\0" + digest.encode())

@@ -1,10 +1,13 @@
 """A whole data set into memory: downloaded where allowed, identified, read.
 
 Reading is ``readers``' numpy-only code, always: torchvision is used only to
-download (it would also read files we never checked, such as ``MNIST/processed``,
-and it refuses CIFAR-10 subsets). A download goes into a private temp folder that
-is moved into place only when complete, so an interrupted or tampered download
-leaves nothing half-written behind.
+download, through its download helpers and the URLs and checksums its dataset
+classes declare, never by constructing its datasets (those would read files we never
+checked, such as ``MNIST/processed``, unpickle CIFAR with plain pickle, and refuse
+CIFAR-10 subsets). A download goes into a private temp folder that is moved into
+place only when complete, so an interrupted or tampered download leaves nothing
+half-written behind; the folder of a download whose process was killed is removed
+by the next one.
 """
 
 from __future__ import annotations
@@ -32,6 +35,44 @@ class DataBundle:
     fingerprint: str  # sha256 over the source files' bytes
 
 
+TMP_PREFIX = ".download-"
+
+
+def _clear_stale_downloads(root: Path) -> None:
+    """Remove the temp folders of downloads whose process is gone (killed mid-file)."""
+    for d in root.glob(TMP_PREFIX + "*"):
+        try:
+            pid = int(d.name[len(TMP_PREFIX):].split("-")[0])
+            os.kill(pid, 0)  # raises ProcessLookupError when no such process runs
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except (ValueError, OSError):
+            continue  # not ours, or another user's live process: leave it
+
+
+def _download(dataset: Dataset, into: Path) -> None:
+    """The official archives into ``into``, checked against torchvision's md5s."""
+    import torchvision.datasets as tvd
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    if dataset == "mnist":
+        raw = into / "MNIST" / "raw"
+        for filename, md5 in tvd.MNIST.resources:
+            errors = []
+            for mirror in tvd.MNIST.mirrors:
+                try:
+                    download_and_extract_archive(f"{mirror}{filename}", download_root=raw,
+                                                 filename=filename, md5=md5)
+                    break
+                except Exception as exc:  # noqa: BLE001 - try the next mirror
+                    errors.append(f"{mirror}: {str(exc)[:60]}")
+            else:
+                raise RuntimeError(f"{filename}: " + "; ".join(errors))
+    else:
+        download_and_extract_archive(tvd.CIFAR10.url, download_root=into,
+                                     filename=tvd.CIFAR10.filename, md5=tvd.CIFAR10.tgz_md5)
+
+
 def ensure_files(settings: Settings, dataset: Dataset) -> None:
     """Download with torchvision when files are missing and downloads are allowed."""
     root = settings.data_root
@@ -43,21 +84,16 @@ def ensure_files(settings: Settings, dataset: Dataset) -> None:
     log.info("%s: downloading into %s with torchvision", dataset, root)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+        _clear_stale_downloads(root)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=root))
     except OSError as exc:
         raise missing_error(root, dataset, missing, f"cannot write: {exc.strerror}") from exc
     try:
-        import torchvision.datasets as tvd
-
         try:
-            if dataset == "mnist":
-                for train in (True, False):
-                    tvd.MNIST(str(tmp), train=train, download=True)
-            else:
-                tvd.CIFAR10(str(tmp), train=True, download=True)
+            _download(dataset, tmp)
         except Exception as exc:  # network and checksum errors come in many types
-            raise missing_error(root, dataset, missing,
-                                f"download failed: {str(exc)[:120]}") from None
+            why = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise missing_error(root, dataset, missing, f"download failed: {why}") from None
         fetched = source_files(tmp, dataset)
         absent = [p for p in fetched if not p.is_file()]
         if absent:

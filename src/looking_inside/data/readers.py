@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import pickletools
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,11 @@ from looking_inside.data.datasets import CIFAR10, MNIST, DatasetSpec
 from looking_inside.errors import BuildError
 
 REPLACE = "replace it with the original from the data set's download"
+# Opcodes a CIFAR-10 batch may hold. Each opcode makes at most one object, and a
+# 1-byte opcode can make an object of ~70 bytes (an empty list), so this bounds what
+# unpickling a file can allocate beyond its own bytes (~15 MB). A real batch holds
+# about three per image (a label, a file name and its memo entry): ~31,000.
+MAX_PICKLE_OPS = 200_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,9 @@ class Split:
 
 def short(value: Any, limit: int = 60) -> str:
     """A bounded description of a value for an error message (never a huge repr)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        # repr() of a huge int is slow, and refused past 4300 digits (a ValueError).
+        return f"an int of {value.bit_length()} bits"
     if isinstance(value, str | bytes | int | float | type(None)):
         text = repr(value)
     else:
@@ -66,7 +75,7 @@ def read_idx(path: Path, kind: str) -> np.ndarray:
     if magic != want_magic:
         raise BuildError(
             f"{path}: wrong magic number {magic} (IDX {kind} files start with {want_magic}); "
-            "this is not an MNIST file, or it is still gzip-compressed"
+            "not an MNIST file, or still gzip-compressed; delete it and download again"
         )
     item = 1
     if kind == "images":
@@ -123,6 +132,14 @@ def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     return text.encode("latin1")
 
 
+def _empty_bytes(*args: Any) -> bytes:
+    # Protocol 2 spells an empty bytes object (an empty array's data) as
+    # __builtin__.bytes(); with an argument, bytes(n) would allocate n bytes.
+    if args:
+        raise pickle.UnpicklingError("refused bytes() with arguments")
+    return b""
+
+
 def _safe_dtype(spec: Any, *args: Any) -> np.dtype:
     if not isinstance(spec, str | bytes) or len(spec) > 8:
         raise pickle.UnpicklingError(f"refused dtype {short(spec)}")
@@ -136,14 +153,15 @@ class CifarUnpickler(pickle.Unpickler):
     """Admits dicts, lists, strings, bytes, ints and plain numpy arrays, nothing else.
 
     Any other global (``os.system``, ``builtins.eval``, ...) raises before it can be
-    called, so a hostile batch cannot run code. An array may declare no more bytes
-    than the whole file holds: numpy's reconstruction path would otherwise allocate
-    whatever a few bytes of header ask for.
+    called, so a hostile batch cannot run code. All the arrays together may declare
+    no more bytes than the whole file holds: numpy's reconstruction path would
+    otherwise allocate whatever a few bytes of header ask for, once per array.
     """
 
     def __init__(self, file: io.BytesIO, budget: int) -> None:
         super().__init__(file, encoding="latin1")
-        self.budget = budget  # bytes any one array may take: the file's size
+        self.budget = budget  # bytes all arrays together may still take: the file's size
+        self.size = budget
 
     def _reconstruct(self, cls: Any, shape: Any, dtype_code: Any) -> np.ndarray:
         if cls is not np.ndarray:
@@ -157,7 +175,8 @@ class CifarUnpickler(pickle.Unpickler):
             n *= d
         if n * dt.itemsize > self.budget:
             raise pickle.UnpicklingError(
-                f"an array declares {n * dt.itemsize} bytes but the file has {self.budget}")
+                f"arrays declare more bytes than the file's {self.size}")
+        self.budget -= n * dt.itemsize
         return np.ndarray.__new__(np.ndarray, shape, dt)
 
     def find_class(self, module: str, name: str) -> Any:
@@ -167,6 +186,8 @@ class CifarUnpickler(pickle.Unpickler):
             ("numpy", "ndarray"): np.ndarray,
             ("numpy", "dtype"): _safe_dtype,
             ("_codecs", "encode"): _latin1_encode,
+            ("__builtin__", "bytes"): _empty_bytes,
+            ("builtins", "bytes"): _empty_bytes,
         }
         try:
             return allowed[(module, name)]
@@ -183,12 +204,15 @@ def read_cifar_batch(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise BuildError(f"{path}: cannot read ({exc.strerror})") from exc
     try:
+        # Count first: unpickling cannot be stopped midway by a budget of objects.
+        for n, _ in enumerate(pickletools.genops(raw)):
+            if n >= MAX_PICKLE_OPS:
+                raise pickle.UnpicklingError(f"more than {MAX_PICKLE_OPS} pickle opcodes")
         obj = CifarUnpickler(io.BytesIO(raw), budget=len(raw)).load()
     except Exception as exc:  # any malformed pickle; the message is bounded below
-        raise BuildError(
-            f"{path}: not a valid CIFAR-10 batch ({str(exc)[:120]}). The file was "
-            f"refused, nothing in it was executed; {REPLACE}"
-        ) from None
+        why = " ".join(str(exc).split())[:70] or type(exc).__name__
+        raise BuildError(f"{path}: not a valid CIFAR-10 batch ({why}); nothing in it ran; "
+                         + REPLACE) from None
     if not isinstance(obj, dict):
         raise BuildError(f"{path}: expected a dict, found {short(obj)}; {REPLACE}")
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
