@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from looking_inside.products import exports
-
 from test_browser import Tab
 from train_reference import Reference
+
+from looking_inside.products import exports
 
 pytestmark = pytest.mark.browser
 
@@ -229,7 +228,8 @@ def test_missing_sample_is_a_message(tab: Tab) -> None:
 
 def test_sample_only_on_start_and_first_load_is_light(tab: Tab) -> None:
     sizes: dict[str, int] = {}
-    tab.context.on("requestfinished", lambda r: sizes.__setitem__(r.url, r.sizes()["responseBodySize"]))
+    tab.context.on("requestfinished",
+                   lambda r: sizes.__setitem__(r.url, r.sizes()["responseBodySize"]))
     page = tab.open(PAGE, REPLAY)
     page.wait_for_load_state("networkidle")
     assert not [u for u in sizes if "train-sample" in u]
