@@ -238,3 +238,14 @@ def test_sample_only_on_start_and_first_load_is_light(tab: Tab) -> None:
     _start(page)
     assert [u for u in sizes if "train-sample" in u]
     # Tab.close() then asserts that nothing tried to leave 127.0.0.1.
+
+
+def test_without_javascript_the_figures_and_a_note_remain(browser: Any, server: str) -> None:
+    t = Tab(browser, server, java_script_enabled=False)
+    try:
+        page = t.open(PAGE, None)
+        for root in (REPLAY, LIVE):
+            assert page.locator(f"{root} .li-fallback img").first.is_visible()
+        assert "打开浏览器的 JavaScript" in page.locator(f"{REPLAY} noscript").inner_text()
+    finally:
+        t.close()
