@@ -12,7 +12,7 @@ from looking_inside.config import Experiment
 from looking_inside.data.datasets import CIFAR10
 from looking_inside.data.load import DataBundle
 from looking_inside.data.readers import Split
-from looking_inside.training.results import Results
+from looking_inside.training.results import Results, Snapshots
 
 
 def write_idx_images(path: Path, images: np.ndarray, count: int | None = None) -> None:
@@ -76,8 +76,17 @@ def fake_results(exp: Experiment, labels: np.ndarray, seed: int = 0) -> Results:
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (labels, preds), 1)
     hidden = rng.random((n, exp.hidden[0])).astype(np.float32) if exp.hidden else None
+    snapshots = None
+    if exp.snapshots:
+        # From small noise towards the final weights, as training goes.
+        t = np.linspace(0, 1, exp.snapshots)[:, None, None]
+        snapshots = Snapshots(
+            steps=np.rint(np.geomspace(1, 800, exp.snapshots)).astype(np.int64) - 1,
+            test_accuracy=0.1 + 0.8 * t[:, 0, 0],
+            weights=tuple((t * w + (1 - t) * 0.1 * rng.normal(size=w.shape)).astype(np.float32)
+                          for w in weights))
     return Results(exp, weights, biases,
                    {"loss": np.array([2.0, 1.0]), "train_accuracy": np.array([0.5, 0.6]),
                     "test_accuracy": np.array([0.5, 0.6])},
-                   labels, probs.astype(np.float32), hidden, confusion,
+                   labels, probs.astype(np.float32), hidden, confusion, snapshots,
                    float((preds == labels).mean()), 1.0, n, n, "f" * 64, "cpu", {})

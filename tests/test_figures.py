@@ -29,6 +29,7 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "weights-as-grid": (4, ["输入 x（一张 0）", "权重 w（28×28 排列）", "逐像素相乘 w·x"]),
     "mnist-weights-0": (1, ["输出神经元“0”的 784 个权重"]),
     "mnist-weights-all": (10, DIGIT_TITLES),
+    "mnist-weights-training": (6, ["初始化\n准确率 10%"]),
     "mnist-mistakes": (4, []),
     "mnist-confusion": (1, []),
     "mnist-confusion-samples": (1, []),
@@ -161,3 +162,37 @@ def test_figures_command_writes_a_complete_manifest(data_root: Path, session_cac
     assert facts["cifar.n_test"]["value"] in (1017, 10000)
     a, p = facts["mnist.confusion.actual"]["value"], facts["mnist.confusion.predicted"]["value"]
     assert a != p and facts["mnist.confusion.count"]["value"] > 0
+
+
+def test_training_columns_are_headed_with_step_and_accuracy(inputs: ProductInputs) -> None:
+    from looking_inside.products import analysis
+
+    snaps = inputs.results["mnist-1layer"].snapshots
+    assert snaps is not None
+    fig = render("mnist-weights-training", inputs)
+    try:
+        shown = analysis.shown_snapshots(len(snaps.steps))
+        assert shown[0] == 0 and shown[-1] == len(snaps.steps) - 1
+        titles = [ax.get_title() for ax in fig.axes]
+        for k, title in zip(shown[1:], titles[1:], strict=True):
+            assert title.startswith(f"第 {snaps.steps[k]:,} 步")
+            assert f"准确率 {snaps.test_accuracy[k]:.0%}" in title
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def test_templates_formed_where_correlation_first_reaches_the_threshold() -> None:
+    from looking_inside.products import analysis
+
+    rng = np.random.default_rng(0)
+    final = rng.normal(size=(10, 784))
+    noise = rng.normal(size=(10, 784))
+    # Mixtures whose correlation with the final templates is known in closed form.
+    mix = np.stack([t * final + (1 - t) * noise for t in (0.0, 0.5, 0.7, 0.8, 1.0)])
+    sim = analysis.template_similarity(mix)
+    expected = [np.mean([np.corrcoef(m[d], final[d])[0, 1] for d in range(10)]) for m in mix]
+    np.testing.assert_allclose(sim, expected, atol=1e-12)
+    first = int(np.flatnonzero(np.array(expected) >= analysis.TEMPLATE_FORMED)[0])
+    assert analysis.templates_formed_at(mix) == first

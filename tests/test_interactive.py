@@ -193,13 +193,17 @@ def test_exports_are_deterministic(pipeline: Pipeline) -> None:
     assert spec.make(inputs) == spec.make(inputs)
     png = spec.make(inputs)[spec.sprite_file]
     assert b"tIME" not in png and b"tEXt" not in png  # no timestamps, no metadata
+    data = pipeline.data("mnist")
+    with_train = ProductInputs(results={}, test={"mnist": data.test},
+                               train={"mnist": data.train})
+    assert exports.make_sample(with_train) == exports.make_sample(with_train)
 
 
 def test_export_keys_cover_their_code(data_root: Path, tmp_path: Path) -> None:
     builder = Builder(load_settings(data_root, tmp_path))
     found = {p.name: p for p in products() if p.kind == "export"}
     assert set(found) == {"confusion-mnist", "confusion-cifar", "mnist-1layer-weights",
-                          "mnist-examples"}
+                          "mnist-examples", "train-replay", "train-sample"}
     from looking_inside.sources import closure
 
     for p in found.values():

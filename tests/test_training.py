@@ -88,3 +88,73 @@ def test_cuda_requested_but_absent_is_a_clear_error() -> None:
                                           r"available.*LOOKING_INSIDE_DEVICE=auto"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"
+
+
+def test_snapshot_steps_are_log_spaced_from_start_to_end() -> None:
+    from looking_inside.training.trainer import snapshot_steps
+
+    steps = snapshot_steps(800, 12)
+    assert steps[0] == 0 and steps[-1] == 800 and len(steps) == 12
+    assert np.all(np.diff(steps) > 0)
+    ratios = steps[2:] / steps[1:-1]
+    assert ratios.max() / ratios.min() < 1.5  # about evenly spaced on a log axis
+    assert list(snapshot_steps(3, 12)) == [0, 1, 2, 3]
+    assert len(snapshot_steps(100, 0)) == 0
+
+
+@pytest.mark.parametrize("name", ["mnist-1layer", "mnist-2layer"])
+def test_snapshots_do_not_change_training(mnist_small: DataBundle, name: str) -> None:
+    """Recording is a read: the final weights are bit-identical without it."""
+    exp = dataclasses.replace(get_experiment(name), epochs=2, snapshots=12)
+    with_snaps = train(exp, mnist_small)
+    without = train(dataclasses.replace(exp, snapshots=0), mnist_small)
+    assert without.snapshots is None
+    for a, b in zip(with_snaps.weights + with_snaps.biases, without.weights + without.biases,
+                    strict=True):
+        assert np.array_equal(a, b)
+    snaps = with_snaps.snapshots
+    assert snaps is not None
+    steps_total = 2 * -(-1000 // exp.batch_size)
+    assert snaps.steps[0] == 0 and snaps.steps[-1] == steps_total
+    # The last snapshot is the trained network, and its accuracy is the result's.
+    for w_snap, w in zip(snaps.weights, with_snaps.weights, strict=True):
+        assert w_snap.shape == (len(snaps.steps), *w.shape)
+        assert np.array_equal(w_snap[-1], w)
+    assert snaps.test_accuracy[-1] == pytest.approx(with_snaps.test_accuracy)
+    # The first is the initialisation: a fresh model from the same seed.
+    torch.manual_seed(exp.seed)
+    fresh = build_model(exp)
+    assert np.array_equal(snaps.weights[0][0], fresh[0].weight.detach().numpy())
+    assert snaps.test_accuracy[0] < 0.3 < snaps.test_accuracy[-1]
+
+
+def test_snapshots_round_trip_and_are_validated(tmp_path) -> None:
+    import io
+
+    from looking_inside.training.results import ARRAYS, Results
+
+    from helpers import fake_results
+
+    exp = get_experiment("mnist-2layer")
+    res = fake_results(exp, np.arange(50) % 10)
+    for name, data in res.to_files().items():
+        (tmp_path / name).write_bytes(data)
+    back = Results.from_folder(tmp_path, exp)
+    assert back.snapshots is not None and res.snapshots is not None
+    assert np.array_equal(back.snapshots.steps, res.snapshots.steps)
+    for a, b in zip(back.snapshots.weights, res.snapshots.weights, strict=True):
+        assert np.array_equal(a, b)
+    with np.load(tmp_path / ARRAYS) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["snapshot_weight1"] = arrays["snapshot_weight1"][:, :, :5]
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    (tmp_path / ARRAYS).write_bytes(buf.getvalue())
+    with pytest.raises(ValueError, match="snapshot weights of layer 1"):
+        Results.from_folder(tmp_path, exp)
+    del arrays["snapshot_steps"]
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    (tmp_path / ARRAYS).write_bytes(buf.getvalue())
+    with pytest.raises(ValueError, match="KeyError"):
+        Results.from_folder(tmp_path, exp)

@@ -219,7 +219,8 @@ class Builder:
         results: dict[str, Results] = {e: self.pipeline.results(get_experiment(e))
                                        for e in p.experiments}
         test: dict[str, Split] = {d: self.pipeline.data(d).test for d in p.datasets}
-        return p.inputs(results, test)
+        train: dict[str, Split] = {d: self.pipeline.data(d).train for d in p.datasets}
+        return p.inputs(results, test, train)
 
     def _summary(self, name: str, info: Mapping[str, Any], cache_hit: bool) -> dict[str, Any]:
         exp = get_experiment(name)

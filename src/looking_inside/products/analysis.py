@@ -111,3 +111,32 @@ def sample_indices(n: int, k: int, seed: int = 0) -> np.ndarray:
 def hidden_preferences(out_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per class, the hidden unit with the largest and with the most negative weight."""
     return out_weights.argmax(1), out_weights.argmin(1)
+
+
+# A template has "appeared" once it correlates this well with the finished one: at
+# 0.9 the digit shape is plain to the eye and only contrast and speckle still change.
+TEMPLATE_FORMED = 0.9
+
+
+def shown_snapshots(n: int, count: int = 6) -> np.ndarray:
+    """Indices of ``count`` snapshots out of ``n``, first and last included, spread
+    evenly over the (log-spaced) recording."""
+    return np.unique(np.rint(np.linspace(0, n - 1, min(count, n))).astype(np.int64))
+
+
+def template_similarity(weights: np.ndarray) -> np.ndarray:
+    """(S,) mean over classes of the correlation between each snapshot's template
+    and the final one; ``weights`` is (S, classes, pixels)."""
+    w = weights.astype(np.float64)
+    w = w - w.mean(axis=2, keepdims=True)
+    final = w[-1]
+    num = (w * final).sum(axis=2)
+    den = np.sqrt((w * w).sum(axis=2) * (final * final).sum(axis=1))
+    corr = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return corr.mean(axis=1)
+
+
+def templates_formed_at(weights: np.ndarray, threshold: float = TEMPLATE_FORMED) -> int:
+    """Index of the first snapshot whose templates correlate >= ``threshold`` with
+    the final ones (the last snapshot always does)."""
+    return int(np.flatnonzero(template_similarity(weights) >= threshold)[0])

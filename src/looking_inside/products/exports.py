@@ -10,6 +10,10 @@ under ``assets/data/``. The pages fetch them at run time: no server, no CDN.
 - ``mnist-1layer-weights``: the single-layer MNIST network for the drawing page.
 - ``mnist-examples``: one real test digit per class, for readers who cannot draw
   (keyboard users) and for the page's "try an example" buttons.
+- ``train-replay``: the snapshots of ``mnist-1layer`` and ``mnist-2layer``, for the
+  playground's replay (read on page load, so kept small: weights as 8-bit images).
+- ``train-sample``: MNIST digits the playground trains on in the browser, one gzipped
+  binary fetched only when the reader presses start.
 """
 
 from __future__ import annotations
@@ -151,6 +155,88 @@ def make_examples(inputs: ProductInputs, part: str | None = None) -> dict[str, b
     return {"mnist-examples.json": _json(doc)}
 
 
+def _b64_grey(w: np.ndarray) -> str:
+    """(..., 784) weights -> base64 of uint8 images, each scaled to its own range:
+    the replay only draws them, as the figures do (lowest black, highest white)."""
+    import base64
+
+    import numpy as np
+
+    w = w.astype(np.float64)
+    lo, hi = w.min(axis=-1, keepdims=True), w.max(axis=-1, keepdims=True)
+    g = np.rint(255 * (w - lo) / np.where(hi > lo, hi - lo, 1.0)).astype(np.uint8)
+    return base64.b64encode(g.tobytes()).decode()
+
+
+def make_replay(inputs: ProductInputs) -> dict[str, bytes]:
+    doc: dict[str, Any] = {}
+    for name in REPLAYED:
+        res = inputs.results[name]
+        snaps = res.snapshots
+        if snaps is None:
+            raise ValueError(f"{name} has no snapshots; set snapshots= in config.py")
+        exp = res.experiment
+        per_epoch = -(-res.n_train // exp.batch_size)
+        entry: dict[str, Any] = {
+            "hidden": list(exp.hidden), "batch_size": exp.batch_size, "lr": exp.lr,
+            "weight_decay": exp.weight_decay, "epochs": exp.epochs, "n_train": res.n_train,
+            "steps": snaps.steps.tolist(),
+            "accuracy": [round(float(a), 4) for a in snaps.test_accuracy],
+            # The per-epoch test accuracy too, so the curve has more than 12 points.
+            "epoch_steps": [per_epoch * (e + 1) for e in range(exp.epochs)],
+            "epoch_accuracy": [round(float(a), 4) for a in res.history["test_accuracy"]],
+            "first": _b64_grey(snaps.weights[0]),  # (S, units, 784) uint8
+        }
+        if exp.hidden:
+            entry["output"] = [[[significant(float(v), 4) for v in row] for row in w]
+                               for w in snaps.weights[1]]  # (S, 10, hidden)
+        doc[name] = entry
+    return {"train-replay.json": _json(doc)}
+
+
+REPLAYED = ("mnist-1layer", "mnist-2layer")
+
+# The playground's sample: at most this many digits of each class from the training
+# split and from the test split, the first ones in file order (a fixed rule, so the
+# same data root always gives the same file). 600 + 100 per class: 7,000 digits,
+# ~1.2 MB gzipped, inside the 2 MB budget; the held-out 1,000 give accuracy to
+# about +-1 point.
+SAMPLE_TRAIN_PER_CLASS = 600
+SAMPLE_TEST_PER_CLASS = 100
+SAMPLE_MAGIC = b"LITS"
+SAMPLE_VERSION = 1
+
+
+def sample_indices(labels: np.ndarray, per_class: int) -> np.ndarray:
+    """The first ``per_class`` indices of each class, in file order."""
+    import numpy as np
+
+    picked = [np.flatnonzero(labels == d)[:per_class] for d in range(10)]
+    return np.sort(np.concatenate(picked))
+
+
+def make_sample(inputs: ProductInputs) -> dict[str, bytes]:
+    """Header (magic, version, n_train, n_test as uint32 LE), then train labels,
+    test labels, train images and test images as uint8 (28x28 row-major), gzipped."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    train, test = inputs.train["mnist"], inputs.test["mnist"]
+    tr = sample_indices(train.labels, SAMPLE_TRAIN_PER_CLASS)
+    te = sample_indices(test.labels, SAMPLE_TEST_PER_CLASS)
+    body = b"".join([
+        SAMPLE_MAGIC, struct.pack("<III", SAMPLE_VERSION, len(tr), len(te)),
+        train.labels[tr].astype(np.uint8).tobytes(), test.labels[te].astype(np.uint8).tobytes(),
+        np.ascontiguousarray(train.images[tr], dtype=np.uint8).tobytes(),
+        np.ascontiguousarray(test.images[te], dtype=np.uint8).tobytes(),
+    ])
+    # mtime=0: the same digits give the same bytes. The page decompresses it itself
+    # (DecompressionStream), so no server setting is needed.
+    return {"train-sample.bin": gzip.compress(body, compresslevel=9, mtime=0)}
+
+
 def _json(doc: dict[str, Any]) -> bytes:
     # Compact: these files are downloaded by every reader of the page.
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"),
@@ -163,4 +249,7 @@ def exports() -> list[Product]:
         Product("export", "mnist-1layer-weights", MODULE, make=make_weights,
                 experiments=("mnist-1layer",)),
         Product("export", "mnist-examples", MODULE, make=make_examples, datasets=("mnist",)),
+        Product("export", "train-replay", MODULE, make=make_replay, experiments=REPLAYED),
+        Product("export", "train-sample", MODULE, make=make_sample, datasets=("mnist",),
+                params={"train": SAMPLE_TRAIN_PER_CLASS, "test": SAMPLE_TEST_PER_CLASS}),
     ]

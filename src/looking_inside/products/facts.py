@@ -66,6 +66,18 @@ def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
             f[f"mistakes.{k}.predicted"] = _fact(m.predicted, str(m.predicted))
             f[f"mistakes.{k}.confidence"] = _fact(m.confidence, pct(m.confidence, 2))
             f[f"mistakes.{k}.true_prob"] = _fact(m.true_prob, pct(m.true_prob, 2))
+    snaps = results["mnist-1layer"].snapshots if "mnist-1layer" in results else None
+    if snaps is not None:
+        k = analysis.templates_formed_at(snaps.weights[0])
+        step, total = int(snaps.steps[k]), int(snaps.steps[-1])
+        f["snapshots.formed_step"] = _fact(step, count(step))
+        f["snapshots.formed_accuracy"] = _fact(float(snaps.test_accuracy[k]),
+                                               pct(float(snaps.test_accuracy[k])))
+        f["snapshots.formed_fraction"] = _fact(step / total, pct(step / total))
+        f["snapshots.formed_similarity"] = _fact(analysis.TEMPLATE_FORMED,
+                                                 f"{analysis.TEMPLATE_FORMED:.1f}")
+        f["snapshots.total_steps"] = _fact(total, count(total))
+        f["snapshots.count"] = _fact(len(snaps.steps), str(len(snaps.steps)))
     if "mnist-2layer" in results:
         top, bottom = analysis.hidden_preferences(results["mnist-2layer"].weights[1])
         for d in range(10):

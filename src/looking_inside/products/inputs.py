@@ -43,6 +43,9 @@ class ProductInputs:
 
     results: Mapping[str, Results]  # by experiment name
     test: Mapping[str, Split]  # by data set name
+    # Training images of the same declared data sets: only the playground's sample
+    # reads them (its key already covers them: the data set's fingerprint is both splits).
+    train: Mapping[str, Split] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,13 @@ class Product:
     params: Mapping[str, Any] = field(default_factory=dict)  # other inputs to the key
     parts: tuple[str, ...] = ()
 
-    def inputs(self, results: Mapping[str, Results], test: Mapping[str, Split]
-               ) -> ProductInputs:
-        """Exactly the declared results and test splits, out of everything loaded."""
+    def inputs(self, results: Mapping[str, Results], test: Mapping[str, Split],
+               train: Mapping[str, Split] | None = None) -> ProductInputs:
+        """Exactly the declared results and splits, out of everything loaded."""
         return ProductInputs(
             results=Declared(self.name, "experiment",
                              {e: results[e] for e in self.experiments}),
             test=Declared(self.name, "data set", {d: test[d] for d in self.datasets}),
+            train=Declared(self.name, "data set",
+                           {d: train[d] for d in self.datasets} if train else {}),
         )

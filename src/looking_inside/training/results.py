@@ -23,6 +23,15 @@ def library_versions() -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class Snapshots:
+    """Weights during training, at log-spaced steps (see ``Experiment.snapshots``)."""
+
+    steps: np.ndarray  # (S,) int64, optimiser steps taken; 0 is the initialisation
+    test_accuracy: np.ndarray  # (S,) float64, on the whole test split
+    weights: tuple[np.ndarray, ...]  # per linear layer, (S, out, in) float32
+
+
+@dataclass(frozen=True)
 class Results:
     """Everything later steps need from one trained experiment."""
 
@@ -34,6 +43,7 @@ class Results:
     test_probs: np.ndarray  # (N, 10) float32 softmax
     hidden: np.ndarray | None  # (N, H) first hidden layer's activations on the test set
     confusion: np.ndarray  # (10, 10) int64, rows actual, columns predicted
+    snapshots: Snapshots | None  # only for experiments that ask for them
     test_accuracy: float
     train_seconds: float
     n_train: int
@@ -62,6 +72,11 @@ class Results:
             arrays[f"history_{k}"] = v
         if self.hidden is not None:
             arrays["hidden"] = self.hidden
+        if self.snapshots is not None:
+            arrays["snapshot_steps"] = self.snapshots.steps
+            arrays["snapshot_accuracy"] = self.snapshots.test_accuracy
+            for i, w in enumerate(self.snapshots.weights):
+                arrays[f"snapshot_weight{i}"] = w
         buf = io.BytesIO()
         np.savez(buf, **arrays)  # type: ignore[arg-type]
         meta = {
@@ -105,6 +120,7 @@ class Results:
             raise ValueError("test arrays have the wrong shapes")
         return cls(
             experiment=experiment, weights=weights, biases=biases,
+            snapshots=_read_snapshots(a, experiment, [w.shape for w in weights]),
             history={k[len("history_"):]: v for k, v in a.items() if k.startswith("history_")},
             test_labels=labels, test_probs=probs,
             hidden=a.get("hidden"), confusion=a["confusion"],
@@ -114,3 +130,19 @@ class Results:
             data_fingerprint=str(meta["data_fingerprint"]), device=str(meta["device"]),
             versions=dict(meta["versions"]),
         )
+
+
+def _read_snapshots(a: dict[str, np.ndarray], experiment: Experiment,
+                    shapes: list[tuple[int, ...]]) -> Snapshots | None:
+    if experiment.snapshots == 0:
+        return None
+    steps, acc = a["snapshot_steps"], a["snapshot_accuracy"]
+    s = steps.shape[0] if steps.ndim == 1 else -1
+    if s < 2 or acc.shape != (s,) or steps[0] != 0 or np.any(np.diff(steps) <= 0) \
+            or np.any((acc < 0) | (acc > 1)):
+        raise ValueError("snapshot steps or accuracies are malformed")
+    weights = tuple(a[f"snapshot_weight{i}"] for i in range(len(shapes)))
+    for i, (w, shape) in enumerate(zip(weights, shapes, strict=True)):
+        if w.shape != (s, *shape):
+            raise ValueError(f"snapshot weights of layer {i} have shape {w.shape}")
+    return Snapshots(steps=steps, test_accuracy=acc, weights=weights)

@@ -15,7 +15,7 @@ from looking_inside.config import Device, Experiment
 from looking_inside.data.load import DataBundle
 from looking_inside.errors import BuildError
 from looking_inside.training.models import build_model, linear_layers, preprocess
-from looking_inside.training.results import Results, library_versions
+from looking_inside.training.results import Results, Snapshots, library_versions
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.training")
 
@@ -72,8 +72,20 @@ def make_optimizer(exp: Experiment, model: nn.Module) -> torch.optim.Optimizer:
                             fused=True)
 
 
+def snapshot_steps(total: int, count: int) -> np.ndarray:
+    """``count`` step numbers from 0 (initialisation) to ``total``, log-spaced.
+
+    Fewer when ``total`` is too small for that many distinct steps.
+    """
+    if count < 2:
+        return np.zeros(0, dtype=np.int64)
+    steps = np.rint(np.geomspace(1, max(total, 1), count - 1)).astype(np.int64)
+    return np.unique(np.concatenate([[0], steps, [total]]))
+
+
 def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
-                y: torch.Tensor, batch_size: int, gen: torch.Generator
+                y: torch.Tensor, batch_size: int, gen: torch.Generator,
+                on_step: Callable[[], None] | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One pass over ``(x, y)`` in a random order; summed loss and correct count.
 
@@ -96,6 +108,8 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if on_step is not None:
+            on_step()
         # Accumulate on-device: a .item() per step would sync a GPU every batch.
         total_loss += loss.detach() * yb.shape[0]
         correct += (logits.detach().argmax(1) == yb).sum()
@@ -126,9 +140,32 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     n = x_train.shape[0]
     history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "test_accuracy": []}
 
+    layers = linear_layers(model)
+    steps_per_epoch = -(-n // exp.batch_size)
+    wanted = snapshot_steps(exp.epochs * steps_per_epoch, exp.snapshots)
+    snaps: list[tuple[int, float, list[np.ndarray]]] = []
+    step = 0
+
+    def record() -> None:
+        # Reads weights and runs the test set under no_grad: no gradient, optimiser
+        # state or random number is touched, so the run is the same without it.
+        _, _, acc = evaluate(model, x_test, y_test)
+        snaps.append((step, acc, [m.weight.detach().cpu().numpy().copy() for m in layers]))
+        model.train()
+
+    def on_step() -> None:
+        nonlocal step
+        step += 1
+        if len(snaps) < len(wanted) and step == wanted[len(snaps)]:
+            record()
+
+    if len(wanted):
+        model.eval()
+        record()
     start = time.perf_counter()
     for epoch in range(exp.epochs):
-        total_loss, correct = train_epoch(model, opt, x_train, y_train, exp.batch_size, gen)
+        total_loss, correct = train_epoch(model, opt, x_train, y_train, exp.batch_size, gen,
+                                          on_step if len(wanted) else None)
         model.eval()
         _, _, test_acc = evaluate(model, x_test, y_test)
         metrics = {"loss": total_loss.item() / n, "train_accuracy": correct.item() / n,
@@ -142,7 +179,6 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     seconds = time.perf_counter() - start
 
     probs, hidden, test_acc = evaluate(model, x_test, y_test)
-    layers = linear_layers(model)
     labels = data.test.labels
     preds = probs.argmax(1).cpu().numpy()
     confusion = np.zeros((10, 10), dtype=np.int64)
@@ -156,6 +192,10 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
         test_probs=probs.cpu().numpy().astype(np.float32),
         hidden=None if hidden is None else hidden.cpu().numpy().astype(np.float32),
         confusion=confusion,
+        snapshots=None if not snaps else Snapshots(
+            steps=np.array([s[0] for s in snaps], dtype=np.int64),
+            test_accuracy=np.array([s[1] for s in snaps], dtype=np.float64),
+            weights=tuple(np.stack([s[2][i] for s in snaps]) for i in range(len(layers)))),
         test_accuracy=float(test_acc),
         train_seconds=seconds,
         n_train=len(data.train),

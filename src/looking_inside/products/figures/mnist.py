@@ -92,6 +92,34 @@ def weights_all(inputs: ProductInputs, theme: Theme) -> Figure:
     return fig
 
 
+def weights_training(inputs: ProductInputs, theme: Theme) -> Figure:
+    """The 10 templates at a few snapshots: one column per snapshot, digits 0-4 over
+    5-9 in each, every template scaled to its own range as in ``weights_all``."""
+    snaps = inputs.results["mnist-1layer"].snapshots
+    if snaps is None:
+        raise ValueError("mnist-1layer has no snapshots; set snapshots= in config.py")
+    shown = analysis.shown_snapshots(len(snaps.steps))
+    fig = new_figure(8.0, 4.0)
+    width = 0.98 / len(shown)
+    for c, k in enumerate(shown):
+        w = snaps.weights[0][k].astype(np.float64).reshape(10, 28, 28)
+        lo, hi = w.min(axis=(1, 2), keepdims=True), w.max(axis=(1, 2), keepdims=True)
+        tiles = (w - lo) / np.where(hi > lo, hi - lo, 1.0)
+        gap = np.full((10, 28, 2), np.nan)
+        tiles = np.concatenate([tiles, gap], axis=2)  # a thin gap between the two columns
+        mosaic = np.concatenate([np.concatenate(list(tiles[:5]), axis=0),
+                                 np.concatenate(list(tiles[5:]), axis=0)], axis=1)
+        ax = fig.add_axes((0.01 + c * width, 0.02, width * 0.92, 0.78))
+        # The NaN gap draws as the "bad" colour, transparent: the page shows through.
+        ax.imshow(mosaic[:, :-2], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        bare(ax)
+        step = int(snaps.steps[k])
+        head = "初始化" if step == 0 else f"第 {step:,} 步"
+        ax.set_title(f"{head}\n准确率 {snaps.test_accuracy[k]:.0%}", fontsize=9,
+                     color=theme.fg)
+    return fig
+
+
 def mistakes(inputs: ProductInputs, theme: Theme) -> Figure:
     picks = analysis.select_mistakes(inputs.results["mnist-1layer"],
                                      inputs.results["mnist-2layer"])

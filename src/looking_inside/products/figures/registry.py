@@ -93,6 +93,12 @@ FIGURES: tuple[FigureSpec, ...] = (
         "两行共十幅灰度图，分别标着 0 到 9，每一幅里都能隐约看出对应数字的轮廓。",
     ),
     FigureSpec(
+        "mnist-weights-training", "mnist", "weights_training", ("mnist-1layer",), ("mnist",),
+        "png",
+        "单层 MNIST 网络训练过程中的同一组权重：每一列是训练到某一步时的 10 个模板（上面 0–4，下面 5–9），列头写着步数和当时在测试集上的准确率。",
+        "六列灰度小图，每列两竖排共十幅。最左一列是杂乱的噪点，往右逐渐出现数字的轮廓，最右一列是清晰的 0 到 9 模板；每列上方写着步数和准确率。",
+    ),
+    FigureSpec(
         "mnist-mistakes", "mnist", "mistakes", ("mnist-1layer", "mnist-2layer"), ("mnist",),
         "png",
         "单层网络在测试集上的四个错误：左边两个情有可原（正确答案只以很小的差距屈居第二），右边两个错得离谱（另一个网络能轻松认出的数字，它却很有把握地认错了）。",
