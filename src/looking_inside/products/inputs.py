@@ -56,6 +56,8 @@ class Product:
     experiments: tuple[str, ...] = ()
     datasets: tuple[Dataset, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)  # other inputs to the key
+    # Other modules whose code makes it, besides ``module`` and what that imports.
+    code: tuple[str, ...] = ()
 
     def inputs(self, results: Mapping[str, Results], test: Mapping[str, Split]
                ) -> ProductInputs:
