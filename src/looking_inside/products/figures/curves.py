@@ -20,7 +20,7 @@ ROWS = (("loss", "训练损失"), ("test_accuracy", "测试准确率"))
 
 def training_curves(inputs: ProductInputs, theme: Theme) -> Figure:
     names = list(inputs.results)
-    fig = new_figure(2.3 * len(names) + 0.6, 4.4)
+    fig = new_figure(1.65 * len(names) + 0.6, 4.2)
     # Rows share their y axis: the columns are compared with each other, and a shared
     # scale keeps MNIST's low loss from looking like CIFAR-10's.
     axes = fig.subplots(len(ROWS), len(names), sharey="row", squeeze=False)
@@ -43,7 +43,7 @@ def training_curves(inputs: ProductInputs, theme: Theme) -> Figure:
             if c == 0:
                 ax.set_ylabel(label, fontsize=9, color=theme.fg)
         axes[0][c].set_title(name, fontsize=9.5, color=theme.fg)
-    fig.subplots_adjust(left=0.07, right=0.99, top=0.92, bottom=0.12, wspace=0.12,
+    fig.subplots_adjust(left=0.1, right=0.99, top=0.92, bottom=0.12, wspace=0.14,
                         hspace=0.18)
     return fig
 
