@@ -132,16 +132,17 @@ def test_code_url_from_repo_url_or_none(monkeypatch: pytest.MonkeyPatch) -> None
     assert site.code_url("src/x.py", 3, 9, None, {}) is None
 
 
-def test_source_line_forms() -> None:
+def test_source_line_forms(monkeypatch: pytest.MonkeyPatch) -> None:
     fig = {"data": "f.csv", "code": {"path": "src/x.py", "lines": [3, 9], "function": "draw"}}
+    for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"):
+        monkeypatch.delenv(k, raising=False)  # this test may itself run in Actions
     plain = site.source_line(fig, "../figures", None)
     assert "[数据](../figures/f.csv)" in plain and "`src/x.py#L3-L9`" in plain
     env = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r",
            "GITHUB_SHA": "c" * 40}
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in env.items():
-            mp.setenv(k, v)
-        linked = site.source_line(fig, "../figures", None)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    linked = site.source_line(fig, "../figures", None)
     assert f"[代码](https://github.com/o/r/blob/{'c' * 40}/src/x.py#L3-L9)" in linked
 
 
