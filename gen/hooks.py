@@ -1,7 +1,10 @@
-"""mkdocs hooks: MathML at build time, and a quiet console.
+"""mkdocs hooks: MathML at build time, sub-words in the search index, a quiet console.
 
 pymdownx.arithmatex (generic mode) marks maths as ``\\(...\\)`` / ``\\[...\\]``;
 here each is converted with latex2mathml, so pages need no JavaScript and no CDN.
+
+After the build, the search index gets the parts of compound words
+(``looking_inside.search``), so that 矩阵 finds 混淆矩阵.
 
 The console shows our progress and real warnings only: mkdocs-macros' start-up INFO
 lines and jieba's dictionary chatter are known notices, not news. (The end-of-life
@@ -12,6 +15,7 @@ banners are switched off by environment variables in the Makefile; see README,
 import html
 import logging
 import re
+from pathlib import Path
 
 import jieba
 from latex2mathml.converter import convert
@@ -19,6 +23,7 @@ from latex2mathml.converter import convert
 # Hooks load with the config, before any plugin's events: early enough for both.
 logging.getLogger("mkdocs.plugins.mkdocs_macros").setLevel(logging.WARNING)
 jieba.setLogLevel(logging.WARNING)  # the search plugin's segmenter logs at DEBUG
+log = logging.getLogger("mkdocs.plugins.looking_inside.search")
 
 _MATH = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">\s*(?:\\\((?P<inline>.+?)\\\)|\\\[(?P<block>.+?)\\\])'
@@ -36,3 +41,13 @@ def _replace(m: re.Match) -> str:
 
 def on_page_content(html_text, **kwargs):  # noqa: ANN001, ANN201 - mkdocs hook signature
     return _MATH.sub(_replace, html_text)
+
+
+def on_post_build(config, **kwargs):  # noqa: ANN001, ANN201 - mkdocs hook signature
+    # Hooks run after the plugins, so the search plugin has written its index.
+    from looking_inside import search
+
+    index = Path(config["site_dir"]) / "search" / "search_index.json"
+    if index.is_file():
+        before, after = search.rewrite(index)
+        log.debug("search index with sub-words: %d -> %d bytes", before, after)

@@ -23,7 +23,7 @@ def define_env(env):  # noqa: ANN001, ANN201 - mkdocs-macros' entry point
 
     @env.macro
     def figure(name: str) -> str:
-        return _site().figure_markdown(name, page())
+        return _site().figure_markdown(name, page(), env.conf.get("repo_url"))
 
     @env.macro
     def build() -> dict:

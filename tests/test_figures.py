@@ -38,6 +38,7 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "cifar-confusion": (1, []),
     "two-layer-network": (2, ["28×28 图像"]),
     "mnist-hidden-filters": (20, [str(i) for i in range(1, 11)]),
+    "training-curves": (2 * len(EXPERIMENTS), [e.name for e in EXPERIMENTS]),
 }
 
 

@@ -109,7 +109,7 @@ def test_chapter_shows_its_figures(built_site: Path, chapter: str) -> None:
 
 
 def test_every_figure_appears_in_a_chapter() -> None:
-    used = [n for c in CHAPTERS
+    used = [n for c in [*CHAPTERS, "how-built"]
             for n in FIGURE_CALL.findall((ROOT / "docs" / f"{c}.md").read_text())]
     assert sorted(used) == sorted(f.name for f in FIGURES)
     order = [f.name for f in FIGURES]
@@ -148,6 +148,10 @@ def test_how_built_page_reports_every_experiment(built_site: Path) -> None:
         assert re.search(rf"<code[^>]*>{re.escape(e['name'])}</code>", html)
         assert f"{e['n_train']:,} / {e['n_test']:,}" in html
         assert f"{100 * e['test_accuracy']:.1f}%" in html
+        # the row says whether this build trained the network or took it from the cache
+        row = re.search(rf"<tr>\s*<td><code[^>]*>{re.escape(e['name'])}</code>.*?</tr>", html,
+                        re.S)
+        assert row and ("沿用缓存" if e["cache_hit"] else "重新训练") in row.group(0)
     subset = any(m["data"]["subset"].values())
     assert ("这一版用的是数据子集" in html) == subset
     assert m["versions"]["torch"] in html

@@ -27,7 +27,7 @@ from looking_inside.data.datasets import spec
 from looking_inside.machine import available_cpus
 from looking_inside.products.catalog import products
 from looking_inside.products.figures.registry import FIGURES
-from looking_inside.sources import closure, source_hash
+from looking_inside.sources import closure, function_lines, source_hash
 from looking_inside.training.pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class Manifest:
     @classmethod
     def read(cls, out: Path) -> Manifest:
         m = json.loads((out / MANIFEST).read_text())
-        paths = {f: out / f for fig in m["figures"] for f in fig["files"]}
+        paths = {f: out / f for fig in m["figures"] for f in [*fig["files"], fig["data"]]}
         paths.update({f: out / f for e in m["exports"] for f in e["files"]})
         return cls(m["figures"], m["facts"], m["experiments"], m["exports"], m["versions"],
                    m["data"], paths, int(m.get("repaired", 0)))
@@ -106,7 +106,7 @@ class Builder:
             self._scratch = None
 
     def key(self, p: Product) -> str:
-        code = {p.module} | ({DATA_READER} if p.datasets else set())
+        code = {p.module, *p.code} | ({DATA_READER} if p.datasets else set())
         return hash_json({
             "kind": p.kind, "name": p.name, "params": dict(p.params),
             "results": [self.pipeline.result_key(get_experiment(e)) for e in p.experiments],
@@ -245,14 +245,18 @@ class Builder:
                 paths[f] = e.file(f)
             if p.kind == "figure":
                 fs = spec_by_name[name]
+                images = [f for f in e.files if f != fs.data_filename()]
+                path, first, last = function_lines(p.module, fs.function)
                 figures.append({
-                    "name": name, "files": list(e.files),
+                    "name": name, "files": images, "data": fs.data_filename(),
+                    # The drawing function, for the figure's code link.
+                    "code": {"path": path, "lines": [first, last], "function": fs.function},
                     "experiment": fs.experiments[0] if fs.experiments else None,
                     "experiments": list(fs.experiments), "caption": fs.caption,
                     "alt": fs.alt, "format": fs.fmt,
-                    "width": _css_width(e.file(e.files[0])),
+                    "width": _css_width(e.file(images[0])),
                     # The stamp's digests: the lookup verified them already.
-                    "sha256": {f: e.digests[f] for f in e.files},
+                    "sha256": {f: e.digests[f] for f in images},
                 })
             elif p.kind == "facts":
                 facts = json.loads(e.file(FACTS_FILE).read_text())

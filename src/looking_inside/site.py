@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -115,7 +115,7 @@ def current() -> Manifest:
 def write_outputs(manifest: Manifest, open_file: Callable[..., IO[Any]]) -> None:
     """Write figures, exports and the generated page through mkdocs-gen-files."""
     for fig in manifest.figures:
-        for f in fig["files"]:
+        for f in [*fig["files"], fig["data"]]:
             with open_file(f"{FIGURE_DIR}/{f}", "wb") as fh:
                 fh.write(manifest.paths[f].read_bytes())
     for exp in manifest.exports:
@@ -140,8 +140,9 @@ def fact_html(name: str, page: str) -> str:
     return f'<span class="li-fact" data-fact="{html.escape(name)}">{text}</span>'
 
 
-def figure_markdown(name: str, page: str) -> str:
-    """A figure block with both palettes, caption and alt text from the registry."""
+def figure_markdown(name: str, page: str, repo_url: str | None = None) -> str:
+    """A figure block with both palettes, caption and alt text from the registry, and
+    under it where it came from: its numbers (数据) and its drawing function (代码)."""
     by_name = {f["name"]: f for f in current().figures}
     if name not in by_name:
         raise BuildError(f"{page}: unknown figure {name!r}; known figures: "
@@ -158,7 +159,60 @@ def figure_markdown(name: str, page: str) -> str:
         imgs.append(f'![{alt}]({rel}/{f}#only-{theme}){{ loading=lazy{width} }}')
     return (f'<figure markdown="span" class="li-figure" id="fig-{name}">\n'
             + "\n".join(imgs)
-            + f"\n<figcaption>{html.escape(fig['caption'])}</figcaption>\n</figure>")
+            + f"\n<figcaption>{html.escape(fig['caption'])}</figcaption>\n"
+            + source_line(fig, rel, repo_url) + "\n</figure>")
+
+
+def code_url(path: str, first: int, last: int, repo_url: str | None,
+             env: Mapping[str, str] = os.environ) -> str | None:
+    """A permalink to lines ``first``-``last`` of ``path``, or None where there is none.
+
+    In GitHub Actions: the commit being built. Elsewhere: ``repo_url`` (GitHub's
+    ``/blob/`` form) at the checkout's commit, if mkdocs.yml sets it.
+    """
+    anchor = f"{path}#L{first}-L{last}"
+    server, repo, sha = (env.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY",
+                                              "GITHUB_SHA"))
+    if server and repo and sha:
+        return f"{server.rstrip('/')}/{repo}/blob/{sha}/{anchor}"
+    if repo_url:
+        return f"{repo_url.rstrip('/')}/blob/{_revision()}/{anchor}"
+    return None
+
+
+_REVISION: dict[str, str] = {}
+
+
+def _revision() -> str:
+    """The checkout's commit (asked once per process), else ``HEAD``."""
+    if "rev" not in _REVISION:
+        try:
+            out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                 cwd=Path(__file__).resolve().parent, timeout=10)
+            rev = out.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            rev = ""
+        _REVISION["rev"] = rev if re.fullmatch(r"[0-9a-f]{40}", rev) else "HEAD"
+    return _REVISION["rev"]
+
+
+def source_line(fig: Mapping[str, Any], rel: str, repo_url: str | None) -> str:
+    """数据 · 代码: the data file and the drawing function.
+
+    Markdown links, so that mkdocs makes the data link relative to the page and
+    ``--strict`` fails if the file is missing.
+    """
+    code = fig["code"]
+    first, last = code["lines"]
+    where = f'{code["path"]}#L{first}-L{last}'
+    data = f'[数据]({rel}/{fig["data"]}){{ .li-data-link download }}'
+    url = code_url(code["path"], first, last, repo_url)
+    if url:
+        title = html.escape(f'{where}（{code["function"]}）', quote=True)
+        src = f'[代码]({url}){{ .li-code-link title="{title}" }}'
+    else:
+        src = f'<span class="li-code-ref">代码：`{where}`</span>'
+    return f'<div class="li-figure-source" markdown="span">{data} · {src}</div>'
 
 
 def manifest_json(m: Manifest) -> str:

@@ -166,3 +166,20 @@ def cycles() -> list[list[str]]:
         if m not in index:
             strong(m)
     return out
+
+
+def function_lines(module: str, function: str) -> tuple[str, int, int]:
+    """Where a top-level function of the package is defined: its file relative to the
+    project root (posix) and its first and last line, decorators included.
+
+    Read with ``ast`` rather than ``inspect``: no import (a warm build must not import
+    matplotlib), and the answer follows the file on disk under ``mkdocs serve``.
+    """
+    path = module_path(module)
+    tree = ast.parse(path.read_bytes(), str(path))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            end = node.end_lineno or node.lineno
+            return path.relative_to(ROOT.parents[1]).as_posix(), start, end
+    raise KeyError(f"{module}.{function}")

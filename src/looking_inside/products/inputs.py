@@ -62,6 +62,8 @@ class Product:
     datasets: tuple[Dataset, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)  # other inputs to the key
     parts: tuple[str, ...] = ()
+    # Other modules whose code makes it, besides ``module`` and what that imports.
+    code: tuple[str, ...] = ()
 
     def inputs(self, results: Mapping[str, Results], test: Mapping[str, Split],
                train: Mapping[str, Split] | None = None) -> ProductInputs:

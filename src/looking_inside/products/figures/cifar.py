@@ -13,6 +13,7 @@ from looking_inside.products.figures.common import (
     draw_confusion_counts,
     template_rgb,
 )
+from looking_inside.products.figures.numbers import Table, matrix_table
 from looking_inside.products.figures.style import Theme, new_figure
 from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
@@ -55,3 +56,26 @@ def confusion(inputs: ProductInputs, theme: Theme) -> Figure:
     draw_confusion_counts(ax, inputs.results["cifar-1layer"].confusion,
                           list(CIFAR_CLASSES_ZH), theme)
     return fig
+
+
+# --- the numbers behind the figures (the data link under each) --------------------
+
+def samples_data(inputs: ProductInputs) -> Table:
+    test = inputs.test["cifar10"]
+    idx = analysis.sample_indices(len(test), SAMPLE_ROWS * SAMPLE_COLS, SAMPLE_SEED)
+    return [["position", "test_index", "label", "class"],
+            *([k, int(i), int(test.labels[i]), CIFAR_CLASSES_ZH[int(test.labels[i])]]
+              for k, i in enumerate(idx))]
+
+
+def weights_all_data(inputs: ProductInputs) -> Table:
+    """10 x 3072: one row per class; columns channel-major (R, G, B), then row, column."""
+    cols = [f"{ch}r{r}c{c}" for ch in "RGB" for r in range(32) for c in range(32)]
+    return matrix_table(inputs.results["cifar-1layer"].weights[0], "class",
+                        list(CIFAR_CLASSES_ZH), cols)
+
+
+def confusion_data(inputs: ProductInputs) -> Table:
+    """Counts: rows actual, columns predicted."""
+    return matrix_table(inputs.results["cifar-1layer"].confusion, "actual/predicted",
+                        list(CIFAR_CLASSES_ZH), list(CIFAR_CLASSES_ZH))

@@ -10,12 +10,14 @@ from matplotlib.patches import Rectangle
 
 from looking_inside.products import analysis
 from looking_inside.products.figures.common import bare, draw_confusion_counts, neuron, show_gray
+from looking_inside.products.figures.numbers import Table, matrix_table
 from looking_inside.products.figures.style import Theme, new_figure
 
 if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs
 
 DIGITS = [str(d) for d in range(10)]
+PIXELS = [f"r{r}c{c}" for r in range(28) for c in range(28)]  # row-major, as the images
 
 
 def _templates(inputs: ProductInputs) -> np.ndarray:
@@ -203,3 +205,37 @@ def hidden_filters(inputs: ProductInputs, theme: Theme) -> Figure:
     fig.text(left + width, 0.005, "蓝色：正权重（偏爱）　橙色：负权重（厌恶）", ha="right",
              fontsize=10, color=theme.fg)
     return fig
+
+
+# --- the numbers behind the figures (the data link under each) --------------------
+
+def weights_zero_data(inputs: ProductInputs) -> Table:
+    return matrix_table(_templates(inputs)[0], "row", [str(r) for r in range(28)],
+                        [str(c) for c in range(28)])
+
+
+def weights_all_data(inputs: ProductInputs) -> Table:
+    """10 x 784: one row per output neuron, pixels row-major."""
+    return matrix_table(inputs.results["mnist-1layer"].weights[0], "digit", DIGITS, PIXELS)
+
+
+def mistakes_data(inputs: ProductInputs) -> Table:
+    picks = analysis.select_mistakes(inputs.results["mnist-1layer"],
+                                     inputs.results["mnist-2layer"])
+    return [["test_index", "kind", "actual", "predicted", "p_predicted", "p_actual"],
+            *([m.index, m.kind, m.actual, m.predicted, m.confidence, m.true_prob]
+              for m in picks)]
+
+
+def confusion_data(inputs: ProductInputs) -> Table:
+    """Counts: rows actual, columns predicted."""
+    return matrix_table(inputs.results["mnist-1layer"].confusion, "actual/predicted",
+                        DIGITS, DIGITS)
+
+
+def confusion_samples_data(inputs: ProductInputs) -> Table:
+    res = inputs.results["mnist-1layer"]
+    best = analysis.most_confident_per_cell(res.test_labels, res.test_probs)
+    return [["actual", "predicted", "test_index", "p_predicted"],
+            *([a, p, int(best[a, p]), float(res.test_probs[best[a, p], p])]
+              for a in range(10) for p in range(10) if best[a, p] >= 0)]

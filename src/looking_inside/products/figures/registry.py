@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
+from looking_inside.config import experiment_names
 from looking_inside.products.inputs import Product
 
 if TYPE_CHECKING:
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from looking_inside.data.datasets import Dataset
     from looking_inside.products.figures.style import Theme
     from looking_inside.products.inputs import ProductInputs
+
+
+NUMBERS = "products.figures.numbers"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,9 @@ class FigureSpec:
     fmt: Literal["png", "svg"]
     caption: str
     alt: str
+    # A function ``(inputs) -> Table`` in the same module giving the numbers behind the
+    # figure as CSV; without one, the data file is what the figure drew, as JSON.
+    data: str | None = None
 
     def render_function(self) -> Callable[[ProductInputs, Theme], Figure]:
         import importlib
@@ -41,6 +48,9 @@ class FigureSpec:
     def filename(self, theme: str) -> str:
         return f"{self.name}.{theme}.{self.fmt}"
 
+    def data_filename(self) -> str:
+        return f"{self.name}.{'csv' if self.data else 'json'}"
+
     def product(self) -> Product:
         from looking_inside.cache import versions
         from looking_inside.products.figures import fonts
@@ -49,9 +59,12 @@ class FigureSpec:
             "figure", self.name, f"products.figures.{self.module}",
             make=partial(_render_both, self), experiments=self.experiments,
             datasets=self.datasets,
+            # The data file's writer is code of every figure, imported or not.
+            code=(NUMBERS,),
             # Everything else that changes pixels: the font file, and the libraries
             # that draw and encode (matplotlib, numpy, Pillow writes the PNGs).
-            params={"function": self.function, "fmt": self.fmt, "font": fonts.identity(),
+            params={"function": self.function, "data": self.data, "fmt": self.fmt,
+                    "font": fonts.identity(),
                     "libraries": versions("matplotlib", "numpy", "pillow")},
             parts=("light", "dark"),
         )
@@ -59,15 +72,28 @@ class FigureSpec:
 
 def _render_both(spec: FigureSpec, inputs: ProductInputs, part: str | None = None
                  ) -> dict[str, bytes]:
-    """Both palettes (or the one named by ``part``), through the one save-and-close."""
-    from looking_inside.products.figures import style
+    """Both palettes (or the one named by ``part``), and with the light one the numbers
+    behind them: one product, one key, so the data file is made from exactly the
+    inputs the figure declared and never goes stale."""
+    import importlib
+
+    from looking_inside.products.figures import numbers, style
 
     render = spec.render_function()
     out = {}
     for theme in style.THEMES:
-        if part in (None, theme.name):
-            style.setup(theme)
-            out[spec.filename(theme.name)] = style.save(render(inputs, theme), spec.fmt)
+        if part not in (None, theme.name):
+            continue
+        style.setup(theme)
+        fig = render(inputs, theme)
+        try:
+            if theme is style.LIGHT and not spec.data:
+                out[spec.data_filename()] = numbers.drawn_json(fig)
+        finally:
+            out[spec.filename(theme.name)] = style.save(fig, spec.fmt)  # closes fig
+    if spec.data and part in (None, style.LIGHT.name):
+        mod = importlib.import_module(f"looking_inside.products.figures.{spec.module}")
+        out[spec.data_filename()] = numbers.table_csv(getattr(mod, spec.data)(inputs))
     return out
 
 
@@ -86,11 +112,13 @@ FIGURES: tuple[FigureSpec, ...] = (
         "mnist-weights-0", "mnist", "weights_zero", ("mnist-1layer",), ("mnist",), "png",
         "训练好的单层网络中，输出神经元“0”的权重排成 28×28：最低的权重画成黑色，最高的画成白色。",
         "一张 28×28 的灰度图，亮的部分围成一个模糊的圆环，中间是暗的空洞，看起来像一个模糊的数字 0。",
+        data="weights_zero_data",
     ),
     FigureSpec(
         "mnist-weights-all", "mnist", "weights_all", ("mnist-1layer",), ("mnist",), "png",
         "单层 MNIST 网络全部 10 个输出神经元的权重：每一幅都像对应数字的一个模糊模板。",
         "两行共十幅灰度图，分别标着 0 到 9，每一幅里都能隐约看出对应数字的轮廓。",
+        data="weights_all_data",
     ),
     FigureSpec(
         "mnist-weights-training", "mnist", "weights_training", ("mnist-1layer",), ("mnist",),
@@ -103,32 +131,38 @@ FIGURES: tuple[FigureSpec, ...] = (
         "png",
         "单层网络在测试集上的四个错误：左边两个情有可原（正确答案只以很小的差距屈居第二），右边两个错得离谱（另一个网络能轻松认出的数字，它却很有把握地认错了）。",
         "四张手写数字图像，每张上方写着实际数字和网络认成的数字，下方写着网络对错误答案的把握和对正确答案给出的概率。",
+        data="mistakes_data",
     ),
     FigureSpec(
         "mnist-confusion", "mnist", "confusion", ("mnist-1layer",), ("mnist",), "png",
         "单层 MNIST 网络在测试集上的混淆矩阵：行是实际数字，列是预测数字，绿色对角线是认对的数量，其余格子是各种错误的数量。",
         "一张 10×10 的表格，每个格子里写着一个数字，对角线上的格子是绿色且数字很大，其他格子按错误多少着上深浅不同的橙色。",
+        data="confusion_data",
     ),
     FigureSpec(
         "mnist-confusion-samples", "mnist", "confusion_samples", ("mnist-1layer",), ("mnist",),
         "png",
         "同一张混淆矩阵，每个格子里放的是网络对这一对（实际，预测）最有把握的那张测试图像；没有样本的格子留空。",
         "一张 10×10 的手写数字网格，对角线上的格子有绿色边框，每个格子里是一张手写数字，少数格子是空的。",
+        data="confusion_samples_data",
     ),
     FigureSpec(
         "cifar-samples", "cifar", "samples", (), ("cifar10",), "png",
         "从 CIFAR-10 测试集里随机抽出的图像（随机种子固定），上方是它们的类别。",
         "四行八列的小幅彩色照片，有飞机、汽车、鸟、猫、鹿、狗、青蛙、马、船和卡车，每张上方写着类别名。",
+        data="samples_data",
     ),
     FigureSpec(
         "cifar-weights-all", "cifar", "weights_all", ("cifar-1layer",), ("cifar10",), "png",
         "单层 CIFAR-10 网络 10 个输出神经元的权重，按颜色通道还原成 32×32 的彩色图像。",
         "两行共十幅模糊的彩色图，分别标着十个类别；飞机和船的图四周偏蓝，其余大多是模糊的色块。",
+        data="weights_all_data",
     ),
     FigureSpec(
         "cifar-confusion", "cifar", "confusion", ("cifar-1layer",), ("cifar10",), "png",
         "单层 CIFAR-10 网络（没有隐藏层）在测试集上的混淆矩阵：行是实际类别，列是预测类别。",
         "一张 10×10 的表格，行列都标着十个类别名，对角线是绿色，但许多非对角线格子也有不小的数字。",
+        data="confusion_data",
     ),
     FigureSpec(
         "two-layer-network", "diagrams", "two_layer_network", (), ("mnist",), "svg",
@@ -139,6 +173,12 @@ FIGURES: tuple[FigureSpec, ...] = (
         "mnist-hidden-filters", "mnist", "hidden_filters", ("mnist-2layer",), ("mnist",), "png",
         "双层 MNIST 网络：顶部是 10 个隐藏神经元的输入权重（过滤器）；下面每一行对应一个数字类别，柱子是该类输出神经元从每个隐藏神经元得到的权重，蓝色为正、橙色为负。",
         "顶部一排十幅灰度小图，像笔画、圆环和数字的局部；下面十行柱状图，每行标着一个数字，柱子对齐上方的过滤器，有向上的蓝柱和向下的橙柱。",
+    ),
+    FigureSpec(
+        "training-curves", "curves", "training_curves", tuple(experiment_names()), (), "svg",
+        "本站每个网络的训练过程：上面一行是每一轮的训练损失，下面一行是每一轮结束时在测试集上的准确率；同一行的纵轴刻度相同，便于比较。",
+        "上下两行小折线图，每一列标着一个网络的名字。上面一行是训练损失随轮数变化的曲线，下面一行是测试准确率随轮数变化的曲线，横轴都是训练轮数。",
+        data="training_curves_data",
     ),
 )
 
