@@ -168,7 +168,7 @@ def _b64_grey(w: np.ndarray) -> str:
     return base64.b64encode(g.tobytes()).decode()
 
 
-def make_replay(inputs: ProductInputs) -> dict[str, bytes]:
+def make_replay(inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
     doc: dict[str, Any] = {}
     for name in REPLAYED:
         res = inputs.results[name]
@@ -215,7 +215,7 @@ def sample_indices(labels: np.ndarray, per_class: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def make_sample(inputs: ProductInputs) -> dict[str, bytes]:
+def make_sample(inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
     """Header (magic, version, n_train, n_test as uint32 LE), then train labels,
     test labels, train images and test images as uint8 (28x28 row-major), gzipped."""
     import gzip
