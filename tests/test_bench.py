@@ -41,11 +41,12 @@ def report(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict:
 
 def test_every_section_is_there(report: dict) -> None:
     assert set(report) >= {"meta", "limits", "training", "data_load_s", "cold_build",
-                           "full_scale", "warm_rebuild", "edit_loops", "page_weight", "targets"}
+                           "full_scale", "warm_rebuild", "edit_loops", "two_builds", "page_weight",
+                           "targets"}
     assert report["meta"]["quick"] is True
     assert [e["experiment"] for e in report["training"]] == [
         "mnist-1layer", "mnist-2layer", "cifar-1layer", "cifar-2layer"]
-    assert len(report["targets"]) == 7
+    assert len(report["targets"]) == 8
     assert all(isinstance(t["met"], bool) for t in report["targets"])
 
 
@@ -75,6 +76,9 @@ def test_build_numbers_are_sane(report: dict) -> None:
     for key in ("full_median_s", "plain_median_s", "ratio", "hook_in_process_median_s"):
         assert _positive(warm[key]), key
     assert math.isfinite(warm["added_s"])
+    pair = report["two_builds"]
+    assert _positive(pair["alone_s"]) and len(pair["together_s"]) == 2
+    assert all(_positive(x) for x in pair["together_s"])
     edits = report["edit_loops"]
     assert all(_positive(x) for x in edits["figure_s"] + edits["chapter_s"])
     # The figure edit re-rendered exactly the figures of the edited module.

@@ -24,6 +24,7 @@ from looking_inside.config import Experiment, Settings
 from looking_inside.data.datasets import CIFAR10, MNIST, Dataset
 from looking_inside.data.load import DataBundle, load
 from looking_inside.data.readers import Split
+from looking_inside.machine import available_cpus
 from looking_inside.training.models import build_model, preprocess
 from looking_inside.training.trainer import evaluate, make_optimizer, train, train_epoch
 
@@ -48,10 +49,13 @@ class Limits:
     gemm_flops: float  # float32 FLOP/s of one large square matmul
     copy_bytes: int  # size of the copied tensor
     gemm_n: int
-    threads: int  # torch intra-op threads, the same the trainer uses
+    threads: int  # torch intra-op threads, the same the trainer uses (one)
 
 
 def measure_limits(copy_mb: int, gemm_n: int, reps: int) -> Limits:
+    """One core's limits: the trainer runs one thread per process (``training.workers``
+    trains one experiment per CPU), so that is what each experiment's floor is."""
+    torch.set_num_threads(1)
     src = torch.ones(copy_mb * 2**20 // 4)  # float32
     dst = torch.empty_like(src)
     dst.copy_(src)  # the first copy pays for page faults, not for bandwidth
@@ -266,6 +270,7 @@ def _time_epochs(exp: Experiment, x: torch.Tensor, y: torch.Tensor, batch_size: 
 def time_experiment(exp: Experiment, bundle: DataBundle, limits: Limits, reps: int,
                     tutorial_budget_s: float) -> EpochTiming:
     torch.use_deterministic_algorithms(True)  # as train() runs
+    torch.set_num_threads(1)  # as train() runs
     x, y = preprocess(bundle.train.images, exp.dataset), torch.from_numpy(bundle.train.labels)
     x_test = preprocess(bundle.test.images, exp.dataset)
     y_test = torch.from_numpy(bundle.test.labels)
@@ -274,7 +279,10 @@ def time_experiment(exp: Experiment, bundle: DataBundle, limits: Limits, reps: i
     model = build_model(exp).eval()
     # The test pass train() runs after every epoch (private there): part of the estimate.
     eval_s = _best(lambda: evaluate(model, x_test, y_test), reps)
+    # The tutorial's loop with torch's default threads, as a tutorial runs it.
+    torch.set_num_threads(available_cpus())
     tutorial, batches = time_tutorial(exp, bundle.train, tutorial_budget_s)
+    torch.set_num_threads(1)
     t = time.perf_counter()
     train(replace(exp, epochs=1), bundle)
     train1 = time.perf_counter() - t
