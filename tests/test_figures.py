@@ -37,6 +37,11 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "cifar-confusion": (1, []),
     "two-layer-network": (2, ["28×28 图像"]),
     "mnist-hidden-filters": (20, [str(i) for i in range(1, 11)]),
+    "mnist-hidden-top-images": (30, ["最兴奋的 8 张", "最不兴奋的 8 张"]),
+    # four panels, each with its cost axis
+    "capacity-sweep": (8, ["MNIST：一个隐藏层，宽度不同", "CIFAR-10：一个隐藏层，宽度不同"]),
+    "convnet-vs-mlp": (2, ["MNIST 测试集准确率", "CIFAR-10 测试集准确率"]),
+    "convnet-filters": (16, [str(i) for i in range(1, 9)]),
 }
 
 
