@@ -21,7 +21,7 @@ from looking_inside.config import (
     Dataset,
     sweep_name,
 )
-from looking_inside.data.datasets import spec
+from looking_inside.data.datasets import NAMES, spec
 from looking_inside.products import analysis
 from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
@@ -109,7 +109,7 @@ def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
             f[f"mistakes.{k}.confidence"] = _fact(m.confidence, pct(m.confidence, 2))
             f[f"mistakes.{k}.true_prob"] = _fact(m.true_prob, pct(m.true_prob, 2))
     f["cmp.same_within"] = _fact(SAME_WITHIN, points(SAME_WITHIN))
-    for dataset in ("mnist", "cifar10"):
+    for dataset in NAMES:
         _sweep_facts(f, results, dataset)
     if "mnist-1layer" in results and "mnist-2layer" in results:
         _compare(f, "mnist.hidden10-vs-1layer", "mnist-2layer.accuracy",

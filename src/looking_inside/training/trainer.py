@@ -156,7 +156,9 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     return Results(
         experiment=exp,
         weights=tuple(layer.weight.detach().cpu().numpy().copy() for layer in layers),
-        biases=tuple(layer.bias.detach().cpu().numpy().copy() for layer in layers),
+        # build_model gives every layer a bias; Conv2d's type just allows None.
+        biases=tuple(layer.bias.detach().cpu().numpy().copy()  # type: ignore[union-attr]
+                     for layer in layers),
         history={k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
         test_labels=labels.astype(np.int64),
         test_probs=probs.cpu().numpy().astype(np.float32),
