@@ -297,3 +297,23 @@ def test_figures_are_numbered_in_reading_order(built_site: Path) -> None:
     assert seen == list(range(1, len(FIGURES) + 1))
     order = {f"fig-{f.name}": str(i) for i, f in enumerate(FIGURES, start=1)}
     assert refs and all(order[k] == v for k, v in refs.items()), refs
+
+
+def test_where_width_stops_paying_follows_the_manifest(built_site: Path) -> None:
+    m = manifest(built_site)
+    acc = {e["name"]: e["test_accuracy"] for e in m["experiments"]}
+    facts = m["facts"]
+    tol = facts["cmp.same_within"]["value"]
+    for prefix in ("mnist", "cifar"):
+        widths = {0: acc[f"{prefix}-sweep-0"]}
+        widths.update({w: acc[f"{prefix}-sweep-{w}"] for w in (10, 30, 100, 300)})
+        top = max(widths.values())
+        enough = min(w for w in widths if w and top - widths[w] < tol)
+        assert facts[f"{prefix}.sweep.enough"]["value"] == enough
+        story = facts[f"{prefix}.sweep.width_story"]["text"]
+        if enough < 300:
+            assert "不到" in story
+        else:
+            gain = widths[300] - widths[100]
+            assert f"{100 * abs(gain):.1f} 个百分点" in story
+            assert ("提高" in story) == (gain > 0)
