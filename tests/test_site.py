@@ -317,3 +317,13 @@ def test_where_width_stops_paying_follows_the_manifest(built_site: Path) -> None
             gain = widths[300] - widths[100]
             assert f"{100 * abs(gain):.1f} 个百分点" in story
             assert ("提高" in story) == (gain > 0)
+
+
+def test_bigger_networks_fit_their_training_images_more_closely(built_site: Path) -> None:
+    """The features chapter says the train-test gap tends to widen with width."""
+    acc = {e["name"]: (e["train_accuracy"], e["test_accuracy"])
+           for e in manifest(built_site)["experiments"]}
+    for prefix in ("mnist", "cifar"):
+        gap = {w: acc[f"{prefix}-sweep-{w}"][0] - acc[f"{prefix}-sweep-{w}"][1]
+               for w in (0, 10, 30, 100, 300)}
+        assert gap[300] > gap[0] and gap[300] > gap[30]

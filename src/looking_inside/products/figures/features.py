@@ -80,7 +80,7 @@ def capacity_sweep(inputs: ProductInputs, theme: Theme) -> Figure:
         ax.set_xlabel("隐藏层层数", color=theme.fg, fontsize=9)
     axes[0, 0].set_ylabel("准确率", color=theme.fg)
     axes[1, 0].set_ylabel("准确率", color=theme.fg)
-    legend = axes[0, 0].legend(fontsize=8.5, frameon=False, loc="lower right")
+    legend = axes[0, 0].legend(fontsize=8.5, frameon=False, loc="upper left")
     for t in legend.get_texts():
         t.set_color(theme.fg)
     fig.subplots_adjust(left=0.08, right=0.91, top=0.95, bottom=0.08, wspace=0.42,
