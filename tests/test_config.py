@@ -71,7 +71,7 @@ def test_zero_init_only_for_single_layer_networks() -> None:
     from looking_inside.training.models import build_model
 
     model = build_model(Experiment(name="x", dataset="mnist", init="zero"))
-    assert all(float(p.abs().sum()) == 0 for p in model.parameters())
+    assert all(float(p.detach().abs().sum()) == 0 for p in model.parameters())
 
 
 def test_keys_of_the_older_experiments_do_not_move() -> None:
