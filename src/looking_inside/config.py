@@ -97,6 +97,11 @@ class Experiment:
     def n_inputs(self) -> int:
         return spec(self.dataset).n_inputs
 
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """One input image as stored: (28, 28) or (3, 32, 32)."""
+        return spec(self.dataset).image_shape
+
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
         d["hidden"] = list(self.hidden)

@@ -21,7 +21,6 @@ from looking_inside.config import (
     Dataset,
     sweep_name,
 )
-from looking_inside.data.datasets import NAMES, spec
 from looking_inside.products import analysis
 from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
@@ -110,15 +109,15 @@ def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
             f[f"mistakes.{k}.confidence"] = _fact(m.confidence, pct(m.confidence, 2))
             f[f"mistakes.{k}.true_prob"] = _fact(m.true_prob, pct(m.true_prob, 2))
     f["cmp.same_within"] = _fact(SAME_WITHIN, points(SAME_WITHIN))
-    for dataset in NAMES:
+    for dataset in SWEEP_PREFIX:
         _sweep_facts(f, results, dataset)
     if "mnist-1layer" in results and "mnist-2layer" in results:
         _compare(f, "mnist.hidden10-vs-1layer", "mnist-2layer.accuracy",
                  "mnist-1layer.accuracy")
-    for name, shape in (("mnist-1layer", spec("mnist").image_shape),
-                        ("cifar-1layer", spec("cifar10").image_shape)):
+    for name in ("mnist-1layer", "cifar-1layer"):
         if name in results:
-            s = analysis.mean_speckle(results[name].weights[0], shape)
+            r = results[name]
+            s = analysis.mean_speckle(r.weights[0], r.experiment.image_shape)
             f[f"{name}.speckle"] = _fact(s, f"{s:.3f}")
     if "mnist-2layer" in results:
         top, bottom = analysis.hidden_preferences(results["mnist-2layer"].weights[1])
