@@ -109,17 +109,17 @@ def convnet_vs_mlp(inputs: ProductInputs, theme: Theme) -> Figure:
         ax.barh(y, [r[1] for r in rows], color=colours, height=0.6)
         for yi, (_, acc, n_par) in zip(y, rows, strict=True):
             note = f"{100 * acc:.1f}%" + (f"（{n_par:,} 个参数）" if n_par else "")
-            ax.text(acc + 0.01, yi, note, va="center", fontsize=8.5, color=theme.fg)
+            ax.text(acc + 0.01, yi, note, va="center", fontsize=10, color=theme.fg)
         ax.set_yticks(y, [r[0] for r in rows])
-        ax.set_xlim(0, 1.45)
+        ax.set_xlim(0, 1.6)  # room for the notes after the longest bar
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
-        ax.tick_params(colors=theme.fg, labelsize=9)
-        ax.set_title(f"{title} 测试集准确率", fontsize=10.5, color=theme.fg)
+        ax.tick_params(colors=theme.fg, labelsize=10.5)
+        ax.set_title(f"{title} 测试集准确率", fontsize=12, color=theme.fg)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         for s in ax.spines.values():
             s.set_color(theme.muted)
-    fig.subplots_adjust(left=0.13, right=0.99, top=0.88, bottom=0.1, wspace=0.55)
+    fig.subplots_adjust(left=0.15, right=0.99, top=0.88, bottom=0.1, wspace=0.62)
     return fig
 
 
