@@ -65,10 +65,8 @@ def fake_bundle(dataset: str, n: int = 200, seed: int = 0) -> DataBundle:
 def fake_results(exp: Experiment, labels: np.ndarray, seed: int = 0) -> Results:
     """Random but well-formed results (probabilities sum to 1, some errors)."""
     rng = np.random.default_rng(seed)
-    sizes = [exp.n_inputs, *exp.hidden, 10]
-    weights = tuple(rng.normal(size=(o, i)).astype(np.float32)
-                    for i, o in zip(sizes[:-1], sizes[1:], strict=True))
-    biases = tuple(rng.normal(size=o).astype(np.float32) for o in sizes[1:])
+    weights = tuple(rng.normal(size=s).astype(np.float32) for s in exp.layer_shapes)
+    biases = tuple(rng.normal(size=s[0]).astype(np.float32) for s in exp.layer_shapes)
     n = labels.shape[0]
     logits = rng.normal(size=(n, 10)) + 3 * np.eye(10)[labels]
     probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
@@ -89,4 +87,5 @@ def fake_results(exp: Experiment, labels: np.ndarray, seed: int = 0) -> Results:
                    {"loss": np.array([2.0, 1.0]), "train_accuracy": np.array([0.5, 0.6]),
                     "test_accuracy": np.array([0.5, 0.6])},
                    labels, probs.astype(np.float32), hidden, confusion, snapshots,
-                   float((preds == labels).mean()), 1.0, n, n, "f" * 64, "cpu", {})
+                   float((preds == labels).mean()), 1.0, n, n, "f" * 64, "cpu", {},
+                   train_accuracy=float(rng.uniform(0.5, 1.0)))

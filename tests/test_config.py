@@ -8,14 +8,76 @@ import sys
 
 import pytest
 
-from looking_inside.config import EXPERIMENTS, Experiment, load_settings
+from looking_inside.config import (
+    ARTICLE_EXPERIMENTS,
+    EXPERIMENTS,
+    Experiment,
+    load_settings,
+    sweep_experiments,
+)
 from looking_inside.errors import BuildError
 
 
 def test_the_four_experiments_of_the_article() -> None:
-    assert [e.name for e in EXPERIMENTS] == ["mnist-1layer", "mnist-2layer", "cifar-1layer",
-                                            "cifar-2layer"]
-    assert EXPERIMENTS[1].hidden == (10,)
+    assert [e.name for e in ARTICLE_EXPERIMENTS] == ["mnist-1layer", "mnist-2layer",
+                                                    "cifar-1layer", "cifar-2layer"]
+    assert ARTICLE_EXPERIMENTS[1].hidden == (10,)
+    assert EXPERIMENTS[:4] == ARTICLE_EXPERIMENTS
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+def test_the_capacity_sweep_shares_one_recipe(dataset: str) -> None:
+    sweep = sweep_experiments(dataset)  # type: ignore[arg-type]
+    assert len({e.name for e in sweep}) == len(sweep)
+    assert {e.hidden for e in sweep} == {(), (10,), (30,), (100,), (300,), (100, 100),
+                                         (100, 100, 100)}
+    assert sorted(e.seed for e in sweep if e.hidden == (10,)) == [0, 1, 2]
+    assert all(e.seed == 0 for e in sweep if e.hidden != (10,))
+    recipe = {(e.dataset, e.activation, e.epochs, e.batch_size, e.optimizer, e.lr,
+               e.weight_decay, e.init, e.conv) for e in sweep}
+    assert len(recipe) == 1
+    names = {e.name for e in EXPERIMENTS}
+    assert {e.name for e in sweep} <= names
+
+
+@pytest.mark.parametrize("exp", EXPERIMENTS, ids=lambda e: e.name)
+def test_sizes_and_costs_match_torch(exp: Experiment) -> None:
+    """Parameter count and weight shapes against the torch model; FLOPs against
+    a count of the multiply-adds torch's modules perform (an independent route)."""
+    from torch import nn
+
+    from looking_inside.training.models import build_model, weighted_layers
+
+    model = build_model(exp)
+    assert exp.n_parameters == sum(p.numel() for p in model.parameters())
+    assert [tuple(m.weight.shape) for m in weighted_layers(model)] == list(exp.layer_shapes)
+    import torch
+
+    macs = 0
+    x = torch.zeros(1, exp.n_inputs)
+    for m in model:
+        y = m(x)
+        if isinstance(m, nn.Linear):
+            macs += m.in_features * m.out_features
+        elif isinstance(m, nn.Conv2d):
+            macs += y[0].numel() * m.in_channels * m.kernel_size[0] * m.kernel_size[1]
+        x = y
+    assert exp.forward_flops == 2 * macs
+
+
+def test_zero_init_only_for_single_layer_networks() -> None:
+    with pytest.raises(BuildError, match="single-layer"):
+        Experiment(name="x", dataset="mnist", hidden=(10,), init="zero")
+    from looking_inside.training.models import build_model
+
+    model = build_model(Experiment(name="x", dataset="mnist", init="zero"))
+    assert all(float(p.detach().abs().sum()) == 0 for p in model.parameters())
+
+
+def test_keys_of_the_older_experiments_do_not_move() -> None:
+    """Fields added later stay out of a config that does not use them."""
+    d = ARTICLE_EXPERIMENTS[0].as_dict()
+    assert "conv" not in d and "init" not in d
 
 
 @pytest.mark.parametrize("field,value,message", [

@@ -38,6 +38,11 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "cifar-confusion": (1, []),
     "two-layer-network": (2, ["28×28 图像"]),
     "mnist-hidden-filters": (20, [str(i) for i in range(1, 11)]),
+    "mnist-hidden-top-images": (30, ["最兴奋的 8 张", "最不兴奋的 8 张"]),
+    # four panels, each with its cost axis
+    "capacity-sweep": (8, ["MNIST：一个隐藏层，宽度不同", "CIFAR-10：一个隐藏层，宽度不同"]),
+    "convnet-vs-mlp": (2, ["MNIST 测试集准确率", "CIFAR-10 测试集准确率"]),
+    "convnet-filters": (16, [str(i) for i in range(1, 9)]),
     "training-curves": (2 * len(EXPERIMENTS), [e.name for e in EXPERIMENTS]),
 }
 
@@ -197,3 +202,61 @@ def test_templates_formed_where_correlation_first_reaches_the_threshold() -> Non
     np.testing.assert_allclose(sim, expected, atol=1e-12)
     first = int(np.flatnonzero(np.array(expected) >= analysis.TEMPLATE_FORMED)[0])
     assert analysis.templates_formed_at(mix) == first
+
+
+def test_speckle_against_hand_made_images() -> None:
+    from looking_inside.products.analysis import speckle
+
+    assert speckle(np.ones((5, 5))) == 0.0
+    checker = np.indices((6, 6)).sum(0) % 2  # every neighbour differs by the full range
+    assert speckle(checker.astype(float)) == pytest.approx(1.0)
+    ramp = np.tile(np.arange(11.0), (11, 1))  # steps of 1/10 across, 0 down
+    assert speckle(ramp) == pytest.approx((0.1 + 0.0) / 2)
+    colour = np.stack([ramp, ramp, ramp])
+    assert speckle(colour) == pytest.approx(speckle(ramp))
+
+
+def test_extreme_examples_are_the_sorted_ends() -> None:
+    from looking_inside.products.analysis import extreme_examples
+
+    h = np.array([[0.5, 0.1], [0.9, 0.1], [0.1, 0.3], [0.9, 0.2]])
+    top, bottom = extreme_examples(h, 2)
+    assert top.tolist() == [[1, 3], [2, 3]]  # ties: lower index first
+    assert bottom.tolist() == [[2, 0], [0, 1]]
+
+
+def test_hidden_top_images_show_the_extreme_digits(inputs: ProductInputs) -> None:
+    from looking_inside.products.analysis import extreme_examples
+    from looking_inside.products.figures.hidden import strip
+
+    res = inputs.results["mnist-2layer"]
+    top, bottom = extreme_examples(res.hidden, 8)
+    fig = render("mnist-hidden-top-images", inputs)
+    images = inputs.test["mnist"].images.astype(float)
+    for j in range(10):
+        shown_top = fig.axes[3 * j + 1].get_images()[0].get_array()
+        np.testing.assert_array_equal(np.ma.filled(shown_top, np.nan),
+                                      strip(images[top[j]]))
+        shown_bottom = fig.axes[3 * j + 2].get_images()[0].get_array()
+        np.testing.assert_array_equal(np.ma.filled(shown_bottom, np.nan),
+                                      strip(images[bottom[j]]))
+
+
+def test_figure_numbers_follow_the_chapters(tmp_path: Path) -> None:
+    """Numbers come from the order figures appear across the nav: inserting one
+    renumbers every later figure and the references to them."""
+    from looking_inside.site import figref_markdown, figure_numbers, nav_pages
+
+    (tmp_path / "a.md").write_text('{{ figure("x") }} {{ figure("y") }}')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("{{ figure('z') }} {{ figure(\"x\") }}")
+    nav = [{"A": "a.md"}, {"Group": [{"B": "sub/b.md"}]}]
+    pages = nav_pages(nav)
+    assert pages == ["a.md", "sub/b.md"]
+    numbers = figure_numbers(tmp_path, pages)
+    assert numbers == {"x": (1, "a.md"), "y": (2, "a.md"), "z": (3, "sub/b.md")}
+    assert figref_markdown("y", "sub/b.md", numbers).startswith("[图 2](../a.md#fig-y)")
+    assert figref_markdown("z", "sub/b.md", numbers).startswith("[图 3](#fig-z)")
+    (tmp_path / "a.md").write_text('{{ figure("w") }} {{ figure("x") }} {{ figure("y") }}')
+    numbers = figure_numbers(tmp_path, pages)
+    assert [numbers[n][0] for n in ("w", "x", "y", "z")] == [1, 2, 3, 4]

@@ -226,3 +226,108 @@ def test_unknown_name_in_a_chapter_fails_the_strict_build(built_site: Path,
     log = proc.stdout + proc.stderr
     assert f"hidden.md: unknown {macro} '{name}'" in log
     assert hint in log
+
+
+def _verdict(a: float, b: float, same_within: float) -> str:
+    # Written out again, not imported: the test re-derives each comparison.
+    if abs(a - b) < same_within:
+        return "same"
+    return "higher" if a > b else "lower"
+
+
+def test_every_comparison_the_text_makes_holds_for_the_manifest(built_site: Path) -> None:
+    """Comparisons are facts naming the two facts they compare; each must agree with
+    the two values, and so must its phrase and its gap in points, wherever quoted."""
+    facts = manifest(built_site)["facts"]
+    comparisons = {n: f["value"] for n, f in facts.items()
+                   if n.startswith("cmp.") and isinstance(f["value"], dict)}
+    assert comparisons
+    word = {"higher": "高", "lower": "低", "same": "差不多"}
+    for name, c in comparisons.items():
+        a, b = facts[c["a"]]["value"], facts[c["b"]]["value"]
+        expected = _verdict(a, b, c["same_within"])
+        assert c["verdict"] == expected, f"{name}: {a} vs {b}"
+        assert facts[name]["text"] == word[expected]
+        gap = f"{100 * abs(a - b):.1f}"
+        assert facts[f"{name}.points"]["text"] == gap
+        phrase = facts[f"{name}.phrase"]["text"]
+        assert phrase.startswith({"higher": "高出", "lower": "低了", "same": "只差"}[expected])
+        assert f" {gap} 个百分点" in phrase
+    quoted = set()
+    for chapter in CHAPTERS:
+        for n, _ in FACT_SPAN.findall(page(built_site, chapter)):
+            base = n.removesuffix(".phrase").removesuffix(".points")
+            if base in comparisons:
+                quoted.add(base)
+    assert quoted, "the chapters quote comparisons"
+
+
+def test_the_hidden_layer_text_follows_the_comparison(built_site: Path) -> None:
+    facts = manifest(built_site)["facts"]
+    text = body_text_without_facts(page(built_site, "hidden"))
+    beats = facts["cmp.mnist.hidden10-vs-1layer"]["value"]["verdict"] == "higher"
+    assert ("并没有换来更好的成绩" in text) == (not beats)
+    assert ("隐藏层确实带来了提升" in text) == beats
+
+
+def test_convnets_beat_every_perceptron(built_site: Path) -> None:
+    m = manifest(built_site)
+    acc = {e["name"]: e["test_accuracy"] for e in m["experiments"]}
+    for conv, prefix in (("mnist-conv", "mnist"), ("cifar-conv", "cifar")):
+        mlps = [n for n in acc if n.startswith(prefix) and "conv" not in n]
+        assert acc[conv] > max(acc[n] for n in mlps), (conv, acc)
+    facts = m["facts"]
+    assert facts["mnist.conv.parameter_ratio"]["value"] > 1  # "参数也少得多"
+
+
+def test_cifar_templates_are_no_more_speckled_than_mnist(built_site: Path) -> None:
+    """Speckle recomputed from the manifest's facts: CIFAR-10's colour templates are
+    as smooth as the digit templates (the how-built page quotes both numbers)."""
+    facts = manifest(built_site)["facts"]
+    assert facts["cifar-1layer.speckle"]["value"] <= facts["mnist-1layer.speckle"]["value"]
+    html = page(built_site, "how-built")
+    for n in ("cifar-1layer.speckle", "mnist-1layer.speckle"):
+        assert f'data-fact="{n}">{facts[n]["text"]}<' in html
+
+
+def test_figures_are_numbered_in_reading_order(built_site: Path) -> None:
+    seen: list[int] = []
+    refs: dict[str, str] = {}
+    for chapter in CHAPTERS:
+        html = page(built_site, chapter)
+        seen += [int(n) for n in re.findall(r'<span class="li-fignum">图 (\d+)</span>', html)]
+        for href, n in re.findall(r'<a class="li-figref" href="([^"]*)">图 (\d+)</a>', html):
+            refs[href.split("#")[-1]] = n
+    assert seen == list(range(1, len(FIGURES) + 1))
+    order = {f"fig-{f.name}": str(i) for i, f in enumerate(FIGURES, start=1)}
+    assert refs and all(order[k] == v for k, v in refs.items()), refs
+
+
+def test_where_width_stops_paying_follows_the_manifest(built_site: Path) -> None:
+    m = manifest(built_site)
+    acc = {e["name"]: e["test_accuracy"] for e in m["experiments"]}
+    facts = m["facts"]
+    tol = facts["cmp.same_within"]["value"]
+    for prefix in ("mnist", "cifar"):
+        widths = {0: acc[f"{prefix}-sweep-0"]}
+        widths.update({w: acc[f"{prefix}-sweep-{w}"] for w in (10, 30, 100, 300)})
+        top = max(widths.values())
+        enough = min(w for w in widths if w and top - widths[w] < tol)
+        assert facts[f"{prefix}.sweep.enough"]["value"] == enough
+        story = facts[f"{prefix}.sweep.width_story"]["text"]
+        if enough < 300:
+            assert "不到" in story
+        else:
+            gain = widths[300] - widths[100]
+            assert f"{100 * abs(gain):.1f} 个百分点" in story
+            assert ("提高" in story) == (gain > 0)
+
+
+def test_bigger_networks_fit_their_training_images_more_closely(built_site: Path) -> None:
+    """The features chapter says the train-test gap tends to widen with width."""
+    acc = {e["name"]: (e["train_accuracy"], e["test_accuracy"])
+           for e in manifest(built_site)["experiments"]}
+    for prefix in ("mnist", "cifar"):
+        gap = {w: acc[f"{prefix}-sweep-{w}"][0] - acc[f"{prefix}-sweep-{w}"][1]
+               for w in (0, 10, 30, 100, 300)}
+        assert gap[300] > gap[0] and gap[300] > gap[30]

@@ -231,6 +231,8 @@ class Builder:
             "optimizer": exp.optimizer,
             "n_train": info.get("n_train"), "n_test": info.get("n_test"),
             "test_accuracy": info.get("test_accuracy"),
+            "train_accuracy": info.get("train_accuracy"), "conv": list(exp.conv),
+            "parameters": exp.n_parameters,
             "train_seconds": info.get("train_seconds"), "device": info.get("device"),
             "cache_hit": cache_hit,
         }

@@ -128,6 +128,12 @@ def write_outputs(manifest: Manifest, open_file: Callable[..., IO[Any]]) -> None
 
 # --- what chapters call (through gen/macros.py) ----------------------------------
 
+def fact_value(name: str, page: str) -> Any:
+    """A fact's raw value (for text that depends on it); unknown names fail alike."""
+    fact_html(name, page)
+    return current().facts[name]["value"]
+
+
 def fact_html(name: str, page: str) -> str:
     facts = current().facts
     if name not in facts:
@@ -140,9 +146,57 @@ def fact_html(name: str, page: str) -> str:
     return f'<span class="li-fact" data-fact="{html.escape(name)}">{text}</span>'
 
 
-def figure_markdown(name: str, page: str, repo_url: str | None = None) -> str:
-    """A figure block with both palettes, caption and alt text from the registry, and
-    under it where it came from: its numbers (数据) and its drawing function (代码)."""
+# A chapter's figure calls, as written: ``{{ figure("name") }}``.
+FIGURE_CALL = re.compile(r"""\{\{\s*figure\(\s*["']([^"']+)["']\s*\)\s*\}\}""")
+
+
+def nav_pages(nav: Any) -> list[str]:
+    """The Markdown files of mkdocs' ``nav`` setting, in reading order."""
+    out: list[str] = []
+    items = nav if isinstance(nav, list) else [nav]
+    for item in items:
+        if isinstance(item, dict):
+            for value in item.values():
+                out += nav_pages(value)
+        elif isinstance(item, list):
+            out += nav_pages(item)
+        elif isinstance(item, str) and item.endswith(".md"):
+            out.append(item)
+    return out
+
+
+def figure_numbers(docs_dir: Path, pages: list[str]) -> dict[str, tuple[int, str]]:
+    """Figure name -> (number, page where it first appears), numbered 1, 2, ... in the
+    order the chapters show them, so inserting a figure renumbers every later one."""
+    numbers: dict[str, tuple[int, str]] = {}
+    for page in pages:
+        path = docs_dir / page
+        if not path.is_file():
+            continue
+        for name in FIGURE_CALL.findall(path.read_text(encoding="utf-8")):
+            numbers.setdefault(name, (len(numbers) + 1, page))
+    return numbers
+
+
+def figure_label(n: int) -> str:
+    return f"图 {n}"
+
+
+def figref_markdown(name: str, page: str, numbers: dict[str, tuple[int, str]]) -> str:
+    """``图 N`` linking to the figure, on this page or another."""
+    if name not in numbers:
+        raise BuildError(f"{page}: figref({name!r}) names a figure that no chapter shows; "
+                         "fix the name, or add {{ figure(...) }} for it to a chapter")
+    n, target = numbers[name]
+    href = "" if target == page else posixpath.relpath(target, posixpath.dirname(page) or ".")
+    return f'[{figure_label(n)}]({href}#fig-{name}){{ .li-figref }}'
+
+
+def figure_markdown(name: str, page: str, repo_url: str | None = None,
+                    number: int | None = None) -> str:
+    """A figure block with both palettes, caption and alt text from the registry (the
+    caption starts with ``图 N`` when the figure is numbered), and under it where it
+    came from: its numbers (数据) and its drawing function (代码)."""
     by_name = {f["name"]: f for f in current().figures}
     if name not in by_name:
         raise BuildError(f"{page}: unknown figure {name!r}; known figures: "
@@ -153,13 +207,14 @@ def figure_markdown(name: str, page: str, repo_url: str | None = None) -> str:
     rel = posixpath.relpath(FIGURE_DIR, posixpath.dirname(page) or ".")
     alt = fig["alt"].replace("[", "（").replace("]", "）")
     width = f" width={fig['width']}" if fig.get("width") else ""
+    label = f'<span class="li-fignum">{figure_label(number)}</span>　' if number else ""
     imgs = []
     for f in fig["files"]:
         theme = f.split(".")[-2]
         imgs.append(f'![{alt}]({rel}/{f}#only-{theme}){{ loading=lazy{width} }}')
     return (f'<figure markdown="span" class="li-figure" id="fig-{name}">\n'
             + "\n".join(imgs)
-            + f"\n<figcaption>{html.escape(fig['caption'])}</figcaption>\n"
+            + f"\n<figcaption>{label}{html.escape(fig['caption'])}</figcaption>\n"
             + source_line(fig, rel, repo_url) + "\n</figure>")
 
 

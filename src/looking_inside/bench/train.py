@@ -77,6 +77,9 @@ def epoch_work(exp: Experiment, n: int) -> tuple[int, int]:
     layer a forward and a weight-gradient GEMM, plus an input-gradient GEMM for every
     layer but the first (pixels need no gradient).
     """
+    if exp.conv:
+        # Convolutions: forward plus two backward products per layer, ~3x forward.
+        return n * exp.n_inputs * 4 + n * 8, 3 * exp.forward_flops * n
     widths = [exp.n_inputs, *exp.hidden, 10]
     flops = 0
     for i, (fan_in, fan_out) in enumerate(zip(widths, widths[1:], strict=False)):

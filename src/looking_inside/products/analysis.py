@@ -140,3 +140,53 @@ def templates_formed_at(weights: np.ndarray, threshold: float = TEMPLATE_FORMED)
     """Index of the first snapshot whose templates correlate >= ``threshold`` with
     the final ones (the last snapshot always does)."""
     return int(np.flatnonzero(template_similarity(weights) >= threshold)[0])
+
+
+# Test images shown per side of a hidden unit: enough to see what its strongest
+# responses share, few enough that a row of 1 + 8 + 8 digits still reads on a phone.
+EXAMPLES = 8
+
+
+def extreme_examples(hidden: np.ndarray, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Per hidden unit, the ``k`` test indices that activate it most (strongest
+    first) and least (weakest first); ties go to the lower index.
+
+    ``hidden`` is (N, H); returns two (H, k) index arrays.
+    """
+    n, h = hidden.shape
+    k = min(k, n)
+    idx = np.arange(n)
+    top = np.stack([np.lexsort((idx, -hidden[:, j]))[:k] for j in range(h)])
+    bottom = np.stack([np.lexsort((idx, hidden[:, j]))[:k] for j in range(h)])
+    return top, bottom
+
+
+def speckle(template: np.ndarray) -> float:
+    """How grainy a weight image is: the mean absolute difference between
+    horizontally and vertically neighbouring pixels, over the template's range.
+
+    ``template`` is (H, W) or (C, H, W); 0 is flat, a smooth blob a few hundredths,
+    independent per-pixel noise about a third. Dividing by the range makes templates
+    of different scales (and data sets) comparable.
+    """
+    t = template.astype(np.float64)
+    if t.ndim == 2:
+        t = t[None]
+    span = float(t.max() - t.min())
+    if span == 0:
+        return 0.0
+    dx = np.abs(np.diff(t, axis=2)).mean()
+    dy = np.abs(np.diff(t, axis=1)).mean()
+    return float((dx + dy) / 2 / span)
+
+
+def mean_speckle(weights: np.ndarray, image_shape: tuple[int, ...]) -> float:
+    """``speckle`` averaged over a single-layer network's templates (rows of
+    ``weights``, each reshaped to ``image_shape``)."""
+    return float(np.mean([speckle(w.reshape(image_shape)) for w in weights]))
+
+
+def training_gflops(forward_flops: int, n_train: int) -> float:
+    """GFLOPs of one training epoch: forward and backward cost about three forward
+    passes (the backward pass computes two products per layer)."""
+    return 3 * forward_flops * n_train / 1e9

@@ -1,4 +1,5 @@
-"""The article's networks: plain multilayer perceptrons over raw pixels."""
+"""The article's networks: multilayer perceptrons over raw pixels, and the small
+convolutional networks its last chapter compares them with."""
 
 from __future__ import annotations
 
@@ -6,20 +7,45 @@ import numpy as np
 import torch
 from torch import nn
 
-from looking_inside.config import Experiment
+from looking_inside.config import CONV_KERNEL, Experiment
 from looking_inside.data.datasets import spec
 
 
 def build_model(exp: Experiment) -> nn.Sequential:
-    """``n_inputs -> hidden... -> 10``; the caller seeds torch first."""
+    """``n_inputs -> hidden... -> 10``, after ``exp.conv``'s convolutions if any; the
+    caller seeds torch first. Inputs are always rows ``(N, D)``: a convolutional
+    model unflattens them itself, so the trainer feeds every model alike."""
+    def act() -> nn.Module:
+        return nn.Sigmoid() if exp.activation == "sigmoid" else nn.ReLU()
+
     layers: list[nn.Module] = []
     width = exp.n_inputs
+    if exp.conv:
+        image = spec(exp.dataset).image_shape
+        shape = image if len(image) == 3 else (1, *image)
+        layers.append(nn.Unflatten(1, shape))  # (N, C, H, W)
+        channels, side = shape[0], shape[1]
+        for c in exp.conv:
+            layers += [nn.Conv2d(channels, c, CONV_KERNEL), act(), nn.MaxPool2d(2)]
+            channels, side = c, (side - CONV_KERNEL + 1) // 2
+        layers.append(nn.Flatten())
+        width = channels * side * side
     for h in exp.hidden:
         layers.append(nn.Linear(width, h))
-        layers.append(nn.Sigmoid() if exp.activation == "sigmoid" else nn.ReLU())
+        layers.append(act())
         width = h
     layers.append(nn.Linear(width, 10))
-    return nn.Sequential(*layers)
+    model = nn.Sequential(*layers)
+    if exp.init == "zero":  # see Experiment.init
+        for p in model.parameters():
+            nn.init.zeros_(p)
+    return model
+
+
+def hidden_split(exp: Experiment) -> int | None:
+    """Index in ``build_model``'s layers just after the first hidden activation of a
+    perceptron (whose activations the chapters show), else None."""
+    return 2 if exp.hidden and not exp.conv else None
 
 
 def preprocess(images: np.ndarray, dataset: str) -> torch.Tensor:
@@ -37,3 +63,8 @@ def preprocess(images: np.ndarray, dataset: str) -> torch.Tensor:
 
 def linear_layers(model: nn.Sequential) -> list[nn.Linear]:
     return [m for m in model if isinstance(m, nn.Linear)]
+
+
+def weighted_layers(model: nn.Sequential) -> list[nn.Conv2d | nn.Linear]:
+    """Convolutions then linear layers, in order: what the results store."""
+    return [m for m in model if isinstance(m, (nn.Conv2d, nn.Linear))]

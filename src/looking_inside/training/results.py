@@ -36,8 +36,9 @@ class Results:
     """Everything later steps need from one trained experiment."""
 
     experiment: Experiment
-    weights: tuple[np.ndarray, ...]  # per linear layer, (out, in)
-    biases: tuple[np.ndarray, ...]  # per linear layer, (out,)
+    # per layer, first first: (out, in, 5, 5) per convolution, (out, in) per linear
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]  # per layer, (out,)
     history: dict[str, np.ndarray]  # per-epoch "loss", "train_accuracy", "test_accuracy"
     test_labels: np.ndarray  # (N,) int64
     test_probs: np.ndarray  # (N, 10) float32 softmax
@@ -51,6 +52,9 @@ class Results:
     data_fingerprint: str
     device: str
     versions: dict[str, str]
+    # The final model's accuracy on its training images (None in entries that
+    # predate it).
+    train_accuracy: float | None = None
 
     @property
     def predictions(self) -> np.ndarray:
@@ -58,7 +62,8 @@ class Results:
 
     def info(self) -> dict[str, Any]:
         """The summary kept in the cache stamp: enough for a warm build's reports."""
-        return {"test_accuracy": self.test_accuracy, "train_seconds": self.train_seconds,
+        return {"test_accuracy": self.test_accuracy, "train_accuracy": self.train_accuracy,
+                "train_seconds": self.train_seconds,
                 "n_train": self.n_train, "n_test": self.n_test, "device": self.device}
 
     def to_files(self) -> dict[str, bytes]:
@@ -81,7 +86,8 @@ class Results:
         np.savez(buf, **arrays)  # type: ignore[arg-type]
         meta = {
             "experiment": self.experiment.as_dict(), "layers": len(self.weights),
-            "test_accuracy": self.test_accuracy, "train_seconds": self.train_seconds,
+            "test_accuracy": self.test_accuracy, "train_accuracy": self.train_accuracy,
+            "train_seconds": self.train_seconds,
             "n_train": self.n_train, "n_test": self.n_test,
             "data_fingerprint": self.data_fingerprint, "device": self.device,
             "versions": self.versions,
@@ -106,13 +112,13 @@ class Results:
         with np.load(folder / ARRAYS, allow_pickle=False) as z:
             a = {k: z[k] for k in z.files}
         n = int(meta["layers"])
-        widths = [experiment.n_inputs, *experiment.hidden, 10]
-        if n != len(widths) - 1:
-            raise ValueError(f"{n} layers recorded, the experiment has {len(widths) - 1}")
+        shapes = experiment.layer_shapes
+        if n != len(shapes):
+            raise ValueError(f"{n} layers recorded, the experiment has {len(shapes)}")
         weights = tuple(a[f"weight{i}"] for i in range(n))
         biases = tuple(a[f"bias{i}"] for i in range(n))
         for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            if w.shape != (widths[i + 1], widths[i]) or b.shape != (widths[i + 1],):
+            if w.shape != shapes[i] or b.shape != (shapes[i][0],):
                 raise ValueError(f"layer {i} has shape {w.shape}")
         labels, probs = a["test_labels"], a["test_probs"]
         if labels.ndim != 1 or probs.shape != (labels.shape[0], 10) or \
@@ -129,6 +135,8 @@ class Results:
             n_train=int(meta["n_train"]), n_test=int(meta["n_test"]),
             data_fingerprint=str(meta["data_fingerprint"]), device=str(meta["device"]),
             versions=dict(meta["versions"]),
+            train_accuracy=(None if meta.get("train_accuracy") is None
+                            else float(meta["train_accuracy"])),
         )
 
 

@@ -14,7 +14,12 @@ from torch import nn
 from looking_inside.config import Device, Experiment
 from looking_inside.data.load import DataBundle
 from looking_inside.errors import BuildError
-from looking_inside.training.models import build_model, linear_layers, preprocess
+from looking_inside.training.models import (
+    build_model,
+    hidden_split,
+    preprocess,
+    weighted_layers,
+)
 from looking_inside.training.results import Results, Snapshots, library_versions
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.training")
@@ -43,16 +48,18 @@ def resolve_device(requested: Device) -> torch.device:
 
 @torch.no_grad()
 def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
-              chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor | None, float]:
-    """Softmax probabilities, first hidden activations (if any), accuracy."""
+              chunk: int = 8192, split: int | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor | None, float]:
+    """Softmax probabilities, the activations after ``model[:split]`` (the first
+    hidden layer's, see ``models.hidden_split``; None without a split), accuracy."""
     probs, hidden = [], []
-    has_hidden = len(model) > 1
+    has_hidden = split is not None
     for i in range(0, x.shape[0], chunk):
         xb = x[i:i + chunk]
         if has_hidden:
-            h = model[1](model[0](xb))  # (B, H) after the activation
+            h = model[:split](xb)  # (B, H) after the activation
             hidden.append(h)
-            logits = model[2:](h)
+            logits = model[split:](h)
         else:
             logits = model(xb)
         probs.append(torch.softmax(logits, dim=1))
@@ -140,7 +147,7 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     n = x_train.shape[0]
     history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "test_accuracy": []}
 
-    layers = linear_layers(model)
+    layers = weighted_layers(model)
     steps_per_epoch = -(-n // exp.batch_size)
     wanted = snapshot_steps(exp.epochs * steps_per_epoch, exp.snapshots)
     snaps: list[tuple[int, float, list[np.ndarray]]] = []
@@ -178,7 +185,11 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
             on_epoch(exp, epoch, metrics)
     seconds = time.perf_counter() - start
 
-    probs, hidden, test_acc = evaluate(model, x_test, y_test)
+    probs, hidden, test_acc = evaluate(model, x_test, y_test, split=hidden_split(exp))
+    # The final model on the training images (the per-epoch figure is a running
+    # average while the weights still move): train minus test is the overfitting.
+    _, _, train_acc = evaluate(model, x_train, y_train)
+    layers = weighted_layers(model)
     labels = data.test.labels
     preds = probs.argmax(1).cpu().numpy()
     confusion = np.zeros((10, 10), dtype=np.int64)
@@ -186,7 +197,9 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     return Results(
         experiment=exp,
         weights=tuple(layer.weight.detach().cpu().numpy().copy() for layer in layers),
-        biases=tuple(layer.bias.detach().cpu().numpy().copy() for layer in layers),
+        # build_model gives every layer a bias; Conv2d's type just allows None.
+        biases=tuple(layer.bias.detach().cpu().numpy().copy()  # type: ignore[union-attr]
+                     for layer in layers),
         history={k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
         test_labels=labels.astype(np.int64),
         test_probs=probs.cpu().numpy().astype(np.float32),
@@ -198,6 +211,7 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
             weights=tuple(np.stack([s[2][i] for s in snaps]) for i in range(len(layers)))),
         test_accuracy=float(test_acc),
         train_seconds=seconds,
+        train_accuracy=float(train_acc),
         n_train=len(data.train),
         n_test=len(data.test),
         data_fingerprint=data.fingerprint,

@@ -20,9 +20,8 @@ from looking_inside.machine import available_cpus, die_with_parent
 
 
 def cost(exp: Experiment) -> int:
-    """Relative training cost: epochs x multiply-adds per image (FLOPs, not seconds)."""
-    widths = [exp.n_inputs, *exp.hidden, 10]
-    return exp.epochs * sum(a * b for a, b in zip(widths, widths[1:], strict=False))
+    """Relative training cost: epochs x one image's forward FLOPs (not seconds)."""
+    return exp.epochs * exp.forward_flops
 
 
 def groups(experiments: list[Experiment], n: int) -> list[list[Experiment]]:

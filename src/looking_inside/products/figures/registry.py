@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
-from looking_inside.config import experiment_names
+from looking_inside.config import CONVNETS, experiment_names, sweep_experiments
 from looking_inside.products.inputs import Product
 
 if TYPE_CHECKING:
@@ -68,6 +68,13 @@ class FigureSpec:
                     "libraries": versions("matplotlib", "numpy", "pillow")},
             parts=("light", "dark"),
         )
+
+
+# What the features chapter's figures read: every point of both sweeps, and the
+# convolutional networks.
+_SWEEP = tuple(e.name for d in ("mnist", "cifar10") for e in sweep_experiments(d))
+_SWEEP_ONE_SEED = tuple(n for n in _SWEEP if "-seed" not in n)
+_CONVNETS = tuple(e.name for e in CONVNETS)
 
 
 def _render_both(spec: FigureSpec, inputs: ProductInputs, part: str | None = None
@@ -173,6 +180,28 @@ FIGURES: tuple[FigureSpec, ...] = (
         "mnist-hidden-filters", "mnist", "hidden_filters", ("mnist-2layer",), ("mnist",), "png",
         "双层 MNIST 网络：顶部是 10 个隐藏神经元的输入权重（过滤器）；下面每一行对应一个数字类别，柱子是该类输出神经元从每个隐藏神经元得到的权重，蓝色为正、橙色为负。",
         "顶部一排十幅灰度小图，像笔画、圆环和数字的局部；下面十行柱状图，每行标着一个数字，柱子对齐上方的过滤器，有向上的蓝柱和向下的橙柱。",
+    ),
+    FigureSpec(
+        "mnist-hidden-top-images", "hidden", "top_images", ("mnist-2layer",), ("mnist",),
+        "png",
+        "双层 MNIST 网络的 10 个隐藏神经元，每行一个：左边是它的过滤器，中间是测试集里让它最兴奋（激活值最高）的 8 张图，右边是让它最不兴奋的 8 张图。",
+        "十行图像。每行最左边是一幅灰度过滤器小图，旁边是两组各 8 张手写数字：第一组是让这个神经元激活最强的测试图像，第二组是激活最弱的。",
+    ),
+    FigureSpec(
+        "capacity-sweep", "features", "capacity_sweep", _SWEEP, (), "png",
+        "同一套训练方法下，网络大小与准确率：上排改变唯一一个隐藏层的神经元个数（0 表示没有隐藏层），下排改变每层 100 个神经元的隐藏层层数；左边是 MNIST，右边是 CIFAR-10。蓝线是测试集准确率，灰色虚线是训练集准确率，灰色柱子（右侧坐标）是每轮训练的计算量；10 个神经元处的橙色竖线是三个随机种子之间的差距。",
+        "四幅折线图，两行两列。每幅都有一条蓝色的测试准确率折线、一条灰色虚线表示训练准确率，背后是表示计算量的浅色柱子；上排横轴是 0、10、30、100、300 个隐藏神经元，下排横轴是 1、2、3 层；上排 10 个神经元处有一段橙色竖线标出三个种子的准确率范围。",
+    ),
+    FigureSpec(
+        "convnet-vs-mlp", "features", "convnet_vs_mlp",
+        ("mnist-1layer", "cifar-1layer", *_SWEEP_ONE_SEED, *_CONVNETS), (), "png",
+        "测试集准确率对比：随机猜测、单层网络、容量实验里最好的多层网络，以及一个小小的卷积网络；左边是 MNIST，右边是 CIFAR-10。括号里是各网络的参数个数。",
+        "两幅横向柱状图，分别是 MNIST 和 CIFAR-10。每幅四根柱子，从上到下是随机猜测、单层网络、最好的多层网络和卷积网络，柱子末端写着准确率和参数个数。",
+    ),
+    FigureSpec(
+        "convnet-filters", "features", "convnet_filters", _CONVNETS, (), "png",
+        "卷积网络第一层的 5×5 过滤器：上排是 MNIST 网络的（灰度，越亮权重越高），下排是 CIFAR-10 网络的（彩色，灰色表示 0，颜色表示它偏爱或排斥的颜色）。每个过滤器都在整张图上逐处滑动使用。",
+        "两排小方块图。上排 8 个灰度方块，有的像一道亮暗交界的边，有的像一小段斜线；下排 8 个彩色方块，有的是颜色的过渡，有的是明暗相间的条纹。",
     ),
     FigureSpec(
         "training-curves", "curves", "training_curves", tuple(experiment_names()), (), "svg",

@@ -1,0 +1,151 @@
+"""Figures of the features chapter: the capacity sweep and the convolutional networks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from looking_inside.config import (
+    SWEEP_DEPTH_WIDTH,
+    SWEEP_DEPTHS,
+    SWEEP_SEED_WIDTH,
+    SWEEP_SEEDS,
+    SWEEP_WIDTHS,
+    Dataset,
+    sweep_name,
+)
+from looking_inside.products import analysis
+from looking_inside.products.figures.common import bare, show_gray
+from looking_inside.products.figures.style import Theme, new_figure
+
+if TYPE_CHECKING:
+    from looking_inside.products.inputs import ProductInputs
+    from looking_inside.training.results import Results
+
+DATASETS: tuple[tuple[Dataset, str], ...] = (("mnist", "MNIST"), ("cifar10", "CIFAR-10"))
+CONVNET = {"mnist": "mnist-conv", "cifar10": "cifar-conv"}
+SINGLE = {"mnist": "mnist-1layer", "cifar10": "cifar-1layer"}
+
+
+def _curve(ax: Axes, runs: list[Results], labels: list[str], theme: Theme) -> Axes:
+    """Test and train accuracy over categorical sizes, training cost as bars on a
+    second axis behind them."""
+    x = np.arange(len(runs))
+    cost = ax.twinx()
+    gflops = [analysis.training_gflops(r.experiment.forward_flops, r.n_train) for r in runs]
+    cost.bar(x, gflops, width=0.5, color=theme.node, edgecolor=theme.edge, lw=0.6, zorder=0)
+    cost.set_ylabel("每轮训练的计算量（GFLOP）", color=theme.muted, fontsize=9)
+    cost.tick_params(colors=theme.muted, labelsize=8)
+    cost.set_ylim(0, max(gflops) * 2.2)  # bars in the lower half, under the lines
+    ax.set_zorder(cost.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    test = [r.test_accuracy for r in runs]
+    train = [r.train_accuracy if r.train_accuracy is not None else np.nan for r in runs]
+    ax.plot(x, train, ls="--", marker="o", ms=3.5, color=theme.muted, label="训练集")
+    ax.plot(x, test, marker="o", ms=4.5, color=theme.positive, label="测试集")
+    ax.set_xticks(x, labels)
+    ax.tick_params(colors=theme.fg, labelsize=8.5)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
+    for s in (*ax.spines.values(), *cost.spines.values()):
+        s.set_color(theme.muted)
+    return cost
+
+
+def capacity_sweep(inputs: ProductInputs, theme: Theme) -> Figure:
+    """Accuracy against width (top) and depth (bottom), MNIST left, CIFAR-10 right;
+    the 10-unit point's seeds drawn as separate dots."""
+    fig = new_figure(9.0, 7.2)
+    axes = fig.subplots(2, 2)
+    for col, (dataset, title) in enumerate(DATASETS):
+        res = inputs.results
+        widths = [res[sweep_name(dataset, (w,) if w else ())] for w in SWEEP_WIDTHS]
+        ax = axes[0, col]
+        _curve(ax, widths, [str(w) for w in SWEEP_WIDTHS], theme)
+        ax.set_title(f"{title}：一个隐藏层，宽度不同", fontsize=10.5, color=theme.fg)
+        ax.set_xlabel("隐藏神经元个数（0 = 单层网络）", color=theme.fg, fontsize=9)
+        seeds = [res[sweep_name(dataset, (SWEEP_SEED_WIDTH,), s)].test_accuracy
+                 for s in SWEEP_SEEDS]
+        k = SWEEP_WIDTHS.index(SWEEP_SEED_WIDTH)
+        ax.vlines(k, min(seeds), max(seeds), color=theme.negative, lw=2.5, zorder=3)
+        ax.plot([k] * len(seeds), seeds, ls="none", marker="_", ms=10, mew=1.6,
+                color=theme.negative, zorder=4, label=f"{len(seeds)} 个随机种子")
+        deep = [res[sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d)] for d in SWEEP_DEPTHS]
+        ax = axes[1, col]
+        _curve(ax, deep, [str(d) for d in SWEEP_DEPTHS], theme)
+        ax.set_title(f"{title}：每层 {SWEEP_DEPTH_WIDTH} 个神经元，层数不同", fontsize=10.5,
+                     color=theme.fg)
+        ax.set_xlabel("隐藏层层数", color=theme.fg, fontsize=9)
+    axes[0, 0].set_ylabel("准确率", color=theme.fg)
+    axes[1, 0].set_ylabel("准确率", color=theme.fg)
+    legend = axes[0, 0].legend(fontsize=8.5, frameon=False, loc="upper left")
+    for t in legend.get_texts():
+        t.set_color(theme.fg)
+    fig.subplots_adjust(left=0.08, right=0.91, top=0.95, bottom=0.08, wspace=0.42,
+                        hspace=0.42)
+    return fig
+
+
+def convnet_vs_mlp(inputs: ProductInputs, theme: Theme) -> Figure:
+    """Chance, the article's single layer, the sweep's best perceptron and the convnet,
+    per data set, as horizontal bars with their accuracy and parameter count."""
+    fig = new_figure(9.0, 3.4)
+    axes = fig.subplots(1, 2)
+    for ax, (dataset, title) in zip(axes, DATASETS, strict=True):
+        prefix = sweep_name(dataset, ()).rsplit("-", 1)[0] + "-"
+        sweep = [n for n in inputs.results if n.startswith(prefix) and "-seed" not in n]
+        best = max(sorted(sweep), key=lambda n: inputs.results[n].test_accuracy)
+        rows = [("随机猜测", 0.1, None),
+                ("单层网络", inputs.results[SINGLE[dataset]].test_accuracy,
+                 inputs.results[SINGLE[dataset]].experiment.n_parameters),
+                ("最好的多层网络", inputs.results[best].test_accuracy,
+                 inputs.results[best].experiment.n_parameters),
+                ("卷积网络", inputs.results[CONVNET[dataset]].test_accuracy,
+                 inputs.results[CONVNET[dataset]].experiment.n_parameters)]
+        y = np.arange(len(rows))[::-1]
+        colours = [theme.muted, theme.edge, theme.positive, theme.correct]
+        ax.barh(y, [r[1] for r in rows], color=colours, height=0.6)
+        for yi, (_, acc, n_par) in zip(y, rows, strict=True):
+            note = f"{100 * acc:.1f}%" + (f"（{n_par:,} 个参数）" if n_par else "")
+            ax.text(acc + 0.01, yi, note, va="center", fontsize=10, color=theme.fg)
+        ax.set_yticks(y, [r[0] for r in rows])
+        ax.set_xlim(0, 1.6)  # room for the notes after the longest bar
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
+        ax.tick_params(colors=theme.fg, labelsize=10.5)
+        ax.set_title(f"{title} 测试集准确率", fontsize=12, color=theme.fg)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        for s in ax.spines.values():
+            s.set_color(theme.muted)
+    fig.subplots_adjust(left=0.15, right=0.99, top=0.88, bottom=0.1, wspace=0.62)
+    return fig
+
+
+def _filter_rgb(w: np.ndarray) -> np.ndarray:
+    """(3, k, k) colour filter -> (k, k, 3) scaled symmetrically around 0, so that
+    grey means 0 and the hue shows which colours the filter weighs up or down."""
+    lim = float(np.abs(w).max()) or 1.0
+    return (w.transpose(1, 2, 0) / lim + 1) / 2
+
+
+def convnet_filters(inputs: ProductInputs, theme: Theme) -> Figure:
+    """First-layer filters: MNIST's in grey (top), CIFAR-10's in colour (bottom)."""
+    mnist_w = inputs.results[CONVNET["mnist"]].weights[0]  # (C, 1, 5, 5)
+    cifar_w = inputs.results[CONVNET["cifar10"]].weights[0]  # (C, 3, 5, 5)
+    n = max(len(mnist_w), len(cifar_w))
+    fig = new_figure(8.0, 2.6)
+    for row, (w, label) in enumerate(((mnist_w, "MNIST"), (cifar_w, "CIFAR-10"))):
+        for j in range(len(w)):
+            ax = fig.add_axes((0.14 + j * 0.85 / n, 0.52 - row * 0.47, 0.85 / n - 0.012, 0.4))
+            if w.shape[1] == 1:
+                show_gray(ax, w[j, 0])
+            else:
+                ax.imshow(_filter_rgb(w[j]), interpolation="nearest")
+                bare(ax)
+            if row == 0:
+                ax.set_title(f"{j + 1}", fontsize=9, color=theme.fg)
+        fig.text(0.125, 0.72 - row * 0.47, label, ha="right", va="center", fontsize=10.5,
+                 color=theme.fg)
+    return fig
