@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from looking_inside.bench.train import epoch_work, tile
-from looking_inside.config import get_experiment
+from looking_inside.config import EXPERIMENTS, get_experiment
 
 from helpers import fake_bundle
 
@@ -44,8 +44,7 @@ def test_every_section_is_there(report: dict) -> None:
                            "full_scale", "warm_rebuild", "edit_loops", "two_builds", "page_weight",
                            "targets"}
     assert report["meta"]["quick"] is True
-    assert [e["experiment"] for e in report["training"]] == [
-        "mnist-1layer", "mnist-2layer", "cifar-1layer", "cifar-2layer"]
+    assert [e["experiment"] for e in report["training"]] == [e.name for e in EXPERIMENTS]
     assert len(report["targets"]) == 8
     assert all(isinstance(t["met"], bool) for t in report["targets"])
 
@@ -64,7 +63,7 @@ def test_build_numbers_are_sane(report: dict) -> None:
     cold = report["cold_build"]
     assert _positive(cold["seconds"]) and _positive(cold["peak_rss_bytes"])
     phases = cold["phases"]
-    for exp in ("mnist-1layer", "mnist-2layer", "cifar-1layer", "cifar-2layer"):
+    for exp in (e.name for e in EXPERIMENTS):
         assert f"train {exp}" in phases
     assert "figures + facts" in phases
     assert all(s >= 0 and math.isfinite(s) for s in phases.values())

@@ -177,16 +177,26 @@ def full_scale_estimate(cold: Any, epochs: list[Any], data: Any) -> list[tuple[s
     full-size ones.
 
     Kept as measured: mkdocs, starting the child and importing torch, figures. Loading
-    trades the subset's load time for the tiled full-size files'. Training becomes
-    each experiment's ``train(epochs=1)`` plus ``epochs - 1`` more epochs (training
-    and the per-epoch evaluation) at the per-epoch times of step 1.
+    trades the subset's load time for the tiled full-size files'. Training: each
+    experiment's full-size time is its ``train(epochs=1)`` plus ``epochs - 1`` more
+    epochs at the per-epoch times of step 1; the build trains them in parallel, one
+    single-threaded process per CPU, longest first, so the training phases together
+    become that schedule's makespan (each scaled by the same factor).
     """
+    from looking_inside.machine import available_cpus
+
     by_name = {e.experiment: e for e in epochs}
+    loads = [0.0] * available_cpus()
+    for t in sorted((e.build_s for e in epochs), reverse=True):
+        loads[loads.index(min(loads))] += t
+    trained = sum(s for phase, s in cold.phases
+                  if phase.startswith("train ") and phase[6:] in by_name)
+    scale = max(loads) / trained if trained else 1.0
     out = []
     for phase, s in cold.phases:
         kind, _, rest = phase.partition(" ")
         if kind == "train" and rest in by_name:
-            s = by_name[rest].build_s
+            s *= scale
         elif kind == "load":
             ds = rest.split()[0]
             s += data.full_load_s[ds] - data.subset_load_s[ds]
@@ -305,8 +315,9 @@ def format_report(r: dict[str, Any]) -> str:
                      f"{_num(measured['phases'].get(name)):>12}")
     lines.append(f"  {'total':<44}{cold['seconds']:>9.2f}{full['estimate_s']:>12.2f}"
                  f"{_num(measured['seconds']):>12}")
-    lines.append("full, est.: step 1's per-epoch times x epochs in place of the subset's "
-                 "training, full-size loading; the rest as measured.")
+    lines.append("full, est.: step 1's per-epoch times x epochs, scheduled longest first on "
+                 "one process per CPU, in place of the subset's training; full-size loading; "
+                 "the rest as measured.")
     lines.append("full, real: the same build on the tiled full-size files"
                  + (" (skipped by --quick)." if not full["measured"] else "."))
     w = r["warm_rebuild"]

@@ -168,7 +168,12 @@ def run_build(site_dir: Path, env: dict[str, str], drop: tuple[str, ...] = (),
         raise BuildError("benchmark build failed (mkdocs exited with "
                          f"{proc.returncode}):\n" + "\n".join(tail))
     phases.append(("mkdocs pages" if phases else "mkdocs build", end - last))
-    return BuildRun(seconds=end - start, phases=tuple(phases),
+    # Trainers run in parallel and each logs its own loads: a label that repeats
+    # adds to its first occurrence, so the phases still sum to the build's time.
+    merged: dict[str, float] = {}
+    for label, seconds in phases:
+        merged[label] = merged.get(label, 0.0) + seconds
+    return BuildRun(seconds=end - start, phases=tuple(merged.items()),
                     peak_rss=sampler.peak_process if sampler else 0,
                     peak_tree_rss=sampler.peak_tree if sampler else 0)
 
