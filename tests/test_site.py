@@ -248,7 +248,9 @@ def test_every_comparison_the_text_makes_holds_for_the_manifest(built_site: Path
         expected = _verdict(a, b, c["same_within"])
         assert c["verdict"] == expected, f"{name}: {a} vs {b}"
         assert facts[name]["text"] == word[expected]
-        gap = f"{100 * abs(a - b):.1f}"
+        # The gap between the two numbers as printed: what a reader would compute.
+        shown = [float(facts[c[k]]["text"].rstrip("%")) for k in ("a", "b")]
+        gap = f"{abs(shown[0] - shown[1]):.1f}"
         assert facts[f"{name}.points"]["text"] == gap
         phrase = facts[f"{name}.phrase"]["text"]
         assert phrase.startswith({"higher": "高出", "lower": "低了", "same": "只差"}[expected])

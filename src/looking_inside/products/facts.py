@@ -149,11 +149,19 @@ def _compare(f: dict[str, Fact], key: str, a: str, b: str,
     v = verdict(va, vb, same_within)
     f[f"cmp.{key}"] = _fact({"a": a, "b": b, "verdict": v, "same_within": same_within},
                             VERDICT_ZH[v])
-    f[f"cmp.{key}.points"] = _fact(va - vb, points(va - vb))
-    gap = points(va - vb)
+    # The gap a reader computes from the two numbers as the page prints them (89.0%
+    # and 88.7% are 0.3 points apart, whatever the unrounded values say).
+    shown = _shown_percent(f[a]["text"]) - _shown_percent(f[b]["text"])
+    f[f"cmp.{key}.points"] = _fact(va - vb, f"{abs(shown):.1f}")
+    gap = f"{abs(shown):.1f}"
     phrase = {"higher": f"高出 {gap} 个百分点", "lower": f"低了 {gap} 个百分点",
               "same": f"只差 {gap} 个百分点，可以算持平"}[v]
     f[f"cmp.{key}.phrase"] = _fact(v, phrase)
+
+
+def _shown_percent(text: str) -> float:
+    """``"88.7%"`` -> 88.7: a percentage as a chapter prints it."""
+    return float(text.rstrip("%"))
 
 
 def describe_hidden(hidden: tuple[int, ...]) -> str:
