@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from looking_inside.cache import REPAIRED, Cache
-from looking_inside.config import get_experiment, load_settings
+from looking_inside.config import EXPERIMENTS, get_experiment, load_settings
 from looking_inside.training.pipeline import Pipeline
 
 from helpers import write_mnist
@@ -221,7 +221,7 @@ def test_two_builds_at_once_on_one_cache(data_root: Path, tmp_path: Path) -> Non
     rows = [{r["name"]: r["test_accuracy"] for r in json.loads(o[0])["experiments"]}
             for o in outs]
     assert rows[0] == rows[1]
-    assert _verify_all(cache) == 4
+    assert _verify_all(cache) == len(EXPERIMENTS)
     assert not list(cache.glob("results/*/.tmp-*")), "no temp folders left behind"
     third = _cli(data_root, cache, "--json").communicate(timeout=600)[0]
     assert all(r["cache_hit"] for r in json.loads(third)["experiments"])

@@ -56,9 +56,9 @@ def test_serve_picks_up_a_caption_and_a_new_fact(built_site: Path, data_root: Pa
                LOOKING_INSIDE_DOWNLOAD="0", PYTHONPATH=str(project / "src"),
                PYTHONDONTWRITEBYTECODE="1")
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}",
-                             "--no-livereload"], cwd=project, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    # Live reload on (the default): mkdocs 1.6 watches files only when it is on.
+    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+                            cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/cifar/"
     try:
         _wait(lambda: "cifar-samples" in _get(url), 120, "the first build")
