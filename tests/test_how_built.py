@@ -32,6 +32,11 @@ def test_table_fits_and_curves_show(browser: Any, server: str, scheme: str) -> N
         fig = page.locator("#fig-training-curves")
         shown = fig.locator(f'img[src*="training-curves.{scheme}."]')
         shown.scroll_into_view_if_needed()
+        # Lazy-loaded: it has no height until its file has arrived.
+        page.wait_for_function(
+            "s => { const i = document.querySelector(s); "
+            "return i && i.complete && i.naturalWidth > 0; }",
+            arg=f'#fig-training-curves img[src*="training-curves.{scheme}."]')
         assert shown.is_visible()
         assert shown.evaluate("i => i.complete && i.naturalWidth > 0")
         assert fig.locator("a.li-data-link").get_attribute("href") == \
