@@ -12,6 +12,7 @@ from looking_inside.config import Experiment
 from looking_inside.data.datasets import CIFAR10
 from looking_inside.data.load import DataBundle
 from looking_inside.data.readers import Split
+from looking_inside.products.inputs import ProductInputs
 from looking_inside.training.results import Results, Snapshots
 
 
@@ -89,3 +90,14 @@ def fake_results(exp: Experiment, labels: np.ndarray, seed: int = 0) -> Results:
                    labels, probs.astype(np.float32), hidden, confusion, snapshots,
                    float((preds == labels).mean()), 1.0, n, n, "f" * 64, "cpu", {},
                    train_accuracy=float(rng.uniform(0.5, 1.0)))
+
+
+def fake_inputs() -> ProductInputs:
+    """Synthetic results of every experiment, with test images of both data sets."""
+    from looking_inside.config import EXPERIMENTS
+
+    mnist, cifar = fake_bundle("mnist", 300, seed=1), fake_bundle("cifar10", 300, seed=2)
+    test = {"mnist": mnist.test, "cifar10": cifar.test}
+    results = {e.name: fake_results(e, test[e.dataset].labels, seed=i)
+               for i, e in enumerate(EXPERIMENTS)}
+    return ProductInputs(results=results, test=test)

@@ -14,24 +14,19 @@ import numpy as np
 import pytest
 
 from looking_inside import site
-from looking_inside.config import EXPERIMENTS
 from looking_inside.products.figures import numbers, style
 from looking_inside.products.figures.registry import FIGURES, NUMBERS, get_figure
 from looking_inside.products.inputs import ProductInputs
 from looking_inside.sources import function_lines
 
-from helpers import fake_bundle, fake_results
+from helpers import fake_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def inputs() -> ProductInputs:
-    mnist, cifar = fake_bundle("mnist", 300, seed=1), fake_bundle("cifar10", 300, seed=2)
-    test = {"mnist": mnist.test, "cifar10": cifar.test}
-    results = {e.name: fake_results(e, test[e.dataset].labels, seed=i)
-               for i, e in enumerate(EXPERIMENTS)}
-    return ProductInputs(results=results, test=test)
+    return fake_inputs()
 
 
 def table(spec_name: str, inputs: ProductInputs) -> list[list[str]]:

@@ -19,7 +19,7 @@ from looking_inside.products.figures.registry import FIGURES, get_figure
 from looking_inside.products.inputs import ProductInputs
 from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
-from helpers import fake_bundle, fake_results
+from helpers import fake_inputs
 
 DIGIT_TITLES = [f"“{d}”" for d in range(10)]
 
@@ -49,11 +49,7 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
 
 @pytest.fixture(scope="module")
 def inputs() -> ProductInputs:
-    mnist, cifar = fake_bundle("mnist", 300, seed=1), fake_bundle("cifar10", 300, seed=2)
-    test = {"mnist": mnist.test, "cifar10": cifar.test}
-    results = {e.name: fake_results(e, test[e.dataset].labels, seed=i)
-               for i, e in enumerate(EXPERIMENTS)}
-    return ProductInputs(results=results, test=test)
+    return fake_inputs()
 
 
 def render(name: str, inputs: ProductInputs, theme: style.Theme = style.LIGHT) -> Figure:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from looking_inside.cache import sha256_file
 from looking_inside.config import ENV_DATA, Settings
 from looking_inside.data.datasets import spec
 from looking_inside.errors import BuildError
@@ -38,14 +39,6 @@ def missing_error(root: Path, dataset: str, missing: list[Path], why: str) -> Bu
         f"{ENV_DATA}=../shared/data), or run once with network access so torchvision "
         "can download the files."
     )
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def stat_stamp(st: os.stat_result) -> list[int]:
@@ -86,7 +79,7 @@ def fingerprint(settings: Settings, dataset: str) -> str:
                 and isinstance(entry.get("sha256"), str):
             digest = entry["sha256"]
         else:
-            digest = file_sha256(p)
+            digest = sha256_file(p)
             # A file changed within the timestamps' granularity of our stat can change
             # again without moving them ("racy git"): trust a stat only once it is old.
             settled = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_NS
