@@ -93,6 +93,8 @@ class Builder:
         self.cache = self.pipeline.cache
         self.made: list[str] = []  # products made (not from the cache) in this run
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._products: list[Product] | None = None
+        self._keys: dict[int, tuple[Product, str]] = {}
 
     def __enter__(self) -> Builder:
         return self
@@ -105,7 +107,21 @@ class Builder:
             self._scratch.cleanup()
             self._scratch = None
 
+    def products(self) -> list[Product]:
+        """The product list, made once per builder (it stats the font files)."""
+        if self._products is None:
+            self._products = products()
+        return self._products
+
     def key(self, p: Product) -> str:
+        # Memoised per product object (a build asks for each key several times); the
+        # memo holds the product, so its id cannot be reused by another.
+        memo = self._keys.get(id(p))
+        if memo is None or memo[0] is not p:
+            memo = self._keys[id(p)] = (p, self._key(p))
+        return memo[1]
+
+    def _key(self, p: Product) -> str:
         code = {p.module, *p.code} | ({DATA_READER} if p.datasets else set())
         return hash_json({
             "kind": p.kind, "name": p.name, "params": dict(p.params),
@@ -117,7 +133,7 @@ class Builder:
     def lookup(self) -> Manifest | None:
         """The manifest if every product and result is cached, else None."""
         entries = {}
-        for p in products():
+        for p in self.products():
             e = self.cache.get(p.kind, p.name, self.key(p))
             if e is None:
                 return None
@@ -144,7 +160,7 @@ class Builder:
             summaries.append(self._summary(exp.name, res.info(), cache_hit=hit))
         entries: dict[str, tuple[Product, Entry]] = {}
         missing: list[tuple[Product, str]] = []
-        for p in products():
+        for p in self.products():
             key = self.key(p)
             e = self.cache.get(p.kind, p.name, key)
             if e is None:
@@ -158,11 +174,11 @@ class Builder:
             entries[p.name] = (p, e if e is not None else self._scratch_entry(p.name, files))
         if missing:
             self.pipeline.timings.add("figures + facts", time.perf_counter() - t)
-        for p in products():
+        for p in self.products():
             self.cache.prune(p.kind, p.name, self.key(p))
         for exp in self.settings.experiments:
             self.cache.prune("results", exp.name, self.pipeline.result_key(exp))
-        order = {p.name: i for i, p in enumerate(products())}
+        order = {p.name: i for i, p in enumerate(self.products())}
         return self._manifest(dict(sorted(entries.items(), key=lambda kv: order[kv[0]])),
                               summaries)
 

@@ -28,4 +28,7 @@ def products() -> list[Product]:
     facts = Product("facts", "facts", "products.facts", make=_make_facts,
                     experiments=tuple(experiment_names()),
                     params={"libraries": versions("numpy")})
-    return [*(s.product() for s in FIGURES), facts, *exports()]
+    from looking_inside.products.figures import fonts
+
+    font = fonts.identity()
+    return [*(s.product(font) for s in FIGURES), facts, *exports()]

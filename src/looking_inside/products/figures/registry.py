@@ -51,7 +51,9 @@ class FigureSpec:
     def data_filename(self) -> str:
         return f"{self.name}.{'csv' if self.data else 'json'}"
 
-    def product(self) -> Product:
+    def product(self, font: str | None = None) -> Product:
+        """As a cached product; ``font`` is ``fonts.identity()`` if the caller has it
+        (it walks the font folders: one walk serves every figure)."""
         from looking_inside.cache import versions
         from looking_inside.products.figures import fonts
 
@@ -64,7 +66,7 @@ class FigureSpec:
             # Everything else that changes pixels: the font file, and the libraries
             # that draw and encode (matplotlib, numpy, Pillow writes the PNGs).
             params={"function": self.function, "data": self.data, "fmt": self.fmt,
-                    "font": fonts.identity(),
+                    "font": font or fonts.identity(),
                     "libraries": versions("matplotlib", "numpy", "pillow")},
             parts=("light", "dark"),
         )
