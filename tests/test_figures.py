@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Annotation
 
 from looking_inside.config import EXPERIMENTS
 from looking_inside.products.figures import style
@@ -28,13 +29,14 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "single-layer-network": (2, ["28×28 图像"]),
     "weights-as-grid": (4, ["输入 x（一张 0）", "权重 w（28×28 排列）", "逐像素相乘 w·x"]),
     "mnist-weights-0": (1, ["输出神经元“0”的 784 个权重"]),
-    "mnist-weights-all": (10, DIGIT_TITLES),
+    # image grids: one axes, each tile titled by an annotation (common.draw_tiles)
+    "mnist-weights-all": (1, DIGIT_TITLES),
     "mnist-weights-training": (6, ["初始化\n准确率 10%"]),
     "mnist-mistakes": (4, []),
     "mnist-confusion": (1, []),
     "mnist-confusion-samples": (1, []),
-    "cifar-samples": (32, []),
-    "cifar-weights-all": (10, list(CIFAR_CLASSES_ZH)),
+    "cifar-samples": (1, []),
+    "cifar-weights-all": (1, list(CIFAR_CLASSES_ZH)),
     "cifar-confusion": (1, []),
     "two-layer-network": (2, ["28×28 图像"]),
     "mnist-hidden-filters": (20, [str(i) for i in range(1, 11)]),
@@ -69,12 +71,42 @@ def test_figure_panels(name: str, inputs: ProductInputs) -> None:
     try:
         n_axes, titles = EXPECTED[name]
         assert len(fig.axes) == n_axes
-        shown = [ax.get_title() for ax in fig.axes if ax.get_title()]
+        shown = [t for ax in fig.axes
+                 for t in [ax.get_title()] + [a.get_text() for a in ax.texts
+                                              if isinstance(a, Annotation) and a.get_text()]
+                 if t]
         assert shown[: len(titles)] == titles
     finally:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+def test_cifar_samples_tiles_are_the_sampled_images_under_their_classes(
+        inputs: ProductInputs) -> None:
+    from looking_inside.products.figures.cifar import SAMPLE_COLS, samples_data
+
+    rows = samples_data(inputs)[1:]
+    fig = render("cifar-samples", inputs)
+    (ax,) = fig.axes
+    assert [a.get_text() for a in ax.texts] == [r[3] for r in rows]
+    mosaic = np.asarray(ax.images[0].get_array())  # (H, W, 4) uint8
+    images = inputs.test["cifar10"].images
+    # Tile k's pixels are image k, wherever the layout put the tile: find it by the
+    # gaps, which are transparent.
+    opaque = mosaic[..., 3] == 255
+    ys = np.flatnonzero(opaque.any(1))
+    xs = np.flatnonzero(opaque.any(0))
+    row_starts = ys[np.r_[True, np.diff(ys) > 1]]
+    col_starts = xs[np.r_[True, np.diff(xs) > 1]]
+    assert len(col_starts) == SAMPLE_COLS
+    for k, r in enumerate(rows):
+        y, x = row_starts[k // SAMPLE_COLS], col_starts[k % SAMPLE_COLS]
+        tile = mosaic[y:y + 32, x:x + 32, :3]
+        np.testing.assert_array_equal(tile, images[int(r[1])].transpose(1, 2, 0))
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
 
 
 def test_confusion_figure_shows_the_counts(inputs: ProductInputs) -> None:

@@ -215,6 +215,12 @@ class Builder:
             # Forked workers inherit the loaded inputs and imported modules: no start-up.
             ctx = multiprocessing.get_context("fork")
             payload = None
+            # Import the makers' code (for figures: matplotlib and its font list, ~0.5 s)
+            # once here, not once in every worker.
+            import importlib
+
+            for p, _ in missing:
+                importlib.import_module(f"looking_inside.{p.module}")
             _FORKED = (self, self._all_inputs(missing))
         try:
             with ProcessPoolExecutor(workers, mp_context=ctx) as pool:

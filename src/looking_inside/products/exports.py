@@ -233,8 +233,10 @@ def make_sample(inputs: ProductInputs, part: str | None = None) -> dict[str, byt
         np.ascontiguousarray(test.images[te], dtype=np.uint8).tobytes(),
     ])
     # mtime=0: the same digits give the same bytes. The page decompresses it itself
-    # (DecompressionStream), so no server setting is needed.
-    return {"train-sample.bin": gzip.compress(body, compresslevel=9, mtime=0)}
+    # (DecompressionStream), so no server setting is needed. Level 6, not 9: 2% more
+    # bytes, 20x faster (1.9 s -> 0.09 s on the subset; digits have long zero runs
+    # that level 6 already finds).
+    return {"train-sample.bin": gzip.compress(body, compresslevel=6, mtime=0)}
 
 
 def _json(doc: dict[str, Any]) -> bytes:

@@ -8,9 +8,9 @@ from matplotlib.figure import Figure
 
 from looking_inside.products import analysis
 from looking_inside.products.figures.common import (
-    bare,
     cifar_rgb,
     draw_confusion_counts,
+    draw_tiles,
     template_rgb,
 )
 from looking_inside.products.figures.numbers import Table, matrix_table
@@ -27,26 +27,19 @@ def samples(inputs: ProductInputs, theme: Theme) -> Figure:
     test = inputs.test["cifar10"]
     idx = analysis.sample_indices(len(test), SAMPLE_ROWS * SAMPLE_COLS, SAMPLE_SEED)
     fig = new_figure(8.0, 4.6)
-    for k, i in enumerate(idx):
-        ax = fig.add_subplot(SAMPLE_ROWS, SAMPLE_COLS, k + 1)
-        ax.imshow(cifar_rgb(test.images[i]))
-        bare(ax)
-        ax.set_title(CIFAR_CLASSES_ZH[int(test.labels[i])], fontsize=8.5, color=theme.fg,
-                     pad=2)
-    fig.subplots_adjust(wspace=0.06, hspace=0.32, left=0.01, right=0.99, top=0.95,
-                        bottom=0.01)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
+    draw_tiles(ax, [cifar_rgb(test.images[i]) / 255.0 for i in idx], SAMPLE_COLS,
+               [CIFAR_CLASSES_ZH[int(test.labels[i])] for i in idx], theme, fontsize=8.5,
+               gap=2, row_gap=9)
     return fig
 
 
 def weights_all(inputs: ProductInputs, theme: Theme) -> Figure:
     w = inputs.results["cifar-1layer"].weights[0]  # (10, 3072)
     fig = new_figure(8.0, 3.7)
-    for c in range(10):
-        ax = fig.add_subplot(2, 5, c + 1)
-        ax.imshow(template_rgb(w[c]))
-        bare(ax)
-        ax.set_title(CIFAR_CLASSES_ZH[c], fontsize=10, color=theme.fg)
-    fig.subplots_adjust(wspace=0.08, hspace=0.25)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
+    draw_tiles(ax, [template_rgb(w[c]) for c in range(10)], 5, CIFAR_CLASSES_ZH, theme,
+               fontsize=10, gap=3, row_gap=8)
     return fig
 
 

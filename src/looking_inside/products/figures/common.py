@@ -16,10 +16,50 @@ def show_gray(ax: Axes, image: np.ndarray, *, invert: bool = False) -> None:
     """A 2-D array as a grayscale image scaled to its own range, lowest black."""
     lo, hi = float(image.min()), float(image.max())
     ax.imshow(image, cmap="gray_r" if invert else "gray", vmin=lo, vmax=hi if hi > lo else lo + 1)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for s in ax.spines.values():
-        s.set_visible(False)
+    bare(ax)
+
+
+def scaled(image: np.ndarray) -> np.ndarray:
+    """An array scaled to [0, 1] over its own range, lowest 0 (``show_gray``'s mapping:
+    the gray colour map is the identity from black to white)."""
+    img = image.astype(np.float64)
+    lo, hi = float(img.min()), float(img.max())
+    return (img - lo) / (hi - lo if hi > lo else 1.0)
+
+
+def tile_mosaic(tiles: Sequence[np.ndarray], cols: int, gap: int = 2, row_gap: int = 2
+                ) -> np.ndarray:
+    """Equal-sized tiles in [0, 1], grey ``(h, w)`` or colour ``(h, w, 3)``, in rows of
+    ``cols``, ``gap`` pixels apart across and ``row_gap`` down: one RGBA image,
+    transparent between the tiles. 8 bits a channel, as the PNG will be: matplotlib
+    resamples uint8 RGBA several times faster than floats."""
+    h, w = tiles[0].shape[:2]
+    rows = -(-len(tiles) // cols)
+    out = np.zeros((rows * (h + row_gap) - row_gap, cols * (w + gap) - gap, 4), np.uint8)
+    for k, tile in enumerate(tiles):
+        r, c = divmod(k, cols)
+        y, x = r * (h + row_gap), c * (w + gap)
+        rgb = np.rint(np.clip(tile, 0.0, 1.0) * 255)
+        out[y:y + h, x:x + w, :3] = rgb[..., None] if tile.ndim == 2 else rgb
+        out[y:y + h, x:x + w, 3] = 255
+    return out
+
+
+def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray], cols: int, titles: Sequence[str],
+               theme: Theme, fontsize: float, gap: int = 2, row_gap: int = 2) -> None:
+    """A grid of images in one axes, each titled above.
+
+    One image and a text per tile, rather than an axes per tile: a grid of 32 small
+    axes cost ~1 s a render in axes set-up and layout, this ~0.1 s. ``row_gap`` (in
+    pixels of the tiles) must leave room for a title."""
+    h, w = tiles[0].shape[:2]
+    ax.imshow(tile_mosaic(tiles, cols, gap, row_gap), interpolation="nearest")
+    ax.set_axis_off()
+    for k, title in enumerate(titles):
+        r, c = divmod(k, cols)
+        ax.annotate(title, (c * (w + gap) + (w - 1) / 2, r * (h + row_gap) - 0.5),
+                    xytext=(0, 2), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=fontsize, color=theme.fg, annotation_clip=False)
 
 
 def template_rgb(w: np.ndarray) -> np.ndarray:
@@ -35,10 +75,12 @@ def cifar_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def bare(ax: Axes) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for s in ax.spines.values():
-        s.set_visible(False)
+    """No ticks, spines or background; the title and anything drawn stay.
+
+    ``set_axis_off`` rather than emptying the ticks: the same pixels, but the axes
+    then skip their axis and spine layout in both passes of a tight-bbox save,
+    which was a third of the time of the image-grid figures."""
+    ax.set_axis_off()
 
 
 def confusion_axes(ax: Axes, labels: Sequence[str], theme: Theme) -> None:

@@ -9,7 +9,14 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import bare, draw_confusion_counts, neuron, show_gray
+from looking_inside.products.figures.common import (
+    bare,
+    draw_confusion_counts,
+    draw_tiles,
+    neuron,
+    scaled,
+    show_gray,
+)
 from looking_inside.products.figures.numbers import Table, matrix_table
 from looking_inside.products.figures.style import Theme, new_figure
 
@@ -86,11 +93,9 @@ def weights_zero(inputs: ProductInputs, theme: Theme) -> Figure:
 def weights_all(inputs: ProductInputs, theme: Theme) -> Figure:
     t = _templates(inputs)
     fig = new_figure(8.0, 3.6)
-    for d in range(10):
-        ax = fig.add_subplot(2, 5, d + 1)
-        show_gray(ax, t[d])
-        ax.set_title(f"“{d}”", fontsize=10, color=theme.fg)
-    fig.subplots_adjust(wspace=0.08, hspace=0.25)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
+    draw_tiles(ax, [scaled(t[d]) for d in range(10)], 5, [f"“{d}”" for d in range(10)],
+               theme, fontsize=10, gap=2, row_gap=7)
     return fig
 
 
