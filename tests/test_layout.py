@@ -98,3 +98,37 @@ def test_rendering_from_a_warm_results_cache_never_imports_torch(
         for f in fig["files"]:
             assert (tmp_path / "out" / f).read_bytes() == \
                 (built_site / "figures" / f).read_bytes(), f
+
+
+def test_module_list_follows_files_added_and_removed() -> None:
+    """``modules()`` is memoised on folder mtimes: a new file must still be seen (under
+    `mkdocs serve`, a newly added figure module), and a removed one forgotten."""
+    probe = sources.ROOT / "products" / "figures" / "zz_probe_added.py"
+    assert "products.figures.zz_probe_added" not in sources.modules()
+    try:
+        probe.write_text("X = 1\n")
+        assert "products.figures.zz_probe_added" in sources.modules()
+    finally:
+        probe.unlink()
+    assert "products.figures.zz_probe_added" not in sources.modules()
+
+
+def test_imports_are_found_in_every_statement_body(tmp_path: Path, monkeypatch) -> None:
+    """Imports inside functions, try/except, with and else-branches count; those under
+    ``if TYPE_CHECKING`` do not (they never run)."""
+    pkg = tmp_path / "looking_inside"
+    pkg.mkdir()
+    for name in ("__init__", "a", "b", "c", "d", "e", "f"):
+        (pkg / f"{name}.py").write_text("")
+    (pkg / "m.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from looking_inside import a\n"
+        "else:\n    from looking_inside import b\n"
+        "def g():\n    import looking_inside.c\n"
+        "try:\n    pass\nexcept ImportError:\n    from looking_inside import d\n"
+        "with open('x') as fh:\n    from looking_inside.e import thing\n"
+        "class K:\n    def h(self):\n        for _ in ():\n"
+        "            from looking_inside import f\n")
+    monkeypatch.setattr(sources, "ROOT", pkg)
+    monkeypatch.setattr(sources, "_MEMO", {})
+    assert sources.imports_of("m") == {"b", "c", "d", "e", "f"}
