@@ -10,7 +10,6 @@ kernels into buffers allocated once per epoch. The gradients land in each parame
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TypeGuard
 
 import torch
@@ -41,32 +40,40 @@ def _grad(p: torch.Tensor) -> torch.Tensor:
     return p.grad
 
 
-@dataclass(frozen=True)
 class _Buffers:
-    """Every tensor one step writes, for one batch size."""
+    """Every tensor one step writes, for one batch size ``B``, and the views of them
+    it uses (made once: at these sizes a view costs about as much as a small kernel).
 
-    x: torch.Tensor  # (B, D) the batch's pixels
-    # acts[i]: the output of linear layer i, after its activation for hidden layers
-    # (the backward needs only that: both derivatives are functions of it).
-    acts: list[torch.Tensor]
-    # deltas[i]: the loss's gradient with respect to linear layer i's output, before
-    # the activation. Pixels are data: nothing below layer 0 needs a gradient.
-    deltas: list[torch.Tensor]
-    logp: torch.Tensor  # (B, 10) log-softmax of the logits
-    minus_one: torch.Tensor  # (B, 1) of -1, scattered onto the targets' columns
+    Layer outputs are stored feature-major, ``(features, B)``: the forward product is
+    then ``W @ h``, which MKL runs about twice as fast as ``h @ W.T`` for a 10-wide
+    layer on one thread (and ~10% faster for CIFAR-10's 3072 x 100). The logits are
+    copied into rows, ``(B, 10)``, where the softmax, the loss and the argmax over
+    each image's ten values are 3-7x faster than across a column.
+    """
 
-    def rows(self, b: int) -> _Buffers:
-        """The first ``b`` rows of each: contiguous views of the same memory."""
-        return _Buffers(self.x[:b], [a[:b] for a in self.acts],
-                        [d[:b] for d in self.deltas], self.logp[:b], self.minus_one[:b])
+    def __init__(self, b: int, n_inputs: int, widths: list[int], like: torch.Tensor
+                 ) -> None:
+        self.x = like.new_empty(b, n_inputs)  # (B, D) the batch's pixels, as stored
+        self.x_t = self.x.t()  # (D, B)
+        # outs[i]: linear layer i's output, after its activation for hidden layers
+        # (the backward needs only that: both derivatives are functions of it).
+        self.outs = [like.new_empty(w, b) for w in widths]  # (H_i, B)
+        self.outs_t = [o.t() for o in self.outs]  # (B, H_i)
+        self.logits = like.new_empty(b, widths[-1])  # (B, 10)
+        self.logp = torch.empty_like(self.logits)  # (B, 10) log-softmax of the logits
+        self.minus_one = like.new_full((b, 1), -1.0)  # scattered onto the targets
+        # deltas[i]: the loss's gradient with respect to layer i's output, before the
+        # activation (H_i, B). Pixels are data: nothing below layer 0 needs one.
+        self.grad_logits = torch.empty_like(self.logits)  # (B, 10)
+        self.deltas = [like.new_empty(w, b) for w in widths[:-1]] + [self.grad_logits.t()]
 
 
 class ManualPerceptron:
     """Forward, softmax cross-entropy and backward of one batch of a perceptron.
 
-    Buffers are made once for ``batch_size`` rows; a smaller batch (an epoch's last)
-    uses their leading rows. The views for both sizes are made once, not per step:
-    at these sizes a view costs about as much as a small kernel.
+    Buffers are made once for ``batch_size`` rows, and once more for an epoch's
+    smaller last batch; views of the parameters once, not per step: at these sizes
+    a view costs about as much as a small kernel.
     """
 
     def __init__(self, model: nn.Sequential, batch_size: int, n_inputs: int) -> None:
@@ -74,66 +81,62 @@ class ManualPerceptron:
             raise TypeError("ManualPerceptron takes nn.Sequential(Linear, act, ..., Linear)")
         self.linears = [m for m in model if isinstance(m, nn.Linear)]
         self.sigmoid = [type(m) is nn.Sigmoid for m in list(model)[1::2]]
-        w0 = self.linears[0].weight
         with torch.no_grad():
             # Views of the parameters, which the optimiser updates in place.
-            self.weights_t = [m.weight.t() for m in self.linears]  # (in, out)
             self.weights = [m.weight.detach() for m in self.linears]  # (out, in)
-            self.biases = [m.bias.detach() for m in self.linears]
-        acts = [w0.new_empty(batch_size, m.out_features) for m in self.linears]
-        self.full = _Buffers(w0.new_empty(batch_size, n_inputs), acts,
-                             [torch.empty_like(a) for a in acts],
-                             torch.empty_like(acts[-1]), w0.new_full((batch_size, 1), -1.0))
-        self._ragged: dict[int, _Buffers] = {}
+            self.weights_t = [w.t() for w in self.weights]  # (in, out)
+            self.biases = [m.bias.detach().unsqueeze(1) for m in self.linears]  # (out, 1)
+        self._widths = [m.out_features for m in self.linears]
+        self._n_inputs = n_inputs
+        self._buffers = {batch_size: self._make(batch_size)}
         # (weight, bias) gradients of each layer, reused every step and every epoch:
         # mm(out=...) overwrites them, so no zero_grad is needed.
         self.grads = [(_grad(m.weight), _grad(m.bias)) for m in self.linears]
 
-    def _buffers(self, b: int) -> _Buffers:
-        if b == self.full.x.shape[0]:
-            return self.full
-        if b not in self._ragged:
-            self._ragged[b] = self.full.rows(b)
-        return self._ragged[b]
+    def _make(self, b: int) -> _Buffers:
+        return _Buffers(b, self._n_inputs, self._widths, self.weights[0])
 
     @torch.no_grad()
     def step(self, x: torch.Tensor, idx: torch.Tensor, yb: torch.Tensor
              ) -> tuple[torch.Tensor, torch.Tensor]:
         """Fills every parameter's ``.grad`` for the rows ``idx`` of ``x`` and their
         labels ``yb``; returns the mean cross-entropy (a 0-d tensor, the value
-        ``nn.CrossEntropyLoss`` gives) and the logits ``(B, 10)``, a view of a buffer
-        the next step overwrites."""
-        buf = self._buffers(idx.shape[0])
-        xb = torch.index_select(x, 0, idx, out=buf.x)  # (B, D)
-        h = xb
-        for i, out in enumerate(buf.acts):
-            torch.addmm(self.biases[i], h, self.weights_t[i], out=out)  # (B, out)
+        ``nn.CrossEntropyLoss`` gives) and the logits ``(B, 10)``, a buffer the next
+        step overwrites."""
+        b = idx.shape[0]
+        buf = self._buffers.get(b)
+        if buf is None:
+            buf = self._buffers[b] = self._make(b)
+        torch.index_select(x, 0, idx, out=buf.x)  # (B, D)
+        h = buf.x_t  # (D, B)
+        for i, out in enumerate(buf.outs):
+            torch.addmm(self.biases[i], self.weights[i], h, out=out)  # (H_i, B)
             if i < len(self.sigmoid):
                 (out.sigmoid_ if self.sigmoid[i] else out.relu_)()
             h = out
-        logits = h
+        logits = buf.logits.copy_(buf.outs_t[-1])  # (B, 10)
 
         # Cross-entropy as torch computes it (log-softmax, then the mean negative
         # log-likelihood of the targets), so the loss is CrossEntropyLoss's value.
         torch.log_softmax(logits, 1, out=buf.logp)
         loss = F.nll_loss(buf.logp, yb)
         # Its gradient with respect to the logits: (softmax - one-hot) / B.
-        g = torch.exp(buf.logp, out=buf.deltas[-1])
+        g = torch.exp(buf.logp, out=buf.grad_logits)
         g.scatter_add_(1, yb.unsqueeze(1), buf.minus_one)
-        g.div_(idx.shape[0])
+        g.div_(b)
 
         for i in range(len(self.linears) - 1, -1, -1):
-            g = buf.deltas[i]
-            below_act = xb if i == 0 else buf.acts[i - 1]
+            g = buf.deltas[i]  # (H_i, B)
             w_grad, b_grad = self.grads[i]
-            torch.mm(g.t(), below_act, out=w_grad)  # (out, in)
-            torch.sum(g, 0, out=b_grad)  # (out,)
+            # (H_i, B) @ (B, H_i-1): the rows of the layer below, pixels for layer 0.
+            torch.mm(g, buf.x if i == 0 else buf.outs_t[i - 1], out=w_grad)
+            torch.sum(g, 1, out=b_grad)  # (H_i,)
             if i == 0:
                 break
             below = buf.deltas[i - 1]
-            torch.mm(g, self.weights[i], out=below)  # gradient w.r.t. acts[i - 1]
+            torch.mm(self.weights_t[i], g, out=below)  # gradient w.r.t. outs[i - 1]
             if self.sigmoid[i - 1]:
-                _SIGMOID_BACKWARD(below, below_act, grad_input=below)
+                _SIGMOID_BACKWARD(below, buf.outs[i - 1], grad_input=below)
             else:
-                _RELU_BACKWARD(below, below_act, 0, grad_input=below)
+                _RELU_BACKWARD(below, buf.outs[i - 1], 0, grad_input=below)
         return loss, logits
