@@ -47,8 +47,8 @@ class _Buffers:
     Layer outputs are stored feature-major, ``(features, B)``: the forward product is
     then ``W @ h``, which MKL runs about twice as fast as ``h @ W.T`` for a 10-wide
     layer on one thread (and ~10% faster for CIFAR-10's 3072 x 100). The logits are
-    copied into rows, ``(B, 10)``, where the softmax, the loss and the argmax over
-    each image's ten values are 3-7x faster than across a column.
+    copied into rows, ``(B, 10)``, where the loss and the argmax over each image's
+    ten values run 2-7x faster than down a column (a few microseconds a step).
     """
 
     def __init__(self, b: int, n_inputs: int, widths: list[int], like: torch.Tensor
@@ -72,8 +72,7 @@ class ManualPerceptron:
     """Forward, softmax cross-entropy and backward of one batch of a perceptron.
 
     Buffers are made once for ``batch_size`` rows, and once more for an epoch's
-    smaller last batch; views of the parameters once, not per step: at these sizes
-    a view costs about as much as a small kernel.
+    smaller last batch; the parameters' views once too, not per step.
     """
 
     def __init__(self, model: nn.Sequential, batch_size: int, n_inputs: int) -> None:
