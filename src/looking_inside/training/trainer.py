@@ -49,10 +49,14 @@ def resolve_device(requested: Device) -> torch.device:
 
 @torch.no_grad()
 def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
-              chunk: int = 8192, split: int | None = None
+              chunk: int = 512, split: int | None = None
               ) -> tuple[torch.Tensor, torch.Tensor | None, float]:
     """Softmax probabilities, the activations after ``model[:split]`` (the first
-    hidden layer's, see ``models.hidden_split``; None without a split), accuracy."""
+    hidden layer's, see ``models.hidden_split``; None without a split), accuracy.
+
+    Chunks of 512 keep a convnet's activations in cache: MNIST's 10,000 test images
+    took 0.98 s through mnist-conv in chunks of 8192 and 0.52 s in 512s (one thread),
+    at every epoch; the perceptrons' GEMMs are as fast either way."""
     probs, hidden = [], []
     has_hidden = split is not None
     for i in range(0, x.shape[0], chunk):
