@@ -109,6 +109,45 @@ def test_replay_draws_the_exported_snapshots(tab: Tab, built_site: Path) -> None
     assert f"第 {step:,} 步" in page.locator(f"{REPLAY} .li-tr-caption").inner_text()
 
 
+# --- at rest, before the sample is fetched ------------------------------------------------
+
+TILE = ("c => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data)"
+        ".filter((_, i) => i % 4 === 0)")
+INKED = ("c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+         ".some((v, i) => i % 4 === 3 && v)")
+
+
+def _tile_grey(w: np.ndarray) -> np.ndarray:
+    """paintWeights' scaling, restated: each tile from its own lowest to highest weight."""
+    w = w.astype(np.float64)
+    return np.floor(255 * (w - w.min()) / (w.max() - w.min()) + 0.5).astype(np.uint8)
+
+
+@pytest.mark.parametrize("hidden", [0, 10])
+def test_at_rest_the_seeds_untrained_network_is_drawn(tab: Tab, hidden: int) -> None:
+    page = tab.open(f"{PAGE}#h={hidden}&lr=0.001&wd=0.01&b=128&seed=3", LIVE)
+    assert _data(page, "train") == "idle"
+    page.wait_for_function(f"document.querySelectorAll('{LIVE} .li-tr-grid canvas').length === 10")
+    no_data = np.zeros((1, 784), np.uint8), np.zeros(1, np.uint8)
+    for seed in (3, 4):
+        # The first tile is the first unit's initial weights, as numpy draws them from
+        # the same seed (the reference's initialisation, not the page's).
+        page.wait_for_function(f"document.querySelector('{LIVE} .li-tr-wlabel').textContent"
+                               f".includes('随机种子 {seed}')")
+        ref = Reference(hidden, 0.001, 0.01, 128, seed, *no_data)
+        grey = page.eval_on_selector(f"{LIVE} .li-tr-grid canvas", TILE)
+        assert np.array_equal(np.array(grey, np.uint8), _tile_grey(ref.params[0][0]))
+        page.locator(f"{LIVE} [data-setting=seed]").fill("4")
+        page.locator(f"{LIVE} [data-setting=seed]").dispatch_event("change")
+    assert page.locator(f"{LIVE} .li-tr-bars").is_visible() == (hidden > 0)
+    # Nothing is left blank: the curves' axes and the confusion grid are drawn.
+    for canvas in ("li-tr-curve", "li-tr-confusion") + (("li-tr-bars",) if hidden else ()):
+        for inked in page.eval_on_selector_all(f"{LIVE} canvas.{canvas}", f"cs => cs.map({INKED})"):
+            assert inked, canvas
+    assert "还没训练" in page.locator(f"{LIVE} .li-tr-answer").inner_text()
+    assert _data(page, "train") == "idle"  # and the sample is still not fetched
+
+
 # --- training --------------------------------------------------------------------------
 
 def test_start_pause_step_reset(tab: Tab) -> None:
