@@ -413,6 +413,7 @@
     this.testIndex = 0;
     this.input = null; // Float64Array(784) the prediction is for
     this.dirty = false;
+    this.draws = 0;
     this.waiters = [];
 
     var form = el("div", { class: "li-tr-form" });
@@ -671,6 +672,8 @@
 
   Live.prototype.draw = function () {
     this.dirty = false;
+    this.draws += 1;
+    this.root.dataset.draws = String(this.draws); // the tests count redraws a second
     var m = this.latest;
     if (!m) return;
     var L = m.layers, first = L[0], units = first.out;
@@ -684,7 +687,7 @@
     this.barCanvas.hidden = L.length < 2;
     if (L.length > 1) bars(this.barCanvas, L[1].w, units);
     var what = L.length > 1 ? units + " 个隐藏神经元的过滤器；柱状图是每个数字（行）从各过滤器得到的权重，向上为正"
-      : "每个数字的权重模板：亮处是正权重，暗处是负权重";
+      : "每个数字的权重模板：像素越亮，权重越大";
     this.weightsLabel.textContent = m.step === 0
       ? "随机初始化（随机种子 " + this.settings.seed + "）：还没有训练，" + (L.length > 1 ? "过滤器" : "模板") + "只是噪点。"
       : what + "。";
