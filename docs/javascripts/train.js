@@ -137,7 +137,7 @@
   function plot(canvas, series, opts) {
     var c = fit(canvas), ctx = c.ctx, fg = colour("--md-default-fg-color", "#333");
     var muted = colour("--md-default-fg-color--light", "#888");
-    var left = 34, right = 8, top = 16, bottom = 18;
+    var left = 34, right = 8, top = 20, bottom = 18; // top: room for the title above the highest grid line
     var W = c.w - left - right, H = c.h - top - bottom;
     var xmax = opts.xmax || 1, ymin = opts.ymin, ymax = opts.ymax;
     var logx = !!opts.logx;
