@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from looking_inside.bench import playground
 from looking_inside.bench.train import epoch_work, tile
 from looking_inside.config import EXPERIMENTS, get_experiment
 
@@ -27,7 +28,8 @@ def _positive(x: object) -> bool:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict:
+def bench_run(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> tuple[dict, str]:
+    """bench.json and the printed table of one `bench --quick`."""
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
         [sys.executable, "-m", "looking_inside.bench", "--quick", "--out", str(out),
@@ -36,13 +38,18 @@ def report(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict:
     )
     assert proc.returncode == 0, f"bench --quick failed:\n{proc.stdout}\n{proc.stderr}"
     assert "targets" in proc.stdout  # the summary table was printed
-    return json.loads((out / "bench.json").read_text())
+    return json.loads((out / "bench.json").read_text()), proc.stdout
+
+
+@pytest.fixture(scope="module")
+def report(bench_run: tuple[dict, str]) -> dict:
+    return bench_run[0]
 
 
 def test_every_section_is_there(report: dict) -> None:
     assert set(report) >= {"meta", "limits", "training", "data_load_s", "cold_build",
                            "full_scale", "warm_rebuild", "edit_loops", "two_builds", "page_weight",
-                           "targets"}
+                           "playground", "targets"}
     assert report["meta"]["quick"] is True
     assert [e["experiment"] for e in report["training"]] == [e.name for e in EXPERIMENTS]
     assert len(report["targets"]) == 8
@@ -93,6 +100,48 @@ def test_every_chapter_is_weighed(report: dict) -> None:
         assert _positive(p["html"]) and _positive(p["assets"]) and _positive(p["total"])
         assert p["images"] <= p["images_both"]
     assert pages["weights/"]["images"] > 0  # its figures are counted
+
+
+def test_playground_row_is_measured_and_printed(bench_run: tuple[dict, str]) -> None:
+    report, stdout = bench_run
+    play = report["playground"]
+    # A checkout with Chromium (what the tests need anyway): nothing may be skipped.
+    assert play["skipped"] is None
+    assert play["settings"] == playground.SETTINGS and play["blas_threads"] == 1
+    rows = play["rows"]
+    assert [r["hidden"] for r in rows] == list(playground.HIDDEN)
+    for r in rows:
+        for key in ("browser_s", "numpy_s", "browser_steps_per_s", "numpy_steps_per_s", "ratio"):
+            assert _positive(r[key]), (r["hidden"], key, r[key])
+        assert r["steps"] == 100  # QUICK.play_steps
+        assert r["browser_steps_per_s"] == pytest.approx(r["steps"] / r["browser_s"])
+        assert r["ratio"] == pytest.approx(r["numpy_s"] / r["browser_s"])
+        # The two timed the same steps: they end with the same weights (the browser
+        # test's tolerance).
+        assert 0 <= r["max_rel_diff"] <= 1e-4
+        # ... and the table shows this row's numbers.
+        assert any(line.split()[:3] == [str(r["hidden"]), f"{r['browser_steps_per_s']:.1f}",
+                                        f"{r['numpy_steps_per_s']:.1f}"]
+                   for line in stdout.splitlines())
+    assert "6. 训练场" in stdout
+
+
+def test_playground_row_without_the_reference_is_skipped_saying_why(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(playground, "REFERENCE", tmp_path / "tests" / "train_reference.py")
+    # No site either: a skipped row must not need one.
+    result = playground.measure(tmp_path / "no-site", steps=10, reps=1)
+    assert result.rows == () and result.skipped is not None
+    assert str(tmp_path / "tests" / "train_reference.py") in result.skipped
+    lines = playground.format_lines(result.to_json())
+    assert lines[0].startswith("6. 训练场") and lines[1].strip().startswith("skipped: ")
+
+
+def test_playground_row_without_chromium_is_skipped_saying_the_fix(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(playground, "CHROMIUM", tmp_path / "chromium")
+    why = playground.missing()
+    assert why is not None and "apt-get install chromium" in why
 
 
 def test_floor_work_matches_a_hand_count() -> None:

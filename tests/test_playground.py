@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,69 @@ def test_replay_draws_the_exported_snapshots(tab: Tab, built_site: Path) -> None
     assert f"第 {step:,} 步" in page.locator(f"{REPLAY} .li-tr-caption").inner_text()
 
 
+# --- at rest, before the sample is fetched ------------------------------------------------
+
+TILE = ("c => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data)"
+        ".filter((_, i) => i % 4 === 0)")
+INKED = ("c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+         ".some((v, i) => i % 4 === 3 && v)")
+
+
+def _tile_grey(w: np.ndarray) -> np.ndarray:
+    """paintWeights' scaling, restated: each tile from its own lowest to highest weight."""
+    w = w.astype(np.float64)
+    return np.floor(255 * (w - w.min()) / (w.max() - w.min()) + 0.5).astype(np.uint8)
+
+
+@pytest.mark.parametrize("hidden", [0, 10])
+def test_at_rest_the_seeds_untrained_network_is_drawn(tab: Tab, hidden: int) -> None:
+    page = tab.open(f"{PAGE}#h={hidden}&lr=0.001&wd=0.01&b=128&seed=3", LIVE)
+    assert _data(page, "train") == "idle"
+    page.wait_for_function(f"document.querySelectorAll('{LIVE} .li-tr-grid canvas').length === 10")
+    no_data = np.zeros((1, 784), np.uint8), np.zeros(1, np.uint8)
+    for seed in (3, 4):
+        # The first tile is the first unit's initial weights, as numpy draws them from
+        # the same seed (the reference's initialisation, not the page's).
+        page.wait_for_function(f"document.querySelector('{LIVE} .li-tr-wlabel').textContent"
+                               f".includes('随机种子 {seed}')")
+        ref = Reference(hidden, 0.001, 0.01, 128, seed, *no_data)
+        grey = page.eval_on_selector(f"{LIVE} .li-tr-grid canvas", TILE)
+        assert np.array_equal(np.array(grey, np.uint8), _tile_grey(ref.params[0][0]))
+        page.locator(f"{LIVE} [data-setting=seed]").fill("4")
+        page.locator(f"{LIVE} [data-setting=seed]").dispatch_event("change")
+    assert page.locator(f"{LIVE} .li-tr-bars").is_visible() == (hidden > 0)
+    # Nothing is left blank: the curves' axes and the confusion grid are drawn.
+    for canvas in ("li-tr-curve", "li-tr-confusion") + (("li-tr-bars",) if hidden else ()):
+        for inked in page.eval_on_selector_all(f"{LIVE} canvas.{canvas}", f"cs => cs.map({INKED})"):
+            assert inked, canvas
+    answer = page.locator(f"{LIVE} .li-tr-answer")
+    assert "还没训练" in answer.inner_text()
+    # A digit drawn now gets the untrained network's guess, bars and all, also after 清空.
+    for _ in range(2):
+        _stroke(page)
+        assert answer.inner_text().startswith("网络认为是")
+        assert page.locator(f"{LIVE} .li-tr-probs .li-tr-pfill").count() == 10
+        assert page.locator(f"{LIVE} .li-tr-best").count() == 1
+        page.click(f"{LIVE} .li-tr-clear")
+        assert "还没训练" in answer.inner_text()
+    assert _data(page, "train") == "idle"  # and the sample is still not fetched
+
+
+def _stroke(page: Any) -> None:
+    """A vertical stroke down the middle of the pad, like a 1."""
+    pad = page.locator(f"{LIVE} .li-tr-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + 0.2 * box["height"])
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(x, box["y"] + (0.2 + 0.06 * k) * box["height"])
+    page.mouse.up()
+    page.wait_for_function(f"document.querySelector('{LIVE} .li-tr-answer').textContent"
+                           ".startsWith('网络认为是')")
+
+
 # --- training --------------------------------------------------------------------------
 
 def test_start_pause_step_reset(tab: Tab) -> None:
@@ -178,10 +242,14 @@ def test_main_thread_frame_gaps_while_training(tab: Tab) -> None:
         pytest.skip(f"machine too busy to measure: idle 95th-percentile gap {idle:.0f} ms")
     _start(page)
     page.wait_for_function(f"+document.querySelector('{LIVE}').dataset.step > 100")
+    draws = int(_data(page, "draws"))
     gaps = page.evaluate(FRAME_GAPS, 4000)
     assert _data(page, "train") == "running"
     p95 = float(np.percentile(gaps, 95))
     assert len(gaps) > 40 and p95 <= 50, f"95th-percentile frame gap {p95:.1f} ms (idle {idle:.1f})"
+    # The templates, curves and confusion redraw at 10 a second or more meanwhile.
+    per_s = (int(_data(page, "draws")) - draws) / (sum(gaps) / 1000)
+    assert per_s >= 10, f"{per_s:.1f} redraws a second"
 
 
 def test_settings_round_trip_through_the_url(tab: Tab) -> None:
@@ -228,6 +296,8 @@ def test_missing_sample_is_a_message(tab: Tab) -> None:
 
 def test_sample_only_on_start_and_first_load_is_light(tab: Tab) -> None:
     sizes: dict[str, int] = {}
+    requested: list[str] = []  # every request, the worker's too, finished or not
+    tab.context.on("request", lambda r: requested.append(r.url))
     tab.context.on("requestfinished",
                    lambda r: sizes.__setitem__(r.url, r.sizes()["responseBodySize"]))
     page = tab.open(PAGE, REPLAY)
@@ -241,7 +311,18 @@ def test_sample_only_on_start_and_first_load_is_light(tab: Tab) -> None:
             break
         page.wait_for_timeout(100)
     assert [u for u in sizes if "train-sample" in u]
+    page.wait_for_function(f"+document.querySelector('{LIVE}').dataset.step > 0")
+    assert requested and all(u.startswith(tab.server + "/") for u in requested), requested
     # Tab.close() then asserts that nothing tried to leave 127.0.0.1.
+
+
+@pytest.mark.parametrize("chapter", ["index.html", "weights/index.html", "hidden/index.html",
+                                     "confusion/index.html"])
+def test_home_and_chapters_link_to_the_playground(built_site: Path, chapter: str) -> None:
+    html = (built_site / chapter).read_text(encoding="utf-8")
+    # In the text, not only in the navigation: a link inside the article body.
+    article = html.split('<article', 1)[1].split("</article>", 1)[0]
+    assert re.search(r'href="(\.\./)*interactive/train/"', article), chapter
 
 
 def test_without_javascript_the_figures_and_a_note_remain(browser: Any, server: str) -> None:

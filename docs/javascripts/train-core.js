@@ -37,9 +37,27 @@
     return hidden > 0 ? [[hidden, PIXELS], [CLASSES, hidden]] : [[CLASSES, PIXELS]];
   }
 
-  /* A network and its optimiser state, initialised from `seed` like torch's Linear:
-   * U(-1/sqrt(in), 1/sqrt(in)) for weights then biases, layer by layer. The same
-   * generator then shuffles the training data, epoch after epoch. */
+  /* Layers {out, in, w, b} drawn from `rng` like torch's Linear: U(-1/sqrt(in),
+   * 1/sqrt(in)) for weights then biases, layer by layer. */
+  function initLayers(hidden, rng) {
+    return shapes(hidden).map(function (s) {
+      var L = { out: s[0], in: s[1] }, bound = 1 / Math.sqrt(L.in);
+      L.w = new Float32Array(L.out * L.in);
+      L.b = new Float32Array(L.out);
+      for (var i = 0; i < L.w.length; i++) L.w[i] = (2 * rng.next() - 1) * bound;
+      for (var j = 0; j < L.b.length; j++) L.b[j] = (2 * rng.next() - 1) * bound;
+      return L;
+    });
+  }
+
+  /* The untrained network a Trainer with this seed starts from, without the data:
+   * what the page shows before the sample is downloaded. */
+  function initial(hidden, seed) {
+    return initLayers(hidden, new Rng(seed));
+  }
+
+  /* A network and its optimiser state, initialised from `seed` (initLayers). The
+   * same generator then shuffles the training data, epoch after epoch. */
   function Trainer(opts, images, labels) {
     this.hidden = opts.hidden;
     this.lr = opts.lr;
@@ -48,16 +66,8 @@
     this.images = images; // Uint8Array (n, 784)
     this.labels = labels; // Uint8Array (n,)
     this.rng = new Rng(opts.seed);
-    this.layers = shapes(opts.hidden).map(function (s) {
-      return { out: s[0], in: s[1] };
-    });
-    var rng = this.rng;
+    this.layers = initLayers(opts.hidden, this.rng);
     this.layers.forEach(function (L) {
-      var bound = 1 / Math.sqrt(L.in);
-      L.w = new Float32Array(L.out * L.in);
-      L.b = new Float32Array(L.out);
-      for (var i = 0; i < L.w.length; i++) L.w[i] = (2 * rng.next() - 1) * bound;
-      for (var j = 0; j < L.b.length; j++) L.b[j] = (2 * rng.next() - 1) * bound;
       L.gw = new Float64Array(L.w.length);
       L.gb = new Float64Array(L.out);
       L.mw = new Float32Array(L.w.length);
@@ -254,6 +264,6 @@
 
   root.LiTrain = {
     PIXELS: PIXELS, CLASSES: CLASSES, Rng: Rng, Trainer: Trainer, shapes: shapes,
-    predict: predict
+    initial: initial, predict: predict
   };
 })(typeof self !== "undefined" ? self : this);

@@ -11,6 +11,7 @@
 
   var el = LiDom.el;
   var SIZE = 28, PAD = 280, PEN = 22, DRAW_MS = 48;
+  var PAD_HINT = "在方框里写一个数字。还没训练的网络也会猜，只是多半猜错。";
 
   /* What a reader may set, and the range each value is kept in. */
   var HIDDEN = [0, 10, 30];
@@ -136,7 +137,7 @@
   function plot(canvas, series, opts) {
     var c = fit(canvas), ctx = c.ctx, fg = colour("--md-default-fg-color", "#333");
     var muted = colour("--md-default-fg-color--light", "#888");
-    var left = 34, right = 8, top = 16, bottom = 18;
+    var left = 34, right = 8, top = 20, bottom = 18; // top: room for the title above the highest grid line
     var W = c.w - left - right, H = c.h - top - bottom;
     var xmax = opts.xmax || 1, ymin = opts.ymin, ymax = opts.ymax;
     var logx = !!opts.logx;
@@ -184,6 +185,16 @@
         });
       }
     });
+    if (opts.hint && !series.some(function (s) { return s.points.length; })) {
+      // On the page's background, so that a grid line never strikes it through.
+      var tw = ctx.measureText(opts.hint).width;
+      ctx.fillStyle = colour("--md-default-bg-color", "#fff");
+      ctx.fillRect(left + W / 2 - tw / 2 - 4, top + H / 2 - 8, tw + 8, 16);
+      ctx.fillStyle = muted;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText(opts.hint, left + W / 2, top + H / 2);
+    }
     if (opts.marker !== undefined) {
       ctx.strokeStyle = colour("--md-accent-fg-color", "#f50");
       ctx.lineWidth = 1.5;
@@ -217,7 +228,9 @@
     }
   }
 
-  function confusionPlot(canvas, counts) {
+  /* counts: 100 (rows actual, columns predicted), or null for the empty grid and
+   * `hint` shown before the first evaluation. */
+  function confusionPlot(canvas, counts, hint) {
     var c = fit(canvas), ctx = c.ctx, fg = colour("--md-default-fg-color", "#333");
     var good = colour("--li-correct", "#2e9e4f"), bad = colour("--li-error", "#d9480f");
     var muted = colour("--md-default-fg-color--light", "#888");
@@ -225,8 +238,14 @@
     var rows = [], a, p;
     for (a = 0; a < 10; a++) {
       var t = 0;
-      for (p = 0; p < 10; p++) t += counts[a * 10 + p];
+      for (p = 0; p < 10 && counts; p++) t += counts[a * 10 + p];
       rows.push(t || 1);
+    }
+    if (!counts) {
+      ctx.fillStyle = colour("--li-empty", "#f1f3f5");
+      for (a = 0; a < 10; a++) {
+        for (p = 0; p < 10; p++) ctx.fillRect(head + p * cell + 1, head + a * cell + 1, cell - 2, cell - 2);
+      }
     }
     ctx.font = "10px sans-serif";
     ctx.textAlign = "center";
@@ -235,7 +254,7 @@
       ctx.fillStyle = muted;
       ctx.fillText(String(a), head / 2, head + a * cell + cell / 2);
       ctx.fillText(String(a), head + a * cell + cell / 2, head / 2);
-      for (p = 0; p < 10; p++) {
+      for (p = 0; p < 10 && counts; p++) {
         var n = counts[a * 10 + p], share = n / rows[a];
         ctx.globalAlpha = a === p ? 0.2 + 0.8 * share : Math.min(1, 4 * share);
         ctx.fillStyle = a === p ? good : bad;
@@ -246,6 +265,11 @@
           ctx.fillText(String(n), head + p * cell + cell / 2, head + a * cell + cell / 2);
         }
       }
+    }
+    if (!counts && hint) {
+      ctx.fillStyle = fg;
+      ctx.font = "12px sans-serif";
+      ctx.fillText(hint, head + 5 * cell, head + 5 * cell);
     }
   }
 
@@ -389,6 +413,7 @@
     this.testIndex = 0;
     this.input = null; // Float64Array(784) the prediction is for
     this.dirty = false;
+    this.draws = 0;
     this.waiters = [];
 
     var form = el("div", { class: "li-tr-form" });
@@ -420,6 +445,7 @@
     });
     this.status = el("p", { class: "li-tr-status", "aria-live": "polite", text: "按“开始”下载训练样本（约 1 MB）并开始训练。" });
 
+    this.weightsLabel = el("p", { class: "li-tr-label li-tr-wlabel" });
     this.grid = el("div", { class: "li-tr-grid" });
     this.barCanvas = el("canvas", { class: "li-tr-bars", role: "img", "aria-label": "每个数字的输出权重" });
     this.lossCanvas = el("canvas", { class: "li-tr-curve", role: "img", "aria-label": "训练损失" });
@@ -429,7 +455,7 @@
     this.pad = el("canvas", { width: PAD, height: PAD, class: "li-tr-pad", "aria-label": "手写板：写一个数字" });
     this.seen = el("canvas", { width: SIZE, height: SIZE, class: "li-tr-seen", role: "img",
       "aria-label": "网络看到的 28×28 输入" });
-    this.answer = el("p", { class: "li-tr-answer", "aria-live": "polite" });
+    this.answer = el("p", { class: "li-tr-answer", "aria-live": "polite", text: PAD_HINT });
     this.probs = el("div", { class: "li-tr-probs" });
     var clear = el("button", { type: "button", text: "清空", class: "li-tr-clear" });
     var next = el("button", { type: "button", text: "换一张测试图片", class: "li-tr-next" });
@@ -441,7 +467,7 @@
     root.appendChild(bar);
     root.appendChild(this.status);
     root.appendChild(el("div", { class: "li-tr-row" }, [
-      el("div", { class: "li-tr-weights" }, [this.grid, this.barCanvas]),
+      el("div", { class: "li-tr-weights" }, [this.weightsLabel, this.grid, this.barCanvas]),
       el("div", { class: "li-tr-side" }, [this.lossCanvas, this.accCanvas])
     ]));
     root.appendChild(el("div", { class: "li-tr-row" }, [
@@ -455,13 +481,16 @@
     if (parsed.notes.length) this.notes.textContent = "已调整网址中的设置：" + parsed.notes.join("；") + "。";
     this.bindPad();
     this.showState();
+    this.rest();
     window.addEventListener("hashchange", function () {
       var p = parseHash(location.hash);
       self.notes.textContent = p.notes.length ? "已调整网址中的设置：" + p.notes.join("；") + "。" : "";
       self.settings = p.settings;
       self.writeForm();
       if (self.state !== "idle" && self.state !== "error") self.reset();
+      else self.rest();
     });
+    window.addEventListener("resize", function () { self.dirty = true; });
     // Draw at most every DRAW_MS (20 a second, twice the 10 the page promises): the
     // drawing, not the training, is what the main thread spends its time on.
     var lastDraw = -Infinity;
@@ -493,6 +522,18 @@
     this.notes.textContent = p.notes.length ? "已调整：" + p.notes.join("；") + "。" : "";
     this.writeForm();
     if (this.state !== "idle" && this.state !== "error" && this.state !== "loading") this.reset();
+    else if (this.state !== "loading") this.rest();
+  };
+
+  /* Before the sample is in (or when it failed): the network these settings start
+   * from, computed here from the seed, and empty axes that say what will appear. */
+  Live.prototype.rest = function () {
+    var s = this.settings;
+    this.history = { loss: [], acc: [] };
+    this.confusion = null;
+    this.latest = { step: 0, epoch: 0, loss: null, trainMs: 0, rest: true,
+      layers: LiTrain.initial(s.hidden, s.seed) };
+    this.dirty = true;
   };
 
   Live.prototype.showState = function () {
@@ -631,6 +672,8 @@
 
   Live.prototype.draw = function () {
     this.dirty = false;
+    this.draws += 1;
+    this.root.dataset.draws = String(this.draws); // the tests count redraws a second
     var m = this.latest;
     if (!m) return;
     var L = m.layers, first = L[0], units = first.out;
@@ -643,18 +686,25 @@
     for (var u = 0; u < units; u++) paintWeights(this.tiles[u], first.w, u * 784);
     this.barCanvas.hidden = L.length < 2;
     if (L.length > 1) bars(this.barCanvas, L[1].w, units);
+    var what = L.length > 1 ? units + " 个隐藏神经元的过滤器；柱状图是每个数字（行）从各过滤器得到的权重，向上为正"
+      : "每个数字的权重模板：像素越亮，权重越大";
+    this.weightsLabel.textContent = m.step === 0
+      ? "随机初始化（随机种子 " + this.settings.seed + "）：还没有训练，" + (L.length > 1 ? "过滤器" : "模板") + "只是噪点。"
+      : what + "。";
     var last = this.history.acc.length ? this.history.acc[this.history.acc.length - 1][1] : null;
     var xmax = Math.max(10, m.step);
     plot(this.lossCanvas, [{ points: this.history.loss, colour: colour("--li-error", "#d9480f") }], {
       title: "训练损失（交叉熵）" + (this.history.loss.length ? "：" + fmt(this.history.loss[this.history.loss.length - 1][1]) : ""),
-      xlabel: "步数", xmax: xmax, ymin: 0, ymax: 2.5, yticks: [[0, "0"], [1, "1"], [2, "2"]]
+      xlabel: "步数", xmax: xmax, ymin: 0, ymax: 2.5, yticks: [[0, "0"], [1, "1"], [2, "2"]],
+      hint: "开始训练后，这里画出每批图片的平均损失"
     });
     plot(this.accCanvas, [{ points: this.history.acc, colour: colour("--md-primary-fg-color", "#3f51b5") }], {
       title: "测试准确率" + (last !== null ? "：" + (100 * last).toFixed(1) + "%" : ""),
-      xlabel: "第 " + m.step.toLocaleString("en-US") + " 步，约 " + m.epoch.toFixed(1) + " 轮",
-      xmax: xmax, ymin: 0, ymax: 1, yticks: [[0, "0%"], [0.5, "50%"], [0.9, "90%"], [1, ""]]
+      xlabel: m.rest ? "尚未开始训练" : "第 " + m.step.toLocaleString("en-US") + " 步，约 " + m.epoch.toFixed(1) + " 轮",
+      xmax: xmax, ymin: 0, ymax: 1, yticks: [[0, "0%"], [0.5, "50%"], [0.9, "90%"], [1, ""]],
+      hint: "开始训练后，这里画出留出测试图片上的准确率"
     });
-    if (this.confusion) confusionPlot(this.confCanvas, this.confusion);
+    confusionPlot(this.confCanvas, this.confusion, "开始训练后填入");
     this.predict();
   };
 
@@ -706,8 +756,9 @@
   Live.prototype.clearPad = function () {
     this.pad.getContext("2d").clearRect(0, 0, PAD, PAD);
     this.input = null;
-    this.answer.textContent = "";
+    this.answer.textContent = PAD_HINT;
     this.probs.textContent = "";
+    this.probBars = null; // removed above: predict() builds them again
     this.seen.getContext("2d").clearRect(0, 0, SIZE, SIZE);
   };
 
