@@ -155,6 +155,14 @@ class Builder:
             self.pipeline.timings.add("train (child)", time.perf_counter() - t)
         summaries = []
         for exp in self.settings.experiments:
+            # A cached result's summary is in its (validated) entry: its arrays are
+            # loaded only if a missing product reads them (a figure edit loads one
+            # result, not two dozen).
+            entry = self.pipeline.lookup(exp)
+            if entry is not None:
+                summaries.append(self._summary(exp.name, dict(entry.info),
+                                               cache_hit=exp not in untrained))
+                continue
             res = self.pipeline.results(exp, on_epoch)
             hit = exp.name in self.pipeline.hits and exp not in untrained
             summaries.append(self._summary(exp.name, res.info(), cache_hit=hit))
@@ -221,6 +229,8 @@ class Builder:
 
             for p, _ in missing:
                 importlib.import_module(f"looking_inside.{p.module}")
+            for warm in {p.warm for p, _ in missing if p.warm is not None}:
+                warm()
             _FORKED = (self, self._all_inputs(missing))
         try:
             with ProcessPoolExecutor(workers, mp_context=ctx) as pool:

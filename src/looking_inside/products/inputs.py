@@ -64,6 +64,9 @@ class Product:
     parts: tuple[str, ...] = ()
     # Other modules whose code makes it, besides ``module`` and what that imports.
     code: tuple[str, ...] = ()
+    # Run once in a process before it makes products in forked workers, so that every
+    # worker inherits what it loads (for figures: matplotlib's font and text caches).
+    warm: Callable[[], None] | None = None
 
     def inputs(self, results: Mapping[str, Results], test: Mapping[str, Split],
                train: Mapping[str, Split] | None = None) -> ProductInputs:

@@ -69,6 +69,7 @@ class FigureSpec:
                     "font": font or fonts.identity(),
                     "libraries": versions("matplotlib", "numpy", "pillow")},
             parts=("light", "dark"),
+            warm=_warm,
         )
 
 
@@ -77,6 +78,12 @@ class FigureSpec:
 _SWEEP = tuple(e.name for d in ("mnist", "cifar10") for e in sweep_experiments(d))
 _SWEEP_ONE_SEED = tuple(n for n in _SWEEP if "-seed" not in n)
 _CONVNETS = tuple(e.name for e in CONVNETS)
+
+
+def _warm() -> None:
+    from looking_inside.products.figures import style
+
+    style.warm()
 
 
 def _render_both(spec: FigureSpec, inputs: ProductInputs, part: str | None = None
