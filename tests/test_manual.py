@@ -103,3 +103,32 @@ def test_every_perceptron_takes_the_manual_pass_and_convnets_autograd() -> None:
     assert not is_perceptron(nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2)))
     assert not is_perceptron(nn.Sequential(nn.Linear(4, 3), nn.ReLU()))
     assert not is_perceptron(nn.Sequential(nn.Linear(4, 3, bias=False)))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_fused_step_is_torchs_update_bit_for_bit(optimizer: str) -> None:
+    """FusedStep calls torch's fused kernel itself; the reference is torch.optim's own
+    step on a twin model, fed the same gradients: parameters and optimiser state must
+    be equal bit for bit after every step (not merely close)."""
+    from looking_inside.training.optim import FusedStep
+
+    exp = dataclasses.replace(get_experiment("mnist-2layer"), optimizer=optimizer,
+                              weight_decay=3e-3)  # type: ignore[arg-type]
+    ours, theirs = _model((10,), "sigmoid"), _model((10,), "sigmoid")
+    opt_ours, opt_theirs = make_optimizer(exp, ours), make_optimizer(exp, theirs)
+    update = FusedStep(opt_ours)
+    gen = torch.Generator().manual_seed(1)
+    for p in (*ours.parameters(), *theirs.parameters()):
+        p.grad = torch.zeros_like(p)
+    for _ in range(25):
+        for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+            g = torch.randn(a.shape, generator=gen)
+            a.grad.copy_(g)  # type: ignore[union-attr]  (written in place, as manual does)
+            b.grad.copy_(g)  # type: ignore[union-attr]
+        update.step()
+        opt_theirs.step()
+        for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+            assert torch.equal(a, b)
+            for k, v in opt_theirs.state[b].items():
+                assert torch.equal(opt_ours.state[a][k], v), k
+    assert update._call is not None  # the fast path ran, not a fallback

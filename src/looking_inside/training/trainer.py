@@ -21,6 +21,7 @@ from looking_inside.training.models import (
     preprocess,
     weighted_layers,
 )
+from looking_inside.training.optim import FusedStep
 from looking_inside.training.results import Results, Snapshots, library_versions
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.training")
@@ -116,6 +117,7 @@ def _manual_epoch(model: nn.Sequential, opt: torch.optim.Optimizer, x: torch.Ten
     device = x.device
     n = x.shape[0]
     step = ManualPerceptron(model, min(batch_size, n), x.shape[1])
+    update = FusedStep(opt)  # opt.step(), without its per-step Python
     model.train()
     perm = torch.randperm(n, generator=gen).to(device)
     # Labels shuffled once per epoch, then sliced: one gather instead of one a step.
@@ -129,7 +131,7 @@ def _manual_epoch(model: nn.Sequential, opt: torch.optim.Optimizer, x: torch.Ten
     for i in range(0, n, batch_size):
         yb = y_epoch[i:i + batch_size]  # (B,)
         loss, logits = step.step(x, perm[i:i + batch_size], yb)
-        opt.step()
+        update.step()
         if on_step is not None:
             on_step()
         # Accumulate on-device: a .item() per step would sync a GPU every batch.
