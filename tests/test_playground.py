@@ -81,6 +81,16 @@ def test_sample_is_the_fixed_selection_and_small(built_site: Path, data_root: Pa
 
 # --- replay ----------------------------------------------------------------------------
 
+def test_replay_ends_at_the_accuracy_the_chapters_quote(built_site: Path) -> None:
+    """The last snapshot is the trained network: printed as the page prints it (0.1
+    points), its accuracy reads as the chapters' fact does, not one digit off."""
+    doc = json.loads((built_site / "assets" / "data" / "train-replay.json").read_text())
+    facts = json.loads((built_site / "assets" / "data" / "manifest.json").read_text())["facts"]
+    for name in ("mnist-1layer", "mnist-2layer"):
+        shown = f"{100 * doc[name]['accuracy'][-1]:.1f}%"
+        assert shown == facts[f"{name}.accuracy"]["text"], name
+
+
 def test_replay_draws_the_exported_snapshots(tab: Tab, built_site: Path) -> None:
     doc = json.loads((built_site / "assets" / "data" / "train-replay.json").read_text())
     page = tab.open(PAGE, REPLAY)
