@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation
 
@@ -45,7 +47,8 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "capacity-sweep": (8, ["MNIST：一个隐藏层，宽度不同", "CIFAR-10：一个隐藏层，宽度不同"]),
     "convnet-vs-mlp": (2, ["MNIST 测试集准确率", "CIFAR-10 测试集准确率"]),
     "convnet-filters": (16, [str(i) for i in range(1, 9)]),
-    "training-curves": (2 * len(EXPERIMENTS), [e.name for e in EXPERIMENTS]),
+    # every panel in one axes (curves.py); its titles are checked below
+    "training-curves": (1, []),
 }
 
 
@@ -107,6 +110,41 @@ def test_cifar_samples_tiles_are_the_sampled_images_under_their_classes(
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_training_curves_draw_every_history_under_its_name(inputs: ProductInputs) -> None:
+    fig = render("training-curves", inputs)
+    (ax,) = fig.axes
+    texts = [t.get_text() for t in ax.texts]
+    assert [t for t in texts if t in inputs.results] == list(inputs.results)
+    # Two lines an experiment, loss then accuracy: their heights follow the history
+    # (an affine map of it, so correlation 1), and every point is drawn.
+    lines = ax.get_lines()
+    assert len(lines) == 2 * len(inputs.results)
+    for k, name in enumerate(inputs.results):
+        for line, key in zip(lines[2 * k:2 * k + 2], ("loss", "test_accuracy"), strict=True):
+            y = np.asarray(inputs.results[name].history[key], dtype=float)
+            drawn = np.asarray(line.get_ydata(), dtype=float)
+            assert len(drawn) == len(y)
+            if np.ptp(y) > 0:
+                assert np.corrcoef(drawn, y)[0, 1] > 1 - 1e-9
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lo=st.floats(-5, 5), span=st.floats(1e-4, 50), percent=st.booleans())
+def test_curve_tick_labels_print_their_ticks_exactly(lo: float, span: float,
+                                                     percent: bool) -> None:
+    from looking_inside.products.figures.curves import _labels, _Scale
+
+    ticks = _Scale(np.array([lo, lo + span]), 0.0, 1.0).ticks()
+    labels = _labels(ticks, percent)
+    assert len(set(labels)) == len(labels)
+    for t, text in zip(ticks, labels, strict=True):
+        value = float(text.rstrip("%")) / (100 if percent else 1)
+        assert abs(value - t) <= 1e-9 + 1e-6 * abs(t), (ticks, labels)
 
 
 def test_confusion_figure_shows_the_counts(inputs: ProductInputs) -> None:
