@@ -242,9 +242,14 @@ SWEEP_EPOCHS: dict[Dataset, int] = {"mnist": 10, "cifar10": 8}
 SWEEP_PREFIX: dict[Dataset, str] = {"mnist": "mnist", "cifar10": "cifar"}
 
 
+def width_hidden(width: int) -> tuple[int, ...]:
+    """One hidden layer of ``width`` units; 0 is the single-layer network (none)."""
+    return (width,) if width else ()
+
+
 def sweep_hidden() -> tuple[tuple[int, ...], ...]:
     """Every architecture of the sweep, once (widths, then the deeper ones)."""
-    widths = tuple(((w,) if w else ()) for w in SWEEP_WIDTHS)
+    widths = tuple(width_hidden(w) for w in SWEEP_WIDTHS)
     deeper = tuple((SWEEP_DEPTH_WIDTH,) * d for d in SWEEP_DEPTHS
                    if (SWEEP_DEPTH_WIDTH,) * d not in widths)
     return widths + deeper
@@ -284,6 +289,11 @@ CONVNETS: tuple[Experiment, ...] = (
                # sweep (0.45-0.47 on the subset, against ~0.44).
                epochs=8, lr=3e-3, weight_decay=1e-4),
 )
+
+def convnet_name(dataset: Dataset) -> str:
+    """The convolutional network trained on ``dataset``."""
+    return next(e.name for e in CONVNETS if e.dataset == dataset)
+
 
 EXPERIMENTS = (*ARTICLE_EXPERIMENTS, *sweep_experiments("mnist"),
                *sweep_experiments("cifar10"), *CONVNETS)

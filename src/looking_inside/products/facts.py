@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from looking_inside.config import (
-    CONVNETS,
     SWEEP_DEPTH_WIDTH,
     SWEEP_PREFIX,
     SWEEP_SEED_WIDTH,
     SWEEP_SEEDS,
     SWEEP_WIDTHS,
     Dataset,
+    convnet_name,
     sweep_name,
+    width_hidden,
 )
-from looking_inside.products import analysis
+from looking_inside.products import analysis, sweep
 from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
 if TYPE_CHECKING:
@@ -195,18 +196,17 @@ def _example_facts(f: dict[str, Fact], r: Results) -> None:
 
 def sweep_experiment_flops(results: Mapping[str, Results], dataset: Dataset,
                            width: int) -> int:
-    return results[sweep_name(dataset, (width,) if width else ())].experiment.forward_flops
+    return results[sweep_name(dataset, width_hidden(width))].experiment.forward_flops
 
 
 def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Dataset) -> None:
     """The capacity sweep's summary: best point, seed spread, where width stops paying,
     depth against width, and the convnet against the best perceptron."""
     p = SWEEP_PREFIX[dataset]
-    names = [n for n in results if n.startswith(f"{p}-sweep-") and "-seed" not in n]
-    if not names:
+    best = sweep.best_point(results, dataset)
+    if best is None:
         return
-    acc = {n: results[n].test_accuracy for n in names}
-    best = max(sorted(names), key=lambda n: acc[n])
+    acc = {n: r.test_accuracy for n, r in results.items()}
     f[f"{p}.sweep.best"] = _fact(best, describe_hidden(results[best].experiment.hidden))
     f[f"{p}.sweep.best_accuracy"] = _fact(acc[best], pct(acc[best]))
     seeds = [sweep_name(dataset, (SWEEP_SEED_WIDTH,), s) for s in SWEEP_SEEDS]
@@ -216,8 +216,8 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
         f[f"{p}.sweep.seed_max"] = _fact(max(vals), pct(max(vals)))
         f[f"{p}.sweep.seed_spread"] = _fact(max(vals) - min(vals),
                                             points(max(vals) - min(vals)))
-    widths = [w for w in SWEEP_WIDTHS if sweep_name(dataset, (w,) if w else ()) in results]
-    w_acc = {w: acc[sweep_name(dataset, (w,) if w else ())] for w in widths}
+    widths = [w for w in SWEEP_WIDTHS if sweep_name(dataset, width_hidden(w)) in results]
+    w_acc = {w: acc[sweep_name(dataset, width_hidden(w))] for w in widths}
     if widths:
         top = max(w_acc.values())
         # Where more units stop helping: the narrowest layer within SAME_WITHIN of
@@ -252,9 +252,8 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
         _compare(f, f"{p}.sweep.depth3-vs-depth1", f"{d3}.accuracy", f"{d1}.accuracy")
         ratio = results[d3].experiment.forward_flops / results[d1].experiment.forward_flops
         f[f"{p}.sweep.depth3_cost_ratio"] = _fact(ratio, f"{ratio:.2f}")
-    conv = next((e.name for e in CONVNETS if e.dataset == dataset), None)
+    conv = convnet_name(dataset)
     if conv in results:
-        assert conv is not None
         _compare(f, f"{p}.conv-vs-best", f"{conv}.accuracy", f"{p}.sweep.best_accuracy")
         ratio = results[best].experiment.n_parameters / results[conv].experiment.n_parameters
         f[f"{p}.conv.parameter_ratio"] = _fact(ratio, f"{ratio:.0f}")

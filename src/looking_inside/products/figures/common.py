@@ -64,9 +64,7 @@ def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray], cols: int, titles: Sequenc
 
 def template_rgb(w: np.ndarray) -> np.ndarray:
     """A (3072,) CIFAR weight vector as a (32, 32, 3) image scaled to [0, 1]."""
-    img = w.reshape(3, 32, 32).transpose(1, 2, 0)
-    lo, hi = img.min(), img.max()
-    return (img - lo) / (hi - lo if hi > lo else 1.0)
+    return scaled(w.reshape(3, 32, 32).transpose(1, 2, 0))
 
 
 def cifar_rgb(image: np.ndarray) -> np.ndarray:

@@ -98,11 +98,11 @@ class _Scale:
         self.lo, self.hi = lo - pad, hi + pad
         self.start, self.length = start, length
 
-    def __call__(self, v: float) -> float:
-        return self.start + (v - self.lo) / (self.hi - self.lo) * self.length
-
     def many(self, v: np.ndarray) -> np.ndarray:
         return self.start + (v - self.lo) / (self.hi - self.lo) * self.length
+
+    def __call__(self, v: float) -> float:
+        return float(self.many(np.asarray(v)))
 
     def ticks(self, integer: bool = False) -> list[float]:
         values = MaxNLocator(nbins=3, integer=integer).tick_values(self.lo, self.hi)

@@ -15,9 +15,11 @@ from looking_inside.config import (
     SWEEP_SEEDS,
     SWEEP_WIDTHS,
     Dataset,
+    convnet_name,
     sweep_name,
+    width_hidden,
 )
-from looking_inside.products import analysis
+from looking_inside.products import analysis, sweep
 from looking_inside.products.figures.common import bare, show_gray
 from looking_inside.products.figures.style import Theme, new_figure
 
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
     from looking_inside.training.results import Results
 
 DATASETS: tuple[tuple[Dataset, str], ...] = (("mnist", "MNIST"), ("cifar10", "CIFAR-10"))
-CONVNET = {"mnist": "mnist-conv", "cifar10": "cifar-conv"}
 SINGLE = {"mnist": "mnist-1layer", "cifar10": "cifar-1layer"}
 
 
@@ -61,7 +62,7 @@ def capacity_sweep(inputs: ProductInputs, theme: Theme) -> Figure:
     axes = fig.subplots(2, 2)
     for col, (dataset, title) in enumerate(DATASETS):
         res = inputs.results
-        widths = [res[sweep_name(dataset, (w,) if w else ())] for w in SWEEP_WIDTHS]
+        widths = [res[sweep_name(dataset, width_hidden(w))] for w in SWEEP_WIDTHS]
         ax = axes[0, col]
         _curve(ax, widths, [str(w) for w in SWEEP_WIDTHS], theme)
         ax.set_title(f"{title}：一个隐藏层，宽度不同", fontsize=10.5, color=theme.fg)
@@ -94,16 +95,16 @@ def convnet_vs_mlp(inputs: ProductInputs, theme: Theme) -> Figure:
     fig = new_figure(9.0, 3.4)
     axes = fig.subplots(1, 2)
     for ax, (dataset, title) in zip(axes, DATASETS, strict=True):
-        prefix = sweep_name(dataset, ()).rsplit("-", 1)[0] + "-"
-        sweep = [n for n in inputs.results if n.startswith(prefix) and "-seed" not in n]
-        best = max(sorted(sweep), key=lambda n: inputs.results[n].test_accuracy)
+        best = sweep.best_point(inputs.results, dataset)
+        assert best is not None, "the figure declares every point of the sweep"
+        conv = convnet_name(dataset)
         rows = [("随机猜测", 0.1, None),
                 ("单层网络", inputs.results[SINGLE[dataset]].test_accuracy,
                  inputs.results[SINGLE[dataset]].experiment.n_parameters),
                 ("最好的多层网络", inputs.results[best].test_accuracy,
                  inputs.results[best].experiment.n_parameters),
-                ("卷积网络", inputs.results[CONVNET[dataset]].test_accuracy,
-                 inputs.results[CONVNET[dataset]].experiment.n_parameters)]
+                ("卷积网络", inputs.results[conv].test_accuracy,
+                 inputs.results[conv].experiment.n_parameters)]
         y = np.arange(len(rows))[::-1]
         colours = [theme.muted, theme.edge, theme.positive, theme.correct]
         ax.barh(y, [r[1] for r in rows], color=colours, height=0.6)
@@ -132,8 +133,8 @@ def _filter_rgb(w: np.ndarray) -> np.ndarray:
 
 def convnet_filters(inputs: ProductInputs, theme: Theme) -> Figure:
     """First-layer filters: MNIST's in grey (top), CIFAR-10's in colour (bottom)."""
-    mnist_w = inputs.results[CONVNET["mnist"]].weights[0]  # (C, 1, 5, 5)
-    cifar_w = inputs.results[CONVNET["cifar10"]].weights[0]  # (C, 3, 5, 5)
+    mnist_w = inputs.results[convnet_name("mnist")].weights[0]  # (C, 1, 5, 5)
+    cifar_w = inputs.results[convnet_name("cifar10")].weights[0]  # (C, 3, 5, 5)
     n = max(len(mnist_w), len(cifar_w))
     fig = new_figure(8.0, 2.6)
     for row, (w, label) in enumerate(((mnist_w, "MNIST"), (cifar_w, "CIFAR-10"))):
