@@ -27,7 +27,13 @@ from looking_inside.data.datasets import spec
 from looking_inside.machine import available_cpus
 from looking_inside.products.catalog import products
 from looking_inside.products.figures.registry import FIGURES
-from looking_inside.sources import closure, function_lines, source_hash
+from looking_inside.sources import (
+    closure,
+    function_lines,
+    imports_of,
+    slice_hash,
+    source_hash,
+)
 from looking_inside.training.pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -122,12 +128,16 @@ class Builder:
         return memo[1]
 
     def _key(self, p: Product) -> str:
-        code = {p.module, *p.code} | ({DATA_READER} if p.datasets else set())
+        code = closure({p.module, *p.code} | ({DATA_READER} if p.datasets else set()))
+        # Only the part of its own module that the product's entry points reach, unless
+        # another module of its code imports that module (and might call the rest).
+        sliced = bool(p.entry) and not any(p.module in imports_of(m) for m in code)
         return hash_json({
             "kind": p.kind, "name": p.name, "params": dict(p.params),
             "results": [self.pipeline.result_key(get_experiment(e)) for e in p.experiments],
             "data": [self.pipeline.fingerprint(d) for d in p.datasets],
-            "code": source_hash(closure(code)),
+            "code": source_hash(code - {p.module} if sliced else code),
+            "entry": slice_hash(p.module, p.entry) if sliced else None,
         })
 
     def lookup(self) -> Manifest | None:
@@ -224,13 +234,14 @@ class Builder:
             ctx = multiprocessing.get_context("fork")
             payload = None
             # Import the makers' code (for figures: matplotlib and its font list, ~0.5 s)
-            # once here, not once in every worker.
+            # once here, not once in every worker; the warm-up first, as it may choose
+            # how (figures: ``registry._lean_matplotlib``).
             import importlib
 
-            for p, _ in missing:
-                importlib.import_module(f"looking_inside.{p.module}")
             for warm in {p.warm for p, _ in missing if p.warm is not None}:
                 warm()
+            for p, _ in missing:
+                importlib.import_module(f"looking_inside.{p.module}")
             _FORKED = (self, self._all_inputs(missing))
         try:
             with ProcessPoolExecutor(workers, mp_context=ctx) as pool:

@@ -158,6 +158,59 @@ def source_hash(mods: Iterable[str]) -> str:
     return h.hexdigest()
 
 
+# (path, roots) -> ((size, mtime_ns), hash): see ``slice_hash``.
+_SLICES: dict[tuple[Path, frozenset[str]], tuple[tuple[int, int], str]] = {}
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def slice_hash(module: str, roots: Iterable[str]) -> str:
+    """Hash of the part of ``module`` that its top-level names ``roots`` can reach.
+
+    That part is every top-level statement that is not a definition (imports,
+    constants: they run whatever is called), and the functions and classes named from
+    the roots or from anything already included, transitively. A figure module draws
+    several figures: editing one figure's function then re-renders that figure only.
+    The hash is of the syntax tree, so a comment or a blank line moves nothing, while
+    any change to what runs does. A name looked up as a string (``getattr``) is not
+    followed: such names must be among the roots (the registry's function names are).
+    """
+    path = module_path(module)
+    st = path.stat()
+    stamp = (st.st_size, st.st_mtime_ns)
+    key = (path, frozenset(roots))
+    memo = _SLICES.get(key)
+    if memo is not None and memo[0] == stamp:
+        return memo[1]
+    tree = ast.parse(path.read_bytes(), str(path))
+    defs: dict[str, list[ast.stmt]] = {}
+    for node in tree.body:
+        if isinstance(node, _DEFINITIONS):
+            defs.setdefault(node.name, []).append(node)
+    keep = {id(n) for n in tree.body if not isinstance(n, _DEFINITIONS)}
+    todo = [n for n in tree.body if id(n) in keep]
+    missing = [r for r in key[1] if r not in defs]
+    if missing:
+        raise KeyError(f"{module}: no top-level definition of {', '.join(sorted(missing))}")
+    for r in key[1]:
+        todo.extend(defs[r])
+        keep.update(id(n) for n in defs[r])
+    while todo:
+        for sub in ast.walk(todo.pop()):
+            if isinstance(sub, ast.Name) and sub.id in defs:
+                for d in defs[sub.id]:
+                    if id(d) not in keep:
+                        keep.add(id(d))
+                        todo.append(d)
+    h = hashlib.sha256()
+    for node in tree.body:
+        if id(node) in keep:
+            h.update(ast.dump(node).encode())
+            h.update(b"\0")
+    _SLICES[key] = (stamp, h.hexdigest())
+    return _SLICES[key][1]
+
+
 def folder_modules(*folders: str) -> list[str]:
     """Every module inside the given sub-packages (``"data"``, ``"training"``)."""
     return [m for m in modules() if m.split(".")[0] in folders]
@@ -208,10 +261,21 @@ def function_lines(module: str, function: str) -> tuple[str, int, int]:
     matplotlib), and the answer follows the file on disk under ``mkdocs serve``.
     """
     path = module_path(module)
-    tree = ast.parse(path.read_bytes(), str(path))
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
-            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            end = node.end_lineno or node.lineno
-            return path.relative_to(ROOT.parents[1]).as_posix(), start, end
-    raise KeyError(f"{module}.{function}")
+    st = path.stat()
+    memo = _LINES.get(path)
+    if memo is None or memo[0] != (st.st_size, st.st_mtime_ns):
+        # Every function of the file at once: a build asks for each figure's, and a
+        # module draws several.
+        tree = ast.parse(path.read_bytes(), str(path))
+        spans = {n.name: (min([n.lineno, *(d.lineno for d in n.decorator_list)]),
+                          n.end_lineno or n.lineno)
+                 for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        memo = _LINES[path] = ((st.st_size, st.st_mtime_ns), spans)
+    if function not in memo[1]:
+        raise KeyError(f"{module}.{function}")
+    start, end = memo[1][function]
+    return path.relative_to(ROOT.parents[1]).as_posix(), start, end
+
+
+# path -> ((size, mtime_ns), {function: (first line, last line)})
+_LINES: dict[Path, tuple[tuple[int, int], dict[str, tuple[int, int]]]] = {}

@@ -64,6 +64,10 @@ class Product:
     parts: tuple[str, ...] = ()
     # Other modules whose code makes it, besides ``module`` and what that imports.
     code: tuple[str, ...] = ()
+    # The top-level names in ``module`` that make it (a figure's drawing and data
+    # functions). Given, the key covers only what they reach of ``module``
+    # (``sources.slice_hash``): editing one figure leaves its neighbours cached.
+    entry: tuple[str, ...] = ()
     # Run once in a process before it makes products in forked workers, so that every
     # worker inherits what it loads (for figures: matplotlib's font and text caches).
     warm: Callable[[], None] | None = None
