@@ -79,8 +79,21 @@ def test_key_moves_when_code_moves_and_not_for_a_chapter(tmp_path: Path, data_ro
     chapter.write_text("# 可视化权重\n\n改了一个错别字。\n")
     assert keys() == before, "editing a chapter must not move any key"
 
-    with (src / "looking_inside" / "products" / "figures" / "cifar.py").open("a") as f:
-        f.write("\n# a comment is an edit too\n")
+    # A figure's key covers what its functions reach of its module, as syntax: a
+    # comment or a function nobody calls draws nothing and moves nothing...
+    cifar = src / "looking_inside" / "products" / "figures" / "cifar.py"
+    text = cifar.read_text()
+    cifar.write_text(text + "\n# a comment\n\ndef unused():\n    return 1\n")
+    assert keys() == before, "a comment or an unused function moved a key"
+    # ...an edit to one figure's function moves that figure only...
+    anchor = '    fig = new_figure(6.0, 5.8)\n'
+    assert text.count(anchor) == 1
+    cifar.write_text(text.replace(anchor, anchor + "    fig.set_label('edited')\n"))
+    after_one = keys()
+    assert {k for k in before if before[k] != after_one[k]} == {"cifar-confusion"}
+    # ...and what runs for all of them (imports, constants) moves all three.
+    cifar.write_text(text.replace("SAMPLE_ROWS, SAMPLE_COLS, SAMPLE_SEED = 4, 8, 0",
+                                  "SAMPLE_ROWS, SAMPLE_COLS, SAMPLE_SEED = 4, 8, 1"))
     after_fig = keys()
     changed = {k for k in before if before[k] != after_fig[k]}
     assert changed == {"cifar-samples", "cifar-weights-all", "cifar-confusion"}

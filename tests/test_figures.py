@@ -326,3 +326,38 @@ def test_figure_numbers_follow_the_chapters(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text('{{ figure("w") }} {{ figure("x") }} {{ figure("y") }}')
     numbers = figure_numbers(tmp_path, pages)
     assert [numbers[n][0] for n in ("w", "x", "y", "z")] == [1, 2, 3, 4]
+
+
+LEAN = """
+import hashlib, json, sys
+sys.path.insert(0, sys.argv[2])
+from looking_inside.products.figures import registry
+if sys.argv[1] == "lean":
+    registry._lean_matplotlib()  # before any matplotlib import, as the builder does
+from helpers import fake_inputs
+from looking_inside.products.figures import style
+import matplotlib.lines
+inputs = fake_inputs()
+out = {"doc": len(matplotlib.lines.Line2D.set.__doc__ or "")}
+for name in ("cifar-confusion", "capacity-sweep", "two-layer-network", "cifar-samples"):
+    spec = registry.get_figure(name)
+    for f, data in registry._render_both(spec, inputs).items():
+        out[f] = hashlib.sha256(data).hexdigest()
+print(json.dumps(out))
+"""
+
+
+def test_lean_matplotlib_import_draws_the_same_bytes() -> None:
+    """``registry._lean_matplotlib`` drops the generated ``set()`` docstrings to import
+    matplotlib faster; figures of every kind (text, images, bars, lines, SVG) must come
+    out byte-identical with and without it."""
+    runs = {}
+    for mode in ("lean", "plain"):
+        proc = subprocess.run([sys.executable, "-c", LEAN, mode,
+                               str(Path(__file__).parent)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        runs[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+    lean_doc, plain_doc = runs["lean"].pop("doc"), runs["plain"].pop("doc")
+    assert lean_doc < plain_doc / 2, "the swap did not take (or no longer saves anything)"
+    assert len(runs["lean"]) == 4 * 3  # both palettes, and the data file
+    assert runs["lean"] == runs["plain"]

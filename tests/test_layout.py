@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from looking_inside import sources
 from looking_inside.products.catalog import products
 
@@ -132,3 +134,37 @@ def test_imports_are_found_in_every_statement_body(tmp_path: Path, monkeypatch) 
     monkeypatch.setattr(sources, "ROOT", pkg)
     monkeypatch.setattr(sources, "_MEMO", {})
     assert sources.imports_of("m") == {"b", "c", "d", "e", "f"}
+
+
+def test_a_slice_follows_what_its_roots_reach(tmp_path: Path, monkeypatch) -> None:
+    """``slice_hash``: helpers reached through other helpers, classes and module-level
+    statements count; unreached functions, comments and layout do not."""
+    pkg = tmp_path / "looking_inside"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    m = pkg / "m.py"
+    base = ("import math\nSCALE = 2\n\n"
+            "def draw():\n    return helper() * SCALE\n\n"
+            "def helper():\n    return Box().size + deep()\n\n"
+            "def deep():\n    return math.pi\n\n"
+            "class Box:\n    size = 1\n\n"
+            "def other():\n    return 3\n")
+    monkeypatch.setattr(sources, "ROOT", pkg)
+
+    stamps = iter(range(1, 10**6))
+
+    def h(text: str) -> str:
+        m.write_text(text)
+        os.utime(m, ns=(0, next(stamps)))  # a new stamp, whatever the clock's grain
+        return sources.slice_hash("m", ["draw"])
+
+    ref = h(base)
+    assert h(base.replace("return 3", "return 4")) == ref, "unreached function"
+    assert h(base.replace("def draw", "# why\n\n\ndef draw")) == ref, "comment, blank lines"
+    for edit in ("return math.pi", "size = 1", "SCALE = 2", "import math"):
+        changed = base.replace(edit, edit.replace("pi", "e").replace("1", "9")
+                               .replace("2", "9").replace("math", "cmath"))
+        assert changed != base
+        assert h(changed) != ref, edit
+    with pytest.raises(KeyError, match="nope"):
+        sources.slice_hash("m", ["nope"])

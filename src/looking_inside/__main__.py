@@ -134,5 +134,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _exit(code: int) -> None:
+    """End the process without the collector's last pass.
+
+    At exit Python walks every object for cycles: with matplotlib and numpy loaded,
+    ~0.2 s, a sixth of a figure edit's run, to free memory the OS takes back anyway.
+    Frozen objects are skipped; files are closed and flushed as usual, and exit
+    handlers still run."""
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())

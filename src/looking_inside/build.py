@@ -261,8 +261,9 @@ class Builder:
     def inputs(self, p: Product) -> Any:
         results: dict[str, Results] = {e: self.pipeline.results(get_experiment(e))
                                        for e in p.experiments}
-        test: dict[str, Split] = {d: self.pipeline.data(d).test for d in p.datasets}
-        train: dict[str, Split] = {d: self.pipeline.data(d).train for d in p.datasets}
+        test: dict[str, Split] = {d: self.pipeline.test(d) for d in p.datasets}
+        train: dict[str, Split] = {d: self.pipeline.data(d).train for d in p.datasets
+                                   if p.reads_train}
         return p.inputs(results, test, train)
 
     def _summary(self, name: str, info: Mapping[str, Any], cache_hit: bool) -> dict[str, Any]:

@@ -61,16 +61,31 @@ def modules() -> list[str]:
     return list(out)
 
 
+# path -> ((size, mtime_ns), sha256 of the bytes, syntax tree): one read and one
+# parse per file and process, shared by the import scan, slices and line numbers.
+_TREES: dict[Path, tuple[tuple[int, int], str, ast.Module]] = {}
+
+
+def _tree(path: Path) -> tuple[tuple[int, int], str, ast.Module]:
+    st = path.stat()
+    stamp = (st.st_size, st.st_mtime_ns)
+    memo = _TREES.get(path)
+    if memo is None or memo[0] != stamp:
+        source = path.read_bytes()
+        memo = _TREES[path] = (stamp, hashlib.sha256(source).hexdigest(),
+                               ast.parse(source, str(path)))
+    return memo
+
+
 def _read(path: Path, known: set[str] | None = None) -> tuple[str, frozenset[str]]:
     st = path.stat()
     stamp = (st.st_size, st.st_mtime_ns)
     memo = _MEMO.get(path)
     if memo is not None and memo[0] == stamp:
         return memo[1], memo[2]
-    source = path.read_bytes()
-    imports = frozenset(_imports(ast.parse(source, str(path)), _module_of(path),
+    stamp, digest, tree = _tree(path)
+    imports = frozenset(_imports(tree, _module_of(path),
                                  set(modules()) if known is None else known))
-    digest = hashlib.sha256(source).hexdigest()
     _MEMO[path] = (stamp, digest, imports)
     return digest, imports
 
@@ -176,13 +191,11 @@ def slice_hash(module: str, roots: Iterable[str]) -> str:
     followed: such names must be among the roots (the registry's function names are).
     """
     path = module_path(module)
-    st = path.stat()
-    stamp = (st.st_size, st.st_mtime_ns)
+    stamp, _, tree = _tree(path)
     key = (path, frozenset(roots))
     memo = _SLICES.get(key)
     if memo is not None and memo[0] == stamp:
         return memo[1]
-    tree = ast.parse(path.read_bytes(), str(path))
     defs: dict[str, list[ast.stmt]] = {}
     for node in tree.body:
         if isinstance(node, _DEFINITIONS):
@@ -261,16 +274,15 @@ def function_lines(module: str, function: str) -> tuple[str, int, int]:
     matplotlib), and the answer follows the file on disk under ``mkdocs serve``.
     """
     path = module_path(module)
-    st = path.stat()
+    stamp, _, tree = _tree(path)
     memo = _LINES.get(path)
-    if memo is None or memo[0] != (st.st_size, st.st_mtime_ns):
+    if memo is None or memo[0] != stamp:
         # Every function of the file at once: a build asks for each figure's, and a
         # module draws several.
-        tree = ast.parse(path.read_bytes(), str(path))
         spans = {n.name: (min([n.lineno, *(d.lineno for d in n.decorator_list)]),
                           n.end_lineno or n.lineno)
                  for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-        memo = _LINES[path] = ((st.st_size, st.st_mtime_ns), spans)
+        memo = _LINES[path] = (stamp, spans)
     if function not in memo[1]:
         raise KeyError(f"{module}.{function}")
     start, end = memo[1][function]

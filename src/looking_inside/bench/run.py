@@ -342,7 +342,7 @@ def format_report(r: dict[str, Any]) -> str:
         f"   (the hook's own work in-process, median: "
         f"{1000 * w['hook_in_process_median_s']:.0f} ms)",
         f"   figure-edit loop, median of {len(r['edit_loops']['figure_s'])}: "
-        f"{r['edit_loops']['figure_median_s']:.2f} s (edit products/figures/cifar.py -> "
+        f"{r['edit_loops']['figure_median_s']:.2f} s (edit the function drawing cifar-samples -> "
         f"`figures` done; made {r['edit_loops']['made']}); one-line chapter edit -> "
         f"`mkdocs build` done: {r['edit_loops']['chapter_median_s']:.2f} s",
         f"   two builds at once: training the article's four networks takes "

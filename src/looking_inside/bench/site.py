@@ -185,8 +185,22 @@ def cold_build(data_root: Path, cache: Path, site_dir: Path, device: str) -> Bui
 
 # --- the edit loops ---------------------------------------------------------------------
 
-# The module that draws `cifar-samples`: the issue's example of a figure edit.
-FIGURE_MODULE = Path("looking_inside/products/figures/cifar.py")
+# The figure whose drawing the edit loop changes: the issue's example of a figure edit.
+EDITED_FIGURE = "cifar-samples"
+
+
+def _edit_function(path: Path, function: str, i: int) -> None:
+    """A real edit to the body of ``function`` in ``path``: a statement before its
+    first, as a contributor's change would be (a comment no longer counts: keys are
+    of the syntax, see ``sources.slice_hash``)."""
+    import ast
+
+    lines = path.read_text().splitlines(keepends=True)
+    node = next(n for n in ast.parse("".join(lines)).body
+                if isinstance(n, ast.FunctionDef) and n.name == function)
+    first = node.body[0]
+    lines.insert(first.lineno - 1, " " * first.col_offset + f"edit = {i}\n")
+    path.write_text("".join(lines))
 
 
 @dataclass(frozen=True)
@@ -205,12 +219,15 @@ def edit_loops(data_root: Path, cache: Path, scratch: Path, device: str,
                reps: int) -> EditLoop:
     """What a contributor waits for, on a copy of the project (the repo is not touched).
 
-    Figure edit: append a comment to the module that draws ``cifar-samples`` (its key
-    moves, as for any real edit) and run ``python -m looking_inside figures``, which
-    renders the three figures of that module. Chapter edit: append a line to a
-    chapter and run ``mkdocs build``, everything else cached.
+    Figure edit: add a statement to the function that draws ``cifar-samples`` and run
+    ``python -m looking_inside figures``, which renders that figure again (both
+    palettes). Chapter edit: append a line to a chapter and run ``mkdocs build``,
+    everything else cached.
     """
     import shutil
+
+    from looking_inside.products.figures.registry import get_figure
+    from looking_inside.sources import module_path
 
     project = scratch / "edit-project"
     shutil.copytree(PROJECT_ROOT / "docs", project / "docs")
@@ -219,15 +236,18 @@ def edit_loops(data_root: Path, cache: Path, scratch: Path, device: str,
     shutil.copy(CONFIG, project / "mkdocs.yml")
     shutil.copytree(PROJECT_ROOT / "src", project / "src",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    env = _env(data_root, cache, device) | {"PYTHONPATH": str(project / "src"),
-                                            "PYTHONDONTWRITEBYTECODE": "1"}
+    # Bytecode is written, as in a contributor's checkout: only the edited module is
+    # compiled again.
+    env = _env(data_root, cache, device) | {"PYTHONPATH": str(project / "src")}
     out = scratch / "edit-figures"
     cmd = [sys.executable, "-m", "looking_inside", "figures", "--out", str(out)]
     subprocess.run(cmd, env=env, check=True, capture_output=True)  # warm, not counted
     figure, made = [], ""
+    spec = get_figure(EDITED_FIGURE)
+    edited = project / "src" / module_path(f"products.figures.{spec.module}").relative_to(
+        module_path("").parents[1])
     for i in range(reps):
-        with (project / "src" / FIGURE_MODULE).open("a") as f:
-            f.write(f"\n# edit {i}\n")
+        _edit_function(edited, spec.function, i)
         t = time.perf_counter()
         proc = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
         figure.append(time.perf_counter() - t)

@@ -247,7 +247,7 @@ def _cifar_split(paths: list[Path]) -> Split:
     return Split(images=np.concatenate(images), labels=np.concatenate(labels))
 
 
-def read_cifar(root: Path) -> tuple[Split, Split]:
+def read_cifar(root: Path, splits: tuple[str, ...] = ("train", "test")) -> tuple[Split, ...]:
     d = root / CIFAR10.folder
     meta_path = d / CIFAR10.meta_files[0]
     meta = read_cifar_batch(meta_path)
@@ -256,12 +256,13 @@ def read_cifar(root: Path) -> tuple[Split, Split]:
             tuple(names) != CIFAR10.classes_en:
         raise BuildError(f"{meta_path}: label_names are not CIFAR-10's ten classes "
                          f"({short(names)}); {REPLACE}")
-    return (_cifar_split([d / f for f in CIFAR10.train_files]),
-            _cifar_split([d / f for f in CIFAR10.test_files]))
+    return tuple(_cifar_split([d / f for f in (CIFAR10.train_files if s == "train"
+                                               else CIFAR10.test_files)]) for s in splits)
 
 
-def read_splits(root: Path, dataset: DatasetSpec) -> tuple[Split, Split]:
-    """(train, test) of a data set from its files under ``root``."""
+def read_splits(root: Path, dataset: DatasetSpec, splits: tuple[str, ...] = ("train", "test")
+                ) -> tuple[Split, ...]:
+    """The named splits of a data set (by default train, test) from its files."""
     if dataset.name == "mnist":
-        return read_mnist_split(root, "train"), read_mnist_split(root, "test")
-    return read_cifar(root)
+        return tuple(read_mnist_split(root, s) for s in splits)
+    return read_cifar(root, splits)

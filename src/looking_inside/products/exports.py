@@ -256,5 +256,6 @@ def exports() -> list[Product]:
         Product("export", "mnist-examples", MODULE, make=make_examples, datasets=("mnist",)),
         Product("export", "train-replay", MODULE, make=make_replay, experiments=REPLAYED),
         Product("export", "train-sample", MODULE, make=make_sample, datasets=("mnist",),
+                reads_train=True,
                 params={"train": SAMPLE_TRAIN_PER_CLASS, "test": SAMPLE_TEST_PER_CLASS}),
     ]

@@ -68,6 +68,9 @@ class Product:
     # functions). Given, the key covers only what they reach of ``module``
     # (``sources.slice_hash``): editing one figure leaves its neighbours cached.
     entry: tuple[str, ...] = ()
+    # Whether it reads the training images of its data sets too (else only the test
+    # images are loaded for it).
+    reads_train: bool = False
     # Run once in a process before it makes products in forked workers, so that every
     # worker inherits what it loads (for figures: matplotlib's font and text caches).
     warm: Callable[[], None] | None = None

@@ -19,6 +19,7 @@ from looking_inside.sources import folder_modules, source_hash
 
 if TYPE_CHECKING:
     from looking_inside.data.load import DataBundle
+    from looking_inside.data.readers import Split
     from looking_inside.training.results import Results
     from looking_inside.training.trainer import EpochCallback
 
@@ -54,6 +55,7 @@ class Pipeline:
         self.cache = cache or Cache(settings.cache_dir)
         self.timings = Timings()
         self._data: dict[str, DataBundle] = {}
+        self._tests: dict[str, Split] = {}  # test splits loaded alone (``test``)
         # Memos keyed by the whole (frozen) experiment, not its name: two variants
         # of one experiment are different inputs.
         self._results: dict[Experiment, Results] = {}
@@ -89,6 +91,18 @@ class Pipeline:
             self._data[dataset] = load(self.settings, dataset)
             self.timings.add(f"load {dataset}", time.perf_counter() - t)
         return self._data[dataset]
+
+    def test(self, dataset: Dataset) -> Split:
+        """The test split: from the whole data set when it is loaded, else alone."""
+        if dataset in self._data:
+            return self._data[dataset].test
+        if dataset not in self._tests:
+            from looking_inside.data.load import load_test
+
+            t = time.perf_counter()
+            self._tests[dataset] = load_test(self.settings, dataset)
+            self.timings.add(f"load {dataset} test", time.perf_counter() - t)
+        return self._tests[dataset]
 
     def results(self, exp: Experiment, on_epoch: EpochCallback | None = None) -> Results:
         """Cached results of ``exp``, training it first when the cache has none."""
