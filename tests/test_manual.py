@@ -105,30 +105,49 @@ def test_every_perceptron_takes_the_manual_pass_and_convnets_autograd() -> None:
     assert not is_perceptron(nn.Sequential(nn.Linear(4, 3, bias=False)))
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_fused_step_is_torchs_update_bit_for_bit(optimizer: str) -> None:
-    """FusedStep calls torch's fused kernel itself; the reference is torch.optim's own
-    step on a twin model, fed the same gradients: parameters and optimiser state must
-    be equal bit for bit after every step (not merely close)."""
-    from looking_inside.training.optim import FusedStep
+def _torch_optimizer(exp, model: nn.Module) -> torch.optim.Optimizer:  # noqa: ANN001
+    if exp.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=exp.lr, momentum=0.9,
+                               weight_decay=exp.weight_decay, fused=True)
+    return torch.optim.Adam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay,
+                            fused=True)
 
+
+def _state(opt, i: int) -> dict[str, torch.Tensor]:  # noqa: ANN001
+    """Our optimiser's state for parameter ``i``, under torch's names."""
+    if hasattr(opt, "buffers"):
+        return {"momentum_buffer": opt.buffers[i]}
+    return {"step": opt.steps[i], "exp_avg": opt.exp_avg[i], "exp_avg_sq": opt.exp_avg_sq[i]}
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+@pytest.mark.parametrize("grads", ["in place", "replaced"])
+def test_our_optimiser_is_torchs_update_bit_for_bit(optimizer: str, grads: str) -> None:
+    """``training.optim`` calls torch's fused kernel itself; the reference is
+    ``torch.optim``'s fused optimiser on a twin model, fed the same gradients, written
+    in place (as the manual pass does) or as new tensors (as autograd does): the
+    parameters and the optimiser state must be equal bit for bit after every step."""
     exp = dataclasses.replace(get_experiment("mnist-2layer"), optimizer=optimizer,
                               weight_decay=3e-3)  # type: ignore[arg-type]
     ours, theirs = _model((10,), "sigmoid"), _model((10,), "sigmoid")
-    opt_ours, opt_theirs = make_optimizer(exp, ours), make_optimizer(exp, theirs)
-    update = FusedStep(opt_ours)
+    opt_ours, opt_theirs = make_optimizer(exp, ours), _torch_optimizer(exp, theirs)
     gen = torch.Generator().manual_seed(1)
     for p in (*ours.parameters(), *theirs.parameters()):
         p.grad = torch.zeros_like(p)
     for _ in range(25):
         for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
             g = torch.randn(a.shape, generator=gen)
-            a.grad.copy_(g)  # type: ignore[union-attr]  (written in place, as manual does)
-            b.grad.copy_(g)  # type: ignore[union-attr]
-        update.step()
+            if grads == "in place":
+                a.grad.copy_(g)  # type: ignore[union-attr]
+                b.grad.copy_(g)  # type: ignore[union-attr]
+            else:
+                a.grad, b.grad = g.clone(), g.clone()
+        opt_ours.step()
         opt_theirs.step()
-        for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        for i, (a, b) in enumerate(zip(ours.parameters(), theirs.parameters(), strict=True)):
             assert torch.equal(a, b)
+            state = _state(opt_ours, i)
+            assert set(state) == set(opt_theirs.state[b])
             for k, v in opt_theirs.state[b].items():
-                assert torch.equal(opt_ours.state[a][k], v), k
-    assert update._call is not None  # the fast path ran, not a fallback
+                assert torch.equal(state[k], v), k
+                assert state[k].dtype == v.dtype, k

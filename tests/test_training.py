@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,3 +161,25 @@ def test_snapshots_round_trip_and_are_validated(tmp_path) -> None:
     (tmp_path / ARRAYS).write_bytes(buf.getvalue())
     with pytest.raises(ValueError, match="KeyError"):
         Results.from_folder(tmp_path, exp)
+
+
+def test_deterministic_mode_without_the_compiler_stack() -> None:
+    """``trainer.deterministic`` sets torch's deterministic flag as the public call does,
+    but without importing ``torch._inductor`` (~1.8 s of every trainer's start)."""
+    script = (
+        "import sys, torch\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from helpers import fake_bundle\n"
+        "from looking_inside.config import get_experiment\n"
+        "from looking_inside.training.trainer import deterministic, train\n"
+        "assert not torch.are_deterministic_algorithms_enabled()\n"
+        "deterministic()\n"
+        "print(torch.are_deterministic_algorithms_enabled(),\n"
+        "      torch.is_deterministic_algorithms_warn_only_enabled())\n"
+        "for name in ('mnist-2layer', 'mnist-conv'):\n"
+        "    train(get_experiment(name), fake_bundle('mnist', 64, seed=0))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('torch._inductor', \n"
+        "      'torch._dynamo', 'triton'))))\n")
+    out = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent)],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["True False", "[]"]

@@ -21,13 +21,27 @@ from looking_inside.training.models import (
     preprocess,
     weighted_layers,
 )
-from looking_inside.training.optim import FusedStep
+from looking_inside.training.optim import FusedAdam, FusedSGD, Optimizer
 from looking_inside.training.results import Results, Snapshots, library_versions
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.training")
 
 # Called after every epoch with (experiment, epoch index, metrics of that epoch).
 EpochCallback = Callable[[Experiment, int, dict[str, float]], None]
+
+
+def deterministic() -> None:
+    """Deterministic kernels only, as ``torch.use_deterministic_algorithms(True)``
+    sets them, without its other half: that function also sets the flag in
+    ``torch._inductor.config``, for compiled models, and importing that imports the
+    compiler stack (dynamo, triton): ~1.8 s of every trainer process's start, for a
+    flag nothing here reads (no model is compiled), and triton's leak report on
+    stderr at exit. ``tests/test_training.py`` checks the flag and the import."""
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # a torch without it: the public way, whatever it costs
+        torch.use_deterministic_algorithms(True)
+    else:
+        setter(True, warn_only=False)
 
 
 def resolve_device(requested: Device) -> torch.device:
@@ -74,15 +88,15 @@ def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
     return p, (torch.cat(hidden) if has_hidden else None), acc
 
 
-def make_optimizer(exp: Experiment, model: nn.Module) -> torch.optim.Optimizer:
-    # fused=True: one kernel per step instead of ~8 passes over every parameter; with
-    # index_select below, 9-28% off an epoch on two cores (`python -m looking_inside
-    # bench`). Same update, rounded differently (~1e-8 relative); still deterministic.
+def make_optimizer(exp: Experiment, model: nn.Module) -> Optimizer:
+    # torch's fused Adam / SGD update, one kernel per step instead of ~8 passes over
+    # every parameter (9-28% off an epoch when it came in), called without torch.optim
+    # (``training.optim``: the same update bit for bit, without its per-step Python or
+    # its ~2 s import of the compiler at start-up).
     if exp.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=exp.lr, momentum=0.9,
-                               weight_decay=exp.weight_decay, fused=True)
-    return torch.optim.Adam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay,
-                            fused=True)
+        return FusedSGD(model.parameters(), lr=exp.lr, momentum=0.9,
+                        weight_decay=exp.weight_decay)
+    return FusedAdam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay)
 
 
 def snapshot_steps(total: int, count: int) -> np.ndarray:
@@ -96,7 +110,7 @@ def snapshot_steps(total: int, count: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], steps, [total]]))
 
 
-def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
+def train_epoch(model: nn.Module, opt: Optimizer, x: torch.Tensor,
                 y: torch.Tensor, batch_size: int, gen: torch.Generator,
                 on_step: Callable[[], None] | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,13 +125,12 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
     return autograd_epoch(model, opt, x, y, batch_size, gen, on_step)
 
 
-def _manual_epoch(model: nn.Sequential, opt: torch.optim.Optimizer, x: torch.Tensor,
+def _manual_epoch(model: nn.Sequential, opt: Optimizer, x: torch.Tensor,
                   y: torch.Tensor, batch_size: int, gen: torch.Generator,
                   on_step: Callable[[], None] | None) -> tuple[torch.Tensor, torch.Tensor]:
     device = x.device
     n = x.shape[0]
     step = ManualPerceptron(model, min(batch_size, n), x.shape[1])
-    update = FusedStep(opt)  # opt.step(), without its per-step Python
     model.train()
     perm = torch.randperm(n, generator=gen).to(device)
     # Labels shuffled once per epoch, then sliced: one gather instead of one a step.
@@ -131,7 +144,7 @@ def _manual_epoch(model: nn.Sequential, opt: torch.optim.Optimizer, x: torch.Ten
     for i in range(0, n, batch_size):
         yb = y_epoch[i:i + batch_size]  # (B,)
         loss, logits = step.step(x, perm[i:i + batch_size], yb)
-        update.step()
+        opt.step()
         if on_step is not None:
             on_step()
         # Accumulate on-device: a .item() per step would sync a GPU every batch.
@@ -140,7 +153,7 @@ def _manual_epoch(model: nn.Sequential, opt: torch.optim.Optimizer, x: torch.Ten
     return total_loss, (predicted == y_epoch).sum()
 
 
-def autograd_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
+def autograd_epoch(model: nn.Module, opt: Optimizer, x: torch.Tensor,
                    y: torch.Tensor, batch_size: int, gen: torch.Generator,
                    on_step: Callable[[], None] | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -181,7 +194,7 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     # split by thread count), and no pool spinning against another process's. The
     # build trains several experiments at once instead (see ``workers``).
     torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
+    deterministic()
     torch.manual_seed(exp.seed)
     gen = torch.Generator().manual_seed(exp.seed)
 
