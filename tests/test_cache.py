@@ -279,15 +279,27 @@ def test_killed_while_writing_the_cache(data_root: Path, tmp_path: Path) -> None
     assert _verify_all(cache) == 1
 
 
-def test_unwritable_cache_builds_without_caching_and_says_so(data_root: Path,
-                                                             tmp_path: Path) -> None:
+def test_unwritable_cache_trains_into_a_temporary_one_and_says_so(data_root: Path,
+                                                                  tmp_path: Path) -> None:
+    """Two networks, so two trainer processes: they store into the run's temporary
+    cache, the run reads them back from it (nothing trained twice), then removes it."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
-    proc = _cli(data_root, blocker, "--only", "mnist-1layer", "--json")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = _cli(data_root, blocker, "--only", "mnist-1layer", "--only", "mnist-sweep-0",
+                "--json", "--verbose", env={"TMPDIR": str(scratch)})
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
-    assert "building without a cache" in err and str(blocker) in err
-    assert json.loads(out)["experiments"][0]["test_accuracy"] > 0.8
+    warned = [line for line in err.splitlines() if "cannot write to the cache folder" in line]
+    assert len(warned) == 1 and str(blocker) in warned[0], err
+    assert "keeps what it makes in a temporary folder" in warned[0]
+    assert "REPAIRED" not in err, "a missing cache folder is not a damaged entry"
+    assert len([line for line in err.splitlines() if ": training on " in line]) == 2, err
+    rows = json.loads(out)["experiments"]
+    assert [r["test_accuracy"] > 0.8 for r in rows] == [True, True]
+    assert not [p for p in scratch.iterdir() if p.name.startswith("looking-inside")]
+    assert blocker.read_text() == "a file where the cache folder should be"
 
 
 def test_prune_drops_old_versions_but_spares_recent_ones(tmp_path: Path) -> None:

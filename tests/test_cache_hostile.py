@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from looking_inside.cache import REPAIRED, STAMP, Cache, sha256_bytes
+from looking_inside.config import experiment_names
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -169,7 +170,13 @@ def test_unwritable_cache_leaves_no_scratch_and_keeps_warnings(
                           text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("WARNING")]
-    assert any("cannot write to the cache folder" in w for w in warnings), proc.stderr[-2000:]
+    assert len([w for w in warnings if "cannot write to the cache folder" in w]) == 1, \
+        proc.stderr[-2000:]
+    # The trainers' results reach the build through its temporary cache: each network
+    # is trained once, in parallel, not again by the build after its trainers.
+    trained = [line for line in proc.stderr.splitlines() if ": training on " in line]
+    assert len(trained) == len(experiment_names()), trained
+    assert "REPAIRED" not in proc.stderr
     # Ours only: jieba and torch keep caches of their own in the temp folder.
     assert not [p for p in scratch.iterdir() if p.name.startswith("looking-inside")], \
         "scratch folders left behind"

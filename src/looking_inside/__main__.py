@@ -87,20 +87,28 @@ def main(argv: list[str] | None = None) -> int:
             pipe = Pipeline(settings)
             progress = _Progress(enabled=not args.json)
             missing = [e for e in settings.experiments if pipe.lookup(e) is None]
-            if not args.serial and len(missing) > 1 and pipe.cache.enabled:
-                from looking_inside.training.workers import train_in_workers
+            try:
+                if not args.serial and len(missing) > 1 and pipe.cache.writable():
+                    from dataclasses import replace
 
-                train_in_workers(settings, missing, verbose=args.verbose)
-                pipe = Pipeline(settings)
-            rows = []
-            for exp in settings.experiments:
-                res = pipe.results(exp, progress)
-                rows.append({
-                    "name": exp.name, "dataset": exp.dataset, "n_train": res.n_train,
-                    "n_test": res.n_test, "epochs": exp.epochs, "seed": exp.seed,
-                    "test_accuracy": res.test_accuracy, "train_seconds": res.train_seconds,
-                    "cache_hit": exp.name in pipe.hits and exp not in missing,
-                })
+                    from looking_inside.training.workers import train_in_workers
+
+                    # They store into the cache, or into this run's temporary one.
+                    train_in_workers(replace(settings, cache_dir=pipe.cache.write_root),
+                                     missing, verbose=args.verbose)
+                    pipe = Pipeline(settings, pipe.cache)
+                rows = []
+                for exp in settings.experiments:
+                    res = pipe.results(exp, progress)
+                    rows.append({
+                        "name": exp.name, "dataset": exp.dataset, "n_train": res.n_train,
+                        "n_test": res.n_test, "epochs": exp.epochs, "seed": exp.seed,
+                        "test_accuracy": res.test_accuracy,
+                        "train_seconds": res.train_seconds,
+                        "cache_hit": exp.name in pipe.hits and exp not in missing,
+                    })
+            finally:
+                pipe.cache.close()
             if args.json:
                 print(json.dumps({"experiments": rows}))
             else:

@@ -7,6 +7,7 @@ makes the missing products, in parallel processes when more than one is missing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -109,6 +110,7 @@ class Builder:
         self.close()
 
     def close(self) -> None:
+        self.cache.close()
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
@@ -160,7 +162,7 @@ class Builder:
         """Make whatever is missing; returns the full manifest."""
         t = time.perf_counter()
         untrained = [e for e in self.settings.experiments if self.pipeline.lookup(e) is None]
-        if untrained and self.cache.enabled and "torch" not in sys.modules:
+        if untrained and "torch" not in sys.modules and self.cache.writable():
             self._train_in_child(untrained)
             self.pipeline.timings.add("train (child)", time.perf_counter() - t)
         summaries = []
@@ -209,8 +211,9 @@ class Builder:
         """
         from looking_inside.training.workers import train_in_workers
 
-        train_in_workers(self.settings, experiments, verbose=log.getEffectiveLevel()
-                         <= logging.INFO)
+        # Where they store it: the cache, or this build's temporary one (``writable``).
+        settings = dataclasses.replace(self.settings, cache_dir=self.cache.write_root)
+        train_in_workers(settings, experiments, verbose=log.getEffectiveLevel() <= logging.INFO)
 
     def _make(self, missing: list[tuple[Product, str]]) -> list[tuple[Product, str, Any]]:
         """Make the missing products: here when one task is left (no workers to start),
@@ -228,7 +231,9 @@ class Builder:
             # torch's thread pools do not survive fork: start fresh interpreters, which
             # read the results from the cache (or, without a cache, are handed them).
             ctx = multiprocessing.get_context("spawn")
-            payload = None if self.cache.enabled else self._all_inputs(missing)
+            # (A temporary cache is this process's alone: hand them the inputs then too.)
+            shared = self.cache.enabled and not self.cache.diverted
+            payload = None if shared else self._all_inputs(missing)
         else:
             # Forked workers inherit the loaded inputs and imported modules: no start-up.
             ctx = multiprocessing.get_context("fork")

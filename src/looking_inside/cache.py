@@ -12,6 +12,7 @@ at once both succeed (the second rename loses and its identical copy is dropped)
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import json
@@ -187,16 +188,33 @@ def _sweep_stale(parent: Path) -> None:
 
 
 class Cache:
-    """Entries under one cache folder. ``enabled=False`` after a failed write: the
-    build carries on without caching and says so once."""
+    """Entries under one cache folder.
+
+    A folder that refuses a write (read-only, full, a file in its place) is not the
+    end of caching: the build goes on with a temporary folder of its own (``divert``),
+    so that its trainers in other processes can still hand their results back and
+    nothing is trained twice, and ``close`` removes it. Reads try the real folder
+    first: a read-only cache still serves what it holds. ``enabled=False`` only when
+    not even a temporary folder can be written; the build then carries on uncached.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.enabled = True
         self.stats = {"hits": 0, "misses": 0, "corrupt": 0}
+        self._temp: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def write_root(self) -> Path:
+        """Where entries are stored: the cache folder, or this build's temporary one."""
+        return Path(self._temp.name) if self._temp is not None else self.root
+
+    @property
+    def diverted(self) -> bool:
+        return self._temp is not None
 
     def entry_dir(self, kind: str, name: str, key: str) -> Path:
-        return self.root / kind / name / key
+        return self.write_root / kind / name / key
 
     def get(self, kind: str, name: str, key: str,
             check: Callable[[Mapping[str, str], Mapping[str, Any]], None] | None = None
@@ -206,8 +224,24 @@ class Cache:
         ``check(files, info)`` may refuse a stamp whose contents are wrong for its
         kind (by raising ValueError). A damaged entry is reported and moved away.
         """
-        d = self.entry_dir(kind, name, key)
-        if not self._inside(d):
+        roots = (self.root, self.write_root) if self.diverted else (self.root,)
+        for root in roots:
+            entry = self._get(root, kind, name, key, check)
+            if entry is not None:
+                self.stats["hits"] += 1
+                return entry
+        return None
+
+    def _get(self, root: Path, kind: str, name: str, key: str,
+             check: Callable[[Mapping[str, str], Mapping[str, Any]], None] | None
+             ) -> Entry | None:
+        d = root / kind / name / key
+        if not root.is_dir():
+            # No cache folder yet, or a file in its place (then ``put`` diverts):
+            # nothing is stored, and nothing is damaged.
+            self.stats["misses"] += 1
+            return None
+        if not self._inside(root, d):
             return self._corrupt(d, "the entry or a folder above it is a symlink")
         stamp_path = d / STAMP
         try:
@@ -230,14 +264,14 @@ class Cache:
             return self._corrupt(d, f"missing file {Path(exc.filename or '?').name}")
         except (ValueError, OSError, RecursionError) as exc:
             return self._corrupt(d, f"bad stamp ({str(exc)[:80]})")
-        self.stats["hits"] += 1
         return Entry(path=d, digests=files, info=info)
 
-    def _inside(self, d: Path) -> bool:
-        """Whether ``d`` is really where it says, under the cache root: no symlink on
-        the way (a restored cache may come from elsewhere and point anywhere)."""
+    @staticmethod
+    def _inside(root: Path, d: Path) -> bool:
+        """Whether ``d`` is really where it says, under ``root``: no symlink on the way
+        (a restored cache may come from elsewhere and point anywhere)."""
         try:
-            return d.resolve() == self.root.resolve() / d.relative_to(self.root)
+            return d.resolve() == root.resolve() / d.relative_to(root)
         except (OSError, ValueError, RuntimeError):
             return False
 
@@ -264,16 +298,19 @@ class Cache:
     def put(self, kind: str, name: str, key: str, files: Mapping[str, bytes],
             info: Mapping[str, Any] | None = None) -> Entry | None:
         """Store ``files`` as an entry; returns it, or None when caching is off."""
-        if not self.enabled:
-            return None
+        while self.enabled:
+            try:
+                return self._put(kind, name, key, files, info)
+            except OSError as exc:
+                self.divert(exc)  # then try once more there, or give up
+        return None
+
+    def _put(self, kind: str, name: str, key: str, files: Mapping[str, bytes],
+             info: Mapping[str, Any] | None) -> Entry:
         final = self.entry_dir(kind, name, key)
-        try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            _sweep_stale(final.parent)
-            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
-        except OSError as exc:
-            self._disable(exc)
-            return None
+        final.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_stale(final.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
         try:
             digests = {}
             for fname, data in files.items():
@@ -290,20 +327,48 @@ class Cache:
                 # Another build stored the same key first; keep theirs if it is whole.
                 if self.get(kind, name, key) is None:
                     os.rename(tmp, final)
-        except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            self._disable(exc)
-            return None
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         return Entry(path=final, digests=digests, info=dict(info or {}))
 
-    def _disable(self, exc: OSError) -> None:
+    def writable(self) -> bool:
+        """Whether entries can be stored, diverting first if the cache folder refuses
+        (tried by making and removing a folder where entries go). Asked before other
+        processes are told where to store theirs."""
+        while self.enabled:
+            try:
+                if self.write_root.exists() and not self.write_root.is_dir():
+                    raise NotADirectoryError(errno.ENOTDIR, "a file is in its place")
+                self.write_root.mkdir(parents=True, exist_ok=True)
+                os.rmdir(tempfile.mkdtemp(prefix=".tmp-", dir=self.write_root))
+                return True
+            except OSError as exc:
+                self.divert(exc)
+        return False
+
+    def divert(self, exc: OSError) -> None:
+        """The current folder refused a write: go on in a temporary one, said once;
+        if that one refuses too, go on without a cache."""
+        if self._temp is None:
+            with contextlib.suppress(OSError):
+                self._temp = tempfile.TemporaryDirectory(prefix="looking-inside-cache-")
+                log.warning(
+                    "cannot write to the cache folder %s (%s); this build keeps what it "
+                    "makes in a temporary folder and removes it at the end. Fix: make it "
+                    "writable or set LOOKING_INSIDE_CACHE to a writable folder",
+                    self.root, exc)
+                return
         self.enabled = False
         log.warning("cannot write to the cache folder %s (%s); building without a cache. "
                     "Fix: make it writable or set LOOKING_INSIDE_CACHE to a writable folder",
-                    self.root, exc)
+                    self.root if self._temp is None else self.write_root, exc)
+
+    def close(self) -> None:
+        """Remove the temporary folder, if the build needed one."""
+        if self._temp is not None:
+            self._temp.cleanup()
+            self._temp = None
 
     def prune(self, kind: str, name: str, keep: str, older_than: float = STALE_SECONDS) -> None:
         """Drop other versions of an entry, once they are ``older_than`` seconds old.
@@ -314,7 +379,9 @@ class Cache:
         import time
 
         parent = self.root / kind / name
-        if not self.enabled or not parent.is_dir():
+        # A diverted build leaves the cache folder alone (it refused writes), and its
+        # temporary folder goes away anyway.
+        if not self.enabled or self.diverted or not parent.is_dir():
             return
         now = time.time()
         for child in parent.iterdir():
