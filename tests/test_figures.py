@@ -41,12 +41,12 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "cifar-weights-all": (1, list(CIFAR_CLASSES_ZH)),
     "cifar-confusion": (1, []),
     "two-layer-network": (2, ["28×28 图像"]),
-    "mnist-hidden-filters": (20, [str(i) for i in range(1, 11)]),
-    "mnist-hidden-top-images": (30, ["最兴奋的 8 张", "最不兴奋的 8 张"]),
+    "mnist-hidden-filters": (2, [str(i) for i in range(1, 11)]),
+    "mnist-hidden-top-images": (1, ["过滤器", "最兴奋的 8 张", "最不兴奋的 8 张"]),
     # four panels, each with its cost axis
     "capacity-sweep": (8, ["MNIST：一个隐藏层，宽度不同", "CIFAR-10：一个隐藏层，宽度不同"]),
     "convnet-vs-mlp": (2, ["MNIST 测试集准确率", "CIFAR-10 测试集准确率"]),
-    "convnet-filters": (16, [str(i) for i in range(1, 9)]),
+    "convnet-filters": (1, [str(i) for i in range(1, 9)]),
     # every panel in one axes (curves.py); its titles are checked below
     "training-curves": (1, []),
 }
@@ -291,21 +291,104 @@ def test_extreme_examples_are_the_sorted_ends() -> None:
     assert bottom.tolist() == [[2, 0], [0, 1]]
 
 
-def test_hidden_top_images_show_the_extreme_digits(inputs: ProductInputs) -> None:
+@pytest.mark.parametrize("theme", style.THEMES, ids=lambda t: t.name)
+def test_hidden_top_images_show_the_extreme_digits(inputs: ProductInputs,
+                                                   theme: style.Theme) -> None:
+    """Every tile of the mosaic, found by the transparent gaps, is the filter or the
+    test digit the data file names for it, inked for the palette."""
     from looking_inside.products.analysis import extreme_examples
-    from looking_inside.products.figures.hidden import strip
+    from looking_inside.products.figures.hidden import top_images_data
 
     res = inputs.results["mnist-2layer"]
+    rows = top_images_data(inputs)[1:]
     top, bottom = extreme_examples(res.hidden, 8)
-    fig = render("mnist-hidden-top-images", inputs)
-    images = inputs.test["mnist"].images.astype(float)
-    for j in range(10):
-        shown_top = fig.axes[3 * j + 1].get_images()[0].get_array()
-        np.testing.assert_array_equal(np.ma.filled(shown_top, np.nan),
-                                      strip(images[top[j]]))
-        shown_bottom = fig.axes[3 * j + 2].get_images()[0].get_array()
-        np.testing.assert_array_equal(np.ma.filled(shown_bottom, np.nan),
-                                      strip(images[bottom[j]]))
+    assert [r[3] for r in rows] == [*top.ravel(), *bottom.ravel()]
+    fig = render("mnist-hidden-top-images", inputs, theme)
+    (ax,) = fig.axes
+    mosaic = np.asarray(ax.images[0].get_array())  # (H, W, 4) uint8
+    opaque = mosaic[..., 3] == 255
+    ys, xs = np.flatnonzero(opaque.any(1)), np.flatnonzero(opaque.any(0))
+    row_starts = ys[np.r_[True, np.diff(ys) > 1]]
+    col_starts = xs[np.r_[True, np.diff(xs) > 1]]
+    assert (len(row_starts), len(col_starts)) == (10, 17)
+    images = inputs.test["mnist"].images
+    for j, y in enumerate(row_starts):
+        w = res.weights[0][j].astype(np.float64)
+        expect = np.rint((w - w.min()) / (w.max() - w.min()) * 255).reshape(28, 28)
+        np.testing.assert_array_equal(mosaic[y:y + 28, col_starts[0]:col_starts[0] + 28, 0],
+                                      expect)
+        for r in (r for r in rows if r[0] == j + 1):
+            x = col_starts[1 + (0 if r[1] == "most" else 8) + r[2] - 1]
+            digit = images[r[3]].astype(int)
+            ink = 255 - digit if theme is style.LIGHT else digit
+            for c in range(3):
+                np.testing.assert_array_equal(mosaic[y:y + 28, x:x + 28, c], ink)
+            assert float(res.hidden[r[3], j]) == r[5]
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_hidden_filter_bars_are_the_output_weights_under_their_filters(
+        inputs: ProductInputs) -> None:
+    from looking_inside.products.figures.mnist import hidden_filters_data
+
+    w_in, w_out = inputs.results["mnist-2layer"].weights[:2]
+    h = len(w_in)
+    fig = render("mnist-hidden-filters", inputs)
+    tiles, bars = fig.axes
+    (container,) = bars.containers
+    heights = np.array([r.get_height() for r in container]).reshape(10, h)
+    scale = heights / w_out  # one positive factor for every bar: same signs, same ratios
+    np.testing.assert_allclose(scale, scale.flat[0], rtol=1e-6)
+    assert scale.flat[0] > 0
+    # Each bar stands under its filter: the two axes span the same figure columns and
+    # the same x, and bar j's centre is tile j's.
+    fig.canvas.draw()
+    assert np.allclose(tiles.get_position().intervalx, bars.get_position().intervalx)
+    assert np.allclose(tiles.get_xlim(), bars.get_xlim())
+    mosaic = np.asarray(tiles.images[0].get_array())
+    cols = np.flatnonzero(mosaic[..., 3].any(0))
+    starts = cols[np.r_[True, np.diff(cols) > 1]]
+    centres = [r.get_x() + r.get_width() / 2 for r in container][:h]
+    np.testing.assert_allclose(centres, starts + 13.5)
+    rows = hidden_filters_data(inputs)
+    assert len(rows) == h + 1 and len(rows[0]) == 1 + 10 + 784
+    for j, row in enumerate(rows[1:]):
+        assert row[0] == j + 1
+        np.testing.assert_array_equal(row[1:11], w_out[:, j])
+        np.testing.assert_array_equal(row[11:], w_in[j])
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_convnet_filter_tiles_are_the_first_layer_weights(inputs: ProductInputs) -> None:
+    from looking_inside.config import convnet_name
+    from looking_inside.products.figures.features import convnet_filters_data
+
+    w = {d: inputs.results[convnet_name(d)].weights[0] for d in ("mnist", "cifar10")}
+    fig = render("convnet-filters", inputs)
+    (ax,) = fig.axes
+    mosaic = np.asarray(ax.images[0].get_array()).astype(float)
+    k = w["mnist"].shape[-1]
+    for j in range(len(w["mnist"])):
+        grey, colour = w["mnist"][j, 0].astype(float), w["cifar10"][j].astype(float)
+        x = j * (k + 1)
+        expect = np.rint((grey - grey.min()) / (grey.max() - grey.min()) * 255)
+        np.testing.assert_array_equal(mosaic[:k, x:x + k, 0], expect)
+        lim = np.abs(colour).max()
+        expect = np.rint((colour.transpose(1, 2, 0) / lim + 1) / 2 * 255)
+        np.testing.assert_array_equal(mosaic[k + 2:2 * k + 2, x:x + k, :3], expect)
+    rows = convnet_filters_data(inputs)
+    assert [r[:3] for r in rows[1:]] == [
+        [d, j + 1, c] for d in ("mnist", "cifar10") for j in range(len(w[d]))
+        for c in range(w[d].shape[1])]
+    for r in rows[1:]:
+        np.testing.assert_array_equal(r[3:], w[r[0]][r[1] - 1, r[2]].ravel())
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
 
 
 def test_figure_numbers_follow_the_chapters(tmp_path: Path) -> None:

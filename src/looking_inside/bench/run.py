@@ -136,8 +136,11 @@ def run_bench(settings: Settings, out_dir: Path, quick: bool = False) -> dict[st
                                                  sizes.reps, sizes.tutorial_s))
         del bundles  # over 1 GB at full size; the builds below should not share the RAM
         cache = scratch / "cache"
-        with steps.step("cold build", f"cold build on {settings.data_root}"):
-            cold = bs.cold_build(settings.data_root, cache, scratch / "site-cold", "cpu")
+        # The builds run on the configured data; --quick (a smoke test of the bench
+        # itself) on its small tiled copy, a third of the training and evaluation.
+        root = data.root if quick else settings.data_root
+        with steps.step("cold build", f"cold build on {root}"):
+            cold = bs.cold_build(root, cache, scratch / "site-cold", "cpu")
         pages = bs.page_weights(scratch / "site-cold")
         with steps.step("playground", f"the playground: {sizes.play_steps} steps in the "
                         "browser and in numpy"):
@@ -147,14 +150,14 @@ def run_bench(settings: Settings, out_dir: Path, quick: bool = False) -> dict[st
             steps.untracked["playground"] = play.untracked_cpu_s
         with steps.step("warm rebuild",
                         f"{sizes.warm_reps} warm builds with and without our plugins"):
-            warm = bs.warm_rebuild(settings.data_root, cache, scratch, "cpu", sizes.warm_reps)
+            warm = bs.warm_rebuild(root, cache, scratch, "cpu", sizes.warm_reps)
         with steps.step("edit loops",
                         f"{sizes.warm_reps} figure edits and {sizes.warm_reps} chapter edits"):
-            edits = bs.edit_loops(settings.data_root, cache, scratch, "cpu", sizes.warm_reps)
+            edits = bs.edit_loops(root, cache, scratch, "cpu", sizes.warm_reps)
         with steps.step("two builds", "training alone, then two builds' training at once"):
             from looking_inside.bench.concurrency import two_builds
 
-            concurrency = two_builds(settings.data_root, scratch)
+            concurrency = two_builds(root, scratch)
         estimate = full_scale_estimate(cold, epochs, data)
         full_run = None
         if sizes.full_build:
@@ -168,7 +171,7 @@ def run_bench(settings: Settings, out_dir: Path, quick: bool = False) -> dict[st
         "limits": asdict(limits),
         "training": [e.to_json() for e in epochs],
         "data_load_s": {"subset": data.subset_load_s, "full": data.full_load_s},
-        "cold_build": _build_json(cold) | {"data_root": str(settings.data_root)},
+        "cold_build": _build_json(cold) | {"data_root": str(root)},
         "full_scale": {"estimate_s": sum(s for _, s in estimate), "parts": dict(estimate),
                        "measured": _build_json(full_run) if full_run else None},
         "warm_rebuild": warm.to_json(),

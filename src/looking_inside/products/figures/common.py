@@ -27,16 +27,18 @@ def scaled(image: np.ndarray) -> np.ndarray:
     return (img - lo) / (hi - lo if hi > lo else 1.0)
 
 
-def tile_mosaic(tiles: Sequence[np.ndarray], cols: int, gap: int = 2, row_gap: int = 2
-                ) -> np.ndarray:
+def tile_mosaic(tiles: Sequence[np.ndarray | None], cols: int, gap: int = 2,
+                row_gap: int = 2) -> np.ndarray:
     """Equal-sized tiles in [0, 1], grey ``(h, w)`` or colour ``(h, w, 3)``, in rows of
     ``cols``, ``gap`` pixels apart across and ``row_gap`` down: one RGBA image,
-    transparent between the tiles. 8 bits a channel, as the PNG will be: matplotlib
-    resamples uint8 RGBA several times faster than floats."""
-    h, w = tiles[0].shape[:2]
+    transparent between the tiles and where a tile is None. 8 bits a channel, as the
+    PNG will be: matplotlib resamples uint8 RGBA several times faster than floats."""
+    h, w = next(t for t in tiles if t is not None).shape[:2]
     rows = -(-len(tiles) // cols)
     out = np.zeros((rows * (h + row_gap) - row_gap, cols * (w + gap) - gap, 4), np.uint8)
     for k, tile in enumerate(tiles):
+        if tile is None:
+            continue
         r, c = divmod(k, cols)
         y, x = r * (h + row_gap), c * (w + gap)
         rgb = np.rint(np.clip(tile, 0.0, 1.0) * 255)
@@ -45,14 +47,15 @@ def tile_mosaic(tiles: Sequence[np.ndarray], cols: int, gap: int = 2, row_gap: i
     return out
 
 
-def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray], cols: int, titles: Sequence[str],
-               theme: Theme, fontsize: float, gap: int = 2, row_gap: int = 2) -> None:
-    """A grid of images in one axes, each titled above.
+def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray | None], cols: int,
+               titles: Sequence[str], theme: Theme, fontsize: float, gap: int = 2,
+               row_gap: int = 2) -> None:
+    """A grid of images in one axes, the first ``len(titles)`` titled above.
 
     One image and a text per tile, rather than an axes per tile: a grid of 32 small
     axes cost ~1 s a render in axes set-up and layout, this ~0.1 s. ``row_gap`` (in
     pixels of the tiles) must leave room for a title."""
-    h, w = tiles[0].shape[:2]
+    h, w = next(t for t in tiles if t is not None).shape[:2]
     ax.imshow(tile_mosaic(tiles, cols, gap, row_gap), interpolation="nearest")
     ax.set_axis_off()
     for k, title in enumerate(titles):

@@ -184,29 +184,34 @@ def confusion_samples(inputs: ProductInputs, theme: Theme) -> Figure:
 
 
 def hidden_filters(inputs: ProductInputs, theme: Theme) -> Figure:
-    """Top: the hidden neurons' input weights. Below: a bar row per digit class."""
+    """Top: the hidden neurons' input weights. Below: a bar row per digit class, each
+    bar under its unit's filter. Two axes in all (an axes per filter and per row took
+    three times as long to draw), sharing the mosaic's pixel columns as x."""
     res = inputs.results["mnist-2layer"]
     w_in = res.weights[0]  # (H, 784)
     w_out = res.weights[1]  # (10, H)
     h = w_in.shape[0]
+    gap = 3
+    pitch = 28 + gap
     fig = new_figure(8.5, 9.0)
     left, width = 0.08, 0.9
-    cell = width / h
-    for j in range(h):
-        ax = fig.add_axes((left + j * cell + 0.004, 0.86, cell - 0.008, 0.1))
-        show_gray(ax, w_in[j].reshape(28, 28))
-        ax.set_title(f"{j + 1}", fontsize=10, color=theme.fg)
+    top = fig.add_axes((left, 0.86, width, 0.1), anchor="S")
+    draw_tiles(top, [scaled(w.reshape(28, 28)) for w in w_in], h,
+               [f"{j + 1}" for j in range(h)], theme, fontsize=10, gap=gap)
+    bars = fig.add_axes((left, 0.03, width, 0.8))
+    x = np.arange(h) * pitch + 13.5  # under each filter's centre
     lim = float(np.abs(w_out).max()) or 1.0
-    row_h = 0.8 / 10
-    for d in range(10):
-        ax = fig.add_axes((left, 0.03 + (9 - d) * row_h + 0.008, width, row_h - 0.016))
-        colors = [theme.positive if v >= 0 else theme.negative for v in w_out[d]]
-        ax.bar(np.arange(h), w_out[d], width=0.7, color=colors)
-        ax.axhline(0, color=theme.muted, lw=0.6)
-        ax.set_xlim(-0.5, h - 0.5)
-        ax.set_ylim(-lim, lim)
-        bare(ax)
-        ax.text(-0.75, 0, f"“{d}”", ha="right", va="center", fontsize=10, color=theme.fg)
+    rows = 9 - np.arange(10) + 0.5  # digit 0 at the top
+    heights = w_out / lim * 0.42  # up to just under half a row
+    bars.bar(np.tile(x, 10), heights.ravel(), bottom=np.repeat(rows, h), width=0.7 * pitch,
+             color=[theme.positive if v >= 0 else theme.negative for v in w_out.ravel()])
+    bars.hlines(rows, -0.5, h * pitch - gap - 0.5, color=theme.muted, lw=0.6)
+    bars.set_xlim(-0.5, h * pitch - gap - 0.5)
+    bars.set_ylim(0, 10)
+    bars.set_axis_off()
+    for d, y in enumerate(rows):
+        bars.text(-0.25 * pitch, y, f"“{d}”", ha="right", va="center", fontsize=10,
+                  color=theme.fg)
     fig.text(left + width, 0.005, "蓝色：正权重（偏爱）　橙色：负权重（厌恶）", ha="right",
              fontsize=10, color=theme.fg)
     return fig
@@ -222,6 +227,14 @@ def weights_zero_data(inputs: ProductInputs) -> Table:
 def weights_all_data(inputs: ProductInputs) -> Table:
     """10 x 784: one row per output neuron, pixels row-major."""
     return matrix_table(inputs.results["mnist-1layer"].weights[0], "digit", DIGITS, PIXELS)
+
+
+def hidden_filters_data(inputs: ProductInputs) -> Table:
+    """A row per hidden unit: its weights to the ten outputs (the bars), then its 784
+    input weights (the filter), pixels row-major."""
+    w_in, w_out = inputs.results["mnist-2layer"].weights[:2]
+    return [["unit", *(f"to_{d}" for d in DIGITS), *PIXELS],
+            *([j + 1, *w_out[:, j], *w_in[j]] for j in range(len(w_in)))]
 
 
 def mistakes_data(inputs: ProductInputs) -> Table:

@@ -217,12 +217,14 @@ FIGURES: tuple[FigureSpec, ...] = (
         "mnist-hidden-filters", "mnist", "hidden_filters", ("mnist-2layer",), ("mnist",), "png",
         "双层 MNIST 网络：顶部是 10 个隐藏神经元的输入权重（过滤器）；下面每一行对应一个数字类别，柱子是该类输出神经元从每个隐藏神经元得到的权重，蓝色为正、橙色为负。",
         "顶部一排十幅灰度小图，像笔画、圆环和数字的局部；下面十行柱状图，每行标着一个数字，柱子对齐上方的过滤器，有向上的蓝柱和向下的橙柱。",
+        data="hidden_filters_data",
     ),
     FigureSpec(
         "mnist-hidden-top-images", "hidden", "top_images", ("mnist-2layer",), ("mnist",),
         "png",
         "双层 MNIST 网络的 10 个隐藏神经元，每行一个：左边是它的过滤器，中间是测试集里让它最兴奋（激活值最高）的 8 张图，右边是让它最不兴奋的 8 张图。",
         "十行图像。每行最左边是一幅灰度过滤器小图，旁边是两组各 8 张手写数字：第一组是让这个神经元激活最强的测试图像，第二组是激活最弱的。",
+        data="top_images_data",
     ),
     FigureSpec(
         "capacity-sweep", "features", "capacity_sweep", _SWEEP, (), "png",
@@ -239,6 +241,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         "convnet-filters", "features", "convnet_filters", _CONVNETS, (), "png",
         "卷积网络第一层的 5×5 过滤器：上排是 MNIST 网络的（灰度，越亮权重越高），下排是 CIFAR-10 网络的（彩色，灰色表示 0，颜色表示它偏爱或排斥的颜色）。每个过滤器都在整张图上逐处滑动使用。",
         "两排小方块图。上排 8 个灰度方块，有的像一道亮暗交界的边，有的像一小段斜线；下排 8 个彩色方块，有的是颜色的过渡，有的是明暗相间的条纹。",
+        data="convnet_filters_data",
     ),
     FigureSpec(
         "training-curves", "curves", "training_curves", tuple(experiment_names()), (), "svg",
