@@ -95,6 +95,10 @@ def setup(theme: Theme) -> None:
         "svg.hashsalt": "looking-inside",  # stable element ids, so stable bytes
         "svg.fonttype": "path",  # glyphs as paths: no font needed in the browser
         "image.interpolation": "nearest",
+        # Titles where matplotlib would put them anyway (no figure has ticks above a
+        # title), without it measuring every twin axis's tick labels to check, in
+        # both passes of a save: ~15% of the capacity sweep's time, the same bytes.
+        "axes.titley": 1.0,
     })
 
 
