@@ -56,7 +56,7 @@ FULL = Sizes(train=(("mnist", 60000), ("cifar10", 50000)), test=10000, copy_mb=5
              gemm_n=2048, reps=3, tutorial_s=3.0, warm_reps=5, full_build=True,
              play_steps=1000)
 QUICK = Sizes(train=(("mnist", 3000), ("cifar10", 2500)), test=1000, copy_mb=64,
-              gemm_n=512, reps=2, tutorial_s=0.2, warm_reps=1, full_build=False,
+              gemm_n=512, reps=1, tutorial_s=0.2, warm_reps=1, full_build=False,
               play_steps=100)
 
 TARGETS = {  # the targets
