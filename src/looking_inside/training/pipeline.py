@@ -61,6 +61,10 @@ class Pipeline:
         self._results: dict[Experiment, Results] = {}
         self._keys: dict[Experiment, str] = {}
         self._fingerprints: dict[str, str] = {}
+        # Entries found whole once (every file hashed against its stamp): a build asks
+        # for each several times, and results are most of the cache's bytes (~50 MB on
+        # the subsets). Misses are not remembered: trainers may fill them meanwhile.
+        self._entries: dict[Experiment, Entry] = {}
         self.hits: set[str] = set()  # experiments served from the cache
 
     def fingerprint(self, dataset: Dataset) -> str:
@@ -81,7 +85,12 @@ class Pipeline:
         return self._keys[exp]
 
     def lookup(self, exp: Experiment) -> Entry | None:
-        return self.cache.get("results", exp.name, self.result_key(exp))
+        entry = self._entries.get(exp)
+        if entry is None:
+            entry = self.cache.get("results", exp.name, self.result_key(exp))
+            if entry is not None:
+                self._entries[exp] = entry
+        return entry
 
     def data(self, dataset: Dataset) -> DataBundle:
         if dataset not in self._data:
@@ -121,6 +130,7 @@ class Pipeline:
                 log.log(REPAIRED, "cache entry %s could not be loaded (%s); retraining",
                         entry.path, exc)
                 self.cache.discard(entry.path)
+                self._entries.pop(exp, None)
         if res is None:
             res = self._train(exp, on_epoch)
         self._results[exp] = res
