@@ -89,14 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             missing = [e for e in settings.experiments if pipe.lookup(e) is None]
             try:
                 if not args.serial and len(missing) > 1 and pipe.cache.writable():
-                    from dataclasses import replace
-
                     from looking_inside.training.workers import train_in_workers
 
-                    # They store into the cache, or into this run's temporary one.
-                    train_in_workers(replace(settings, cache_dir=pipe.cache.write_root),
-                                     missing, verbose=args.verbose)
-                    pipe = Pipeline(settings, pipe.cache)
+                    # Misses are looked up again below: the workers have filled them.
+                    train_in_workers(settings, missing, pipe.cache.write_root,
+                                     verbose=args.verbose)
                 rows = []
                 for exp in settings.experiments:
                     res = pipe.results(exp, progress)

@@ -7,7 +7,6 @@ makes the missing products, in parallel processes when more than one is missing.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -211,9 +210,8 @@ class Builder:
         """
         from looking_inside.training.workers import train_in_workers
 
-        # Where they store it: the cache, or this build's temporary one (``writable``).
-        settings = dataclasses.replace(self.settings, cache_dir=self.cache.write_root)
-        train_in_workers(settings, experiments, verbose=log.getEffectiveLevel() <= logging.INFO)
+        train_in_workers(self.settings, experiments, self.cache.write_root,
+                         verbose=log.getEffectiveLevel() <= logging.INFO)
 
     def _make(self, missing: list[tuple[Product, str]]) -> list[tuple[Product, str, Any]]:
         """Make the missing products: here when one task is left (no workers to start),

@@ -33,9 +33,11 @@ def groups(experiments: list[Experiment], n: int) -> list[list[Experiment]]:
     return [b for _, b in bins if b]
 
 
-def train_in_workers(settings: Settings, experiments: list[Experiment],
+def train_in_workers(settings: Settings, experiments: list[Experiment], cache_dir: Path,
                      verbose: bool = False) -> None:
-    """Train ``experiments`` in child processes that store their results in the cache."""
+    """Train ``experiments`` in child processes that store their results in
+    ``cache_dir``: the cache's folder, or the temporary one it diverted to
+    (``Cache.write_root``, asked after ``Cache.writable``)."""
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -43,7 +45,7 @@ def train_in_workers(settings: Settings, experiments: list[Experiment],
     procs = []
     for group in groups(experiments, available_cpus()):
         cmd = [sys.executable, "-m", "looking_inside", "train", "--serial", "--data-root",
-               str(settings.data_root), "--cache-dir", str(settings.cache_dir),
+               str(settings.data_root), "--cache-dir", str(cache_dir),
                "--device", settings.device]
         if verbose:
             cmd.append("--verbose")

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import scaled
+from looking_inside.products.figures.common import scaled, tile_mosaic
 from looking_inside.products.figures.numbers import Table
 from looking_inside.products.figures.style import Theme, new_figure
 
@@ -31,20 +31,14 @@ def mosaic(filters: np.ndarray, groups: tuple[np.ndarray, ...], theme: Theme) ->
     (lowest black), then each group of test digits, ink dark on the light page and
     light on the dark one; transparent between them. One image in one axes, rather
     than 30 axes: the figure renders several times faster."""
-    h, k = len(filters), analysis.EXAMPLES
-    width = _group_x(len(groups)) - GROUP_GAP
-    out = np.zeros((h * (SIDE + ROW_GAP) - ROW_GAP, width, 4), np.uint8)
-    for j in range(h):
-        y = j * (SIDE + ROW_GAP)
-        tiles = [(0, scaled(filters[j].reshape(SIDE, SIDE)))]
-        for g, digits in enumerate(groups):
-            ink = digits[j].astype(np.float64) / 255.0
-            tiles += [(_group_x(g) + i * (SIDE + GAP), 1.0 - ink[i] if theme.name == "light"
-                       else ink[i]) for i in range(k)]
-        for x, tile in tiles:
-            out[y:y + SIDE, x:x + SIDE, :3] = np.rint(tile * 255)[..., None]
-            out[y:y + SIDE, x:x + SIDE, 3] = 255
-    return out
+    columns = [tile_mosaic([scaled(f.reshape(SIDE, SIDE)) for f in filters], 1,
+                           row_gap=ROW_GAP)]
+    for digits in groups:  # (h, k, 28, 28) uint8
+        ink = digits.reshape(-1, SIDE, SIDE) / 255.0
+        columns += [np.zeros((len(columns[0]), GROUP_GAP, 4), np.uint8),
+                    tile_mosaic(list(1.0 - ink if theme.name == "light" else ink),
+                                digits.shape[1], gap=GAP, row_gap=ROW_GAP)]
+    return np.concatenate(columns, axis=1)
 
 
 def top_images(inputs: ProductInputs, theme: Theme) -> Figure:

@@ -205,8 +205,9 @@ def hidden_filters(inputs: ProductInputs, theme: Theme) -> Figure:
     heights = w_out / lim * 0.42  # up to just under half a row
     bars.bar(np.tile(x, 10), heights.ravel(), bottom=np.repeat(rows, h), width=0.7 * pitch,
              color=[theme.positive if v >= 0 else theme.negative for v in w_out.ravel()])
-    bars.hlines(rows, -0.5, h * pitch - gap - 0.5, color=theme.muted, lw=0.6)
-    bars.set_xlim(-0.5, h * pitch - gap - 0.5)
+    right = h * pitch - gap - 0.5  # the mosaic's last pixel column
+    bars.hlines(rows, -0.5, right, color=theme.muted, lw=0.6)
+    bars.set_xlim(-0.5, right)
     bars.set_ylim(0, 10)
     bars.set_axis_off()
     for d, y in enumerate(rows):
