@@ -444,3 +444,68 @@ def test_lean_matplotlib_import_draws_the_same_bytes() -> None:
     assert lean_doc < plain_doc / 2, "the swap did not take (or no longer saves anything)"
     assert len(runs["lean"]) == 4 * 3  # both palettes, and the data file
     assert runs["lean"] == runs["plain"]
+
+
+def _alpha(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))[..., 3]
+
+
+def _ink_box(alpha: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.flatnonzero(alpha.any(1)), np.flatnonzero(alpha.any(0))
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+
+
+def _sample_figure() -> Figure:
+    style.setup(style.LIGHT)
+    fig = style.new_figure(3.0, 2.0)
+    ax = fig.add_subplot()
+    ax.plot([0, 1, 2], [1, 0, 2], color=style.LIGHT.positive)
+    ax.set_title("标题 title")
+    ax.set_xlabel("横轴")
+    fig.subplots_adjust(bottom=0.25)  # all of it inside the figure
+    return fig
+
+
+def test_png_drawn_once_matches_matplotlibs_tight_save() -> None:
+    """``style.save`` draws a PNG once and cuts it to the figure's tight box;
+    matplotlib's own ``bbox_inches="tight"`` (two draws, the canvas shifted into the
+    box) is the reference: the same size and the same ink, to a pixel."""
+    ours = _alpha(style.save(_sample_figure(), "png"))
+    tight = _alpha(style._png_tight(_sample_figure(), 200))
+    assert abs(ours.shape[0] - tight.shape[0]) <= 1 and abs(ours.shape[1] - tight.shape[1]) <= 1
+    for a, b in zip(_ink_box(ours), _ink_box(tight), strict=True):
+        assert abs(a - b) <= 1
+    inked, ref = int((ours > 0).sum()), int((tight > 0).sum())
+    assert abs(inked - ref) <= 0.02 * ref
+    assert style._png_cut(_sample_figure(), 200) is not None  # it took the one-draw way
+
+
+def test_ink_outside_the_figure_is_kept() -> None:
+    """Text placed left of the figure: the one-draw cut cannot reach it, so the save
+    is matplotlib's tight one, which grows the canvas; the text is in the picture."""
+    def figure() -> Figure:
+        fig = _sample_figure()
+        fig.text(-0.5, 0.5, "远在图外", fontsize=12)  # 1.5 in left of the 3 in figure
+        assert style.MARGIN_INCHES < 1.5
+        return fig
+
+    png = style.save(figure(), "png")
+    assert style._png_cut(figure(), 200) is None
+    assert png == style._png_tight(figure(), 200)
+    assert _ink_box(_alpha(png))[2] <= 11 and _alpha(png).shape[1] > 4.0 * 200
+
+
+@pytest.mark.parametrize("spec", [s for s in FIGURES if s.fmt == "png"], ids=lambda s: s.name)
+def test_png_figures_are_drawn_once(spec, inputs: ProductInputs) -> None:
+    """Nothing of a PNG figure hangs further out of its canvas than ``style.save``
+    allows for, so it is drawn once (else matplotlib's tight save draws it twice)."""
+    for theme in style.THEMES:
+        fig = render(spec.name, inputs, theme)
+        try:
+            assert style._png_cut(fig, 200) is not None
+        finally:
+            style.plt.close(fig)
