@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from looking_inside import sources
 from looking_inside.products.catalog import products
@@ -35,7 +37,7 @@ def test_cycles_are_detected(tmp_path: Path, monkeypatch) -> None:
     (pkg / "b.py").write_text("from looking_inside.a import x\n")
     (pkg / "c.py").write_text("import looking_inside.a\n")
     monkeypatch.setattr(sources, "ROOT", pkg)
-    monkeypatch.setattr(sources, "_MEMO", {})
+    monkeypatch.setattr(sources, "_FACTS", {})
     assert sources.cycles() == [["a", "b"]]
     assert sources.closure(["c"]) == {"a", "b", "c"}
 
@@ -132,7 +134,7 @@ def test_imports_are_found_in_every_statement_body(tmp_path: Path, monkeypatch) 
         "class K:\n    def h(self):\n        for _ in ():\n"
         "            from looking_inside import f\n")
     monkeypatch.setattr(sources, "ROOT", pkg)
-    monkeypatch.setattr(sources, "_MEMO", {})
+    monkeypatch.setattr(sources, "_FACTS", {})
     assert sources.imports_of("m") == {"b", "c", "d", "e", "f"}
 
 
@@ -168,3 +170,120 @@ def test_a_slice_follows_what_its_roots_reach(tmp_path: Path, monkeypatch) -> No
         assert h(changed) != ref, edit
     with pytest.raises(KeyError, match="nope"):
         sources.slice_hash("m", ["nope"])
+
+
+def _answers(only: tuple[str, ...] = ()) -> dict[str, object]:
+    """What the keys read from the source, for every product (or those named):
+    imports, slices, lines."""
+    out: dict[str, object] = {}
+    for p in products():
+        if only and p.name not in only:
+            continue
+        out[f"closure {p.name}"] = sorted(sources.closure([p.module, *p.code]))
+        if p.entry:
+            out[f"slice {p.name}"] = sources.slice_hash(p.module, p.entry)
+            out[f"lines {p.name}"] = sources.function_lines(p.module, p.entry[0])
+    return out
+
+
+@pytest.fixture
+def fresh_sources(monkeypatch):
+    """The sources module as a new process finds it: nothing parsed, nothing known;
+    returns the list of files it parses from then on."""
+    for name in ("_FACTS", "_DIGESTS", "_TREES"):
+        monkeypatch.setattr(sources, name, {})
+    monkeypatch.setattr(sources, "_USED", set())
+    monkeypatch.setattr(sources, "_MEMO_FILE", None)
+    parsed: list[Path] = []
+    tree = sources._tree
+
+    def counting(path: Path):
+        parsed.append(path)
+        return tree(path)
+
+    monkeypatch.setattr(sources, "_tree", counting)
+    return parsed
+
+
+def _forget(monkeypatch) -> None:
+    """What a new process forgets (the memo file stays)."""
+    for name in ("_FACTS", "_DIGESTS", "_TREES"):
+        monkeypatch.setattr(sources, name, {})
+
+
+def test_the_source_facts_memo_answers_alike_without_parsing(tmp_path: Path, fresh_sources,
+                                                           monkeypatch) -> None:
+    """A new process with the memo that a build left parses no file and answers as
+    one that parses them all."""
+    reference = _answers()
+    assert fresh_sources, "answering parsed the source"
+    memo = tmp_path / "source-facts.json"
+    sources.use_memo(memo)
+    assert _answers() == reference
+    sources.save_memo()
+    _forget(monkeypatch)
+    fresh_sources.clear()
+    sources.use_memo(memo)
+    assert _answers() == reference
+    assert fresh_sources == []
+
+
+# Any JSON at all, for the memo file or for one of its answers.
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+
+
+FEW = ("cifar-samples", "facts")  # a figure (a slice, lines) and the facts: every question
+_SHAPES = {"imports": sources._is_names, "slice": sources._is_digest,
+           "lines": sources._is_spans}
+
+
+@given(whole=_JSON, answer=_JSON)
+@settings(max_examples=15, deadline=None)  # each example parses the package 3 times
+def test_a_damaged_memo_changes_no_answer(whole, answer) -> None:
+    """Whatever the memo file holds (not JSON, any JSON, the right questions with
+    answers of the wrong shape), every answer is the one parsing gives. (An answer of
+    the right shape is believed: the memo lives in the cache, trusted as its entries
+    are, and only saves time.)"""
+    import tempfile
+
+    with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryDirectory() as tmp:
+        mp.setattr(sources, "_MEMO_FILE", None)
+        reference = _answers(FEW)
+        memo = Path(tmp) / "source-facts.json"
+        sources.use_memo(memo)
+        assert _answers(FEW) == reference
+        sources.save_memo()
+        good = json.loads(memo.read_text())
+        wrong = {d: {q: answer if not _SHAPES[q.split()[0]](answer) else a
+                     for q, a in facts.items()} for d, facts in good["facts"].items()}
+        for content in ("{ not json", json.dumps(whole), json.dumps({**good, "facts": wrong})):
+            memo.write_text(content)
+            for name in ("_FACTS", "_DIGESTS", "_TREES"):
+                mp.setattr(sources, name, {})
+            sources.use_memo(memo)
+            assert _answers(FEW) == reference
+
+
+def test_the_memo_follows_content_not_stat(tmp_path: Path, monkeypatch, fresh_sources) -> None:
+    """An edit that keeps the file's size and mtime (a checkout, a restore) still
+    moves the slice's hash in a new process: facts are filed under the bytes' hash."""
+    pkg = tmp_path / "looking_inside"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    m = pkg / "m.py"
+    monkeypatch.setattr(sources, "ROOT", pkg)
+    m.write_text("def draw():\n    return 1\n")
+    os.utime(m, ns=(0, 10**9))
+    memo = tmp_path / "memo.json"
+    sources.use_memo(memo)
+    before = sources.slice_hash("m", ["draw"])
+    sources.save_memo()
+    m.write_text("def draw():\n    return 2\n")  # same size
+    os.utime(m, ns=(0, 10**9))  # same mtime
+    _forget(monkeypatch)
+    sources.use_memo(memo)
+    assert sources.slice_hash("m", ["draw"]) != before

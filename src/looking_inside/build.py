@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from looking_inside import sources
 from looking_inside.cache import Cache, Entry, hash_json, sha256_bytes, versions
 from looking_inside.config import Experiment, Settings, get_experiment
 from looking_inside.data.datasets import spec
 from looking_inside.machine import available_cpus
-from looking_inside.products.catalog import products
+from looking_inside.products.catalog import products, warm_up
 from looking_inside.products.figures.registry import FIGURES
 from looking_inside.sources import (
     closure,
@@ -50,6 +51,8 @@ FACTS_FILE = "facts.json"
 # data's identity (how files are found, downloaded or fingerprinted is not: it
 # changes no pixel).
 DATA_READER = "data.readers"
+# The memo of what the package's source files tell the keys (``sources.use_memo``).
+SOURCE_FACTS = "source-facts.json"
 
 
 @dataclass
@@ -101,6 +104,8 @@ class Builder:
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._products: list[Product] | None = None
         self._keys: dict[int, tuple[Product, str]] = {}
+        if self.cache.enabled:
+            sources.use_memo(self.cache.root / SOURCE_FACTS)
 
     def __enter__(self) -> Builder:
         return self
@@ -109,6 +114,7 @@ class Builder:
         self.close()
 
     def close(self) -> None:
+        sources.save_memo()
         self.cache.close()
         if self._scratch is not None:
             self._scratch.cleanup()
@@ -210,13 +216,22 @@ class Builder:
         """
         from looking_inside.training.workers import train_in_workers
 
+        # This process would only wait while they train: meanwhile it imports what the
+        # makers need (matplotlib, ~0.5 s), off the critical path. (After the children
+        # have started: a fork while importing in a thread could deadlock them.)
+        products = self.products()
         train_in_workers(self.settings, experiments, self.cache.write_root,
-                         verbose=log.getEffectiveLevel() <= logging.INFO)
+                         verbose=log.getEffectiveLevel() <= logging.INFO,
+                         meanwhile=lambda: warm_up(products, quiet=True))
 
     def _make(self, missing: list[tuple[Product, str]]) -> list[tuple[Product, str, Any]]:
         """Make the missing products: here when one task is left (no workers to start),
         else spread over the CPUs, a product's parts (palettes) as separate tasks."""
         tasks = [(p, part) for p, _ in missing for part in (p.parts or (None,))]
+        # Longest first, so that no worker is left with a big one while the others
+        # idle at the end. The proxy for the cost: how many experiments it reads (the
+        # slowest figures are the ones that summarise the sweeps or every experiment).
+        tasks.sort(key=lambda t: -len(t[0].experiments))
         workers = min(available_cpus(), len(tasks))
         if workers <= 1:
             return [(p, k, p.make(self.inputs(p), None)) for p, k in missing]
@@ -239,12 +254,7 @@ class Builder:
             # Import the makers' code (for figures: matplotlib and its font list, ~0.5 s)
             # once here, not once in every worker; the warm-up first, as it may choose
             # how (figures: ``registry._lean_matplotlib``).
-            import importlib
-
-            for warm in {p.warm for p, _ in missing if p.warm is not None}:
-                warm()
-            for p, _ in missing:
-                importlib.import_module(f"looking_inside.{p.module}")
+            warm_up([p for p, _ in missing])
             _FORKED = (self, self._all_inputs(missing))
         try:
             with ProcessPoolExecutor(workers, mp_context=ctx) as pool:

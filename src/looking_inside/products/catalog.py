@@ -6,6 +6,7 @@ keys and never makes anything.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from looking_inside.cache import versions
@@ -32,3 +33,19 @@ def products() -> list[Product]:
 
     font = fonts.identity()
     return [*(s.product(font) for s in FIGURES), facts, *exports()]
+
+
+def warm_up(products: list[Product], quiet: bool = False) -> None:
+    """Run the products' warm-ups and import their modules (both idempotent), so that
+    processes forked afterwards start ready to make them.
+
+    ``quiet``: ahead of time (while networks train); whatever fails (no CJK font,
+    say) fails again, loudly, when the products are made."""
+    try:
+        for warm in {p.warm for p in products if p.warm is not None}:
+            warm()
+        for p in products:
+            importlib.import_module(f"looking_inside.{p.module}")
+    except Exception:
+        if not quiet:
+            raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from looking_inside.config import Experiment, Settings
@@ -34,10 +35,12 @@ def groups(experiments: list[Experiment], n: int) -> list[list[Experiment]]:
 
 
 def train_in_workers(settings: Settings, experiments: list[Experiment], cache_dir: Path,
-                     verbose: bool = False) -> None:
+                     verbose: bool = False,
+                     meanwhile: Callable[[], object] | None = None) -> None:
     """Train ``experiments`` in child processes that store their results in
     ``cache_dir``: the cache's folder, or the temporary one it diverted to
-    (``Cache.write_root``, asked after ``Cache.writable``)."""
+    (``Cache.write_root``, asked after ``Cache.writable``). ``meanwhile`` runs here
+    once they have all started, while they train."""
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -55,6 +58,8 @@ def train_in_workers(settings: Settings, experiments: list[Experiment], cache_di
         procs.append(subprocess.Popen(
             cmd, env=env, stdout=subprocess.DEVNULL,
             preexec_fn=die_with_parent if sys.platform == "linux" else None))
+    if meanwhile is not None:
+        meanwhile()
     failed = [p for p in procs if p.wait() != 0]
     if failed:
         raise BuildError("training failed (its error is printed above); fix it and run "
