@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation
 
@@ -155,6 +156,22 @@ def test_confusion_figure_shows_the_counts(inputs: ProductInputs) -> None:
     assert texts == [str(v) for v in cm.ravel()]
     assert [t.get_text() for t in ax.get_xticklabels()] == [str(d) for d in range(10)]
     assert ax.get_xlabel() == "预测的类别" and ax.get_ylabel() == "实际的类别"
+    # One shaded cell under each count, in reading order: the diagonal green, the
+    # errors orange (the worst share of its row the strongest), empty errors grey.
+    (cells,) = ax.collections
+    faces = cells.get_facecolors().reshape(10, 10, 4)
+    centres = np.array([p.vertices[:4].mean(0) for p in cells.get_paths()]).reshape(10, 10, 2)
+    assert np.allclose(centres[..., 0], np.arange(10)[None, :])
+    assert np.allclose(centres[..., 1], np.arange(10)[:, None])
+    off = ~np.eye(10, dtype=bool)
+    share = cm / cm.sum(1, keepdims=True).clip(min=1)
+    diag = np.eye(10, dtype=bool)
+    assert np.allclose(faces[diag][:, :3], to_rgba(style.LIGHT.correct)[:3])
+    hit, empty = off & (cm > 0), off & (cm == 0)
+    assert np.allclose(faces[hit][:, :3], to_rgba(style.LIGHT.error)[:3])
+    assert np.allclose(faces[empty][:, :3], to_rgba(style.LIGHT.cell)[:3])
+    worst = np.unravel_index(np.argmax(np.where(off, share, -1)), share.shape)
+    assert faces[worst][3] == faces[hit][:, 3].max()
 
 
 def test_mistakes_show_true_and_predicted_labels(inputs: ProductInputs) -> None:

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
-from matplotlib.patches import Circle, Rectangle
+from matplotlib.patches import Circle
 
 from looking_inside.products.figures.style import Theme
 
@@ -109,6 +110,7 @@ def draw_confusion_counts(ax: Axes, confusion: np.ndarray, labels: Sequence[str]
     rows = confusion.sum(1, keepdims=True).clip(min=1)
     share = confusion / rows
     worst = max(float(share[~np.eye(n, dtype=bool)].max()), 1e-9)
+    cells, faces = [], []
     for a in range(n):
         for p in range(n):
             count = int(confusion[a, p])
@@ -117,10 +119,15 @@ def draw_confusion_counts(ax: Axes, confusion: np.ndarray, labels: Sequence[str]
             else:
                 face = to_rgba(theme.error, 0.75 * share[a, p] / worst) if count else \
                     to_rgba(theme.cell, 0.6)
-            ax.add_patch(Rectangle((p - 0.48, a - 0.48), 0.96, 0.96, facecolor=face,
-                                   edgecolor="none"))
+            x, y = p - 0.48, a - 0.48
+            cells.append([(x, y), (x + 0.96, y), (x + 0.96, y + 0.96), (x, y + 0.96)])
+            faces.append(face)
             ax.text(p, a, str(count), ha="center", va="center", fontsize=8.5,
                     color=theme.fg, fontweight="bold" if a == p else "normal")
+    # One collection, not a patch per cell: 100 patches spent ~0.1 s a render
+    # updating the data limits one by one (the limits are set above anyway).
+    ax.add_collection(PolyCollection(cells, facecolors=faces, edgecolors="none"),
+                      autolim=False)
 
 
 def neuron(ax: Axes, x: float, y: float, r: float, theme: Theme, label: str = "",
