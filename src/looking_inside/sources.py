@@ -21,7 +21,6 @@ PACKAGE = "looking_inside"
 ROOT = Path(__file__).resolve().parent
 
 
-
 def module_path(module: str) -> Path:
     """``products.figures.cifar`` -> its file (a package's ``__init__.py``)."""
     base = ROOT.joinpath(*module.split(".")) if module else ROOT
