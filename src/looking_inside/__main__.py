@@ -111,10 +111,15 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(_table(rows))
         elif args.command == "figures":
-            from looking_inside.build import Builder
+            from looking_inside import makers
 
             t = time.perf_counter()
-            with Builder(settings) as builder:
+            # First thing: matplotlib then loads on the other CPU while the keys are
+            # worked out (``makers``).
+            maker = makers.for_products(settings)
+            from looking_inside.build import Builder
+
+            with Builder(settings, maker=maker) as builder:
                 manifest = builder.lookup() or builder.build(_Progress(enabled=True))
                 manifest.write(args.out)
             made = ", ".join(builder.made) or "nothing (all cached)"

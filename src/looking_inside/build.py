@@ -39,6 +39,7 @@ from looking_inside.training.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from looking_inside.data.readers import Split
+    from looking_inside.makers import Maker
     from looking_inside.products.inputs import Product
     from looking_inside.training.results import Results
     from looking_inside.training.trainer import EpochCallback
@@ -96,7 +97,11 @@ class Builder:
     """Use as a context manager: outputs made without a cache live in a scratch
     folder that is removed on leaving, whatever happened."""
 
-    def __init__(self, settings: Settings, cache: Cache | None = None) -> None:
+    def __init__(self, settings: Settings, cache: Cache | None = None, *,
+                 maker: Maker | None = None) -> None:
+        """``maker``: a process forked at the start that has loaded the makers' code
+        meanwhile (``makers.for_products``); it makes what is missing, unless the
+        build trains first. The builder closes it."""
         self.settings = settings
         self.pipeline = Pipeline(settings, cache)
         self.cache = self.pipeline.cache
@@ -104,6 +109,7 @@ class Builder:
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._products: list[Product] | None = None
         self._keys: dict[int, tuple[Product, str]] = {}
+        self._maker = maker
         if self.cache.enabled:
             sources.use_memo(self.cache.root / SOURCE_FACTS)
 
@@ -114,6 +120,7 @@ class Builder:
         self.close()
 
     def close(self) -> None:
+        self._stop_maker()
         sources.save_memo()
         self.cache.close()
         if self._scratch is not None:
@@ -167,6 +174,10 @@ class Builder:
         """Make whatever is missing; returns the full manifest."""
         t = time.perf_counter()
         untrained = [e for e in self.settings.experiments if self.pipeline.lookup(e) is None]
+        if untrained:
+            # The maker was forked before training: it would not see a cache diverted
+            # meanwhile; this process loads the makers' code while they train instead.
+            self._stop_maker()
         if untrained and "torch" not in sys.modules and self.cache.writable():
             self._train_in_child(untrained)
             self.pipeline.timings.add("train (child)", time.perf_counter() - t)
@@ -224,17 +235,38 @@ class Builder:
                          verbose=log.getEffectiveLevel() <= logging.INFO,
                          meanwhile=lambda: warm_up(products, quiet=True))
 
+    def _stop_maker(self) -> None:
+        if self._maker is not None:
+            self._maker.close()
+            self._maker = None
+
     def _make(self, missing: list[tuple[Product, str]]) -> list[tuple[Product, str, Any]]:
-        """Make the missing products: here when one task is left (no workers to start),
-        else spread over the CPUs, a product's parts (palettes) as separate tasks."""
-        tasks = [(p, part) for p, _ in missing for part in (p.parts or (None,))]
+        """Make the missing products: by the maker when there is one, else here."""
+        if not missing:
+            self._stop_maker()
+            return []
+        if self._maker is not None:
+            maker, self._maker = self._maker, None
+            # Its inputs are loaded here meanwhile (the maker may still be importing).
+            files = maker.make(self._all_inputs([p for p, _ in missing]))
+        else:
+            files = self.make_files([p for p, _ in missing])
+        return [(p, k, files[p.name]) for p, k in missing]
+
+    def make_files(self, missing: list[Product], inputs: dict[str, Any] | None = None
+                   ) -> dict[str, dict[str, bytes]]:
+        """Make products: here when one task is left (no workers to start), else
+        spread over the CPUs, a product's parts (palettes) as separate tasks.
+        ``inputs``: each product's, by name, when they are loaded already."""
+        tasks = [(p, part) for p in missing for part in (p.parts or (None,))]
         # Longest first, so that no worker is left with a big one while the others
         # idle at the end. The proxy for the cost: how many experiments it reads (the
         # slowest figures are the ones that summarise the sweeps or every experiment).
         tasks.sort(key=lambda t: -len(t[0].experiments))
         workers = min(available_cpus(), len(tasks))
         if workers <= 1:
-            return [(p, k, p.make(self.inputs(p), None)) for p, k in missing]
+            return {p.name: p.make(inputs[p.name] if inputs else self.inputs(p), None)
+                    for p in missing}
         import multiprocessing
         import multiprocessing.context
 
@@ -246,7 +278,7 @@ class Builder:
             ctx = multiprocessing.get_context("spawn")
             # (A temporary cache is this process's alone: hand them the inputs then too.)
             shared = self.cache.enabled and not self.cache.diverted
-            payload = None if shared else self._all_inputs(missing)
+            payload = inputs or (None if shared else self._all_inputs(missing))
         else:
             # Forked workers inherit the loaded inputs and imported modules: no start-up.
             ctx = multiprocessing.get_context("fork")
@@ -254,8 +286,8 @@ class Builder:
             # Import the makers' code (for figures: matplotlib and its font list, ~0.5 s)
             # once here, not once in every worker; the warm-up first, as it may choose
             # how (figures: ``registry._lean_matplotlib``).
-            warm_up([p for p, _ in missing])
-            _FORKED = (self, self._all_inputs(missing))
+            warm_up(missing)
+            _FORKED = (self, inputs or self._all_inputs(missing))
         try:
             with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
                 futures = [(p, pool.submit(_make_in_worker, self.settings, p.name, part,
@@ -266,10 +298,10 @@ class Builder:
                     files.setdefault(p.name, {}).update(f.result())
         finally:
             _FORKED = None
-        return [(p, k, files[p.name]) for p, k in missing]
+        return files
 
-    def _all_inputs(self, missing: list[tuple[Product, str]]) -> dict[str, Any]:
-        return {p.name: self.inputs(p) for p, _ in missing}
+    def _all_inputs(self, missing: list[Product]) -> dict[str, Any]:
+        return {p.name: self.inputs(p) for p in missing}
 
     def inputs(self, p: Product) -> Any:
         results: dict[str, Results] = {e: self.pipeline.results(get_experiment(e))
