@@ -241,11 +241,9 @@ class Builder:
             self._maker = None
 
     def _make(self, missing: list[tuple[Product, str]]) -> list[tuple[Product, str, Any]]:
-        """Make the missing products: by the maker when there is one, else here."""
-        if not missing:
-            self._stop_maker()
-            return []
-        if self._maker is not None:
+        """Make the missing products: by the maker when there is one, else here.
+        (An unused maker is stopped with the builder.)"""
+        if missing and self._maker is not None:
             maker, self._maker = self._maker, None
             # Its inputs are loaded here meanwhile (the maker may still be importing).
             files = maker.make(self._all_inputs([p for p, _ in missing]))

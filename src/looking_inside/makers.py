@@ -110,13 +110,9 @@ def for_products(settings: Settings) -> Maker | None:
     def warm() -> None:
         # The products' warm-ups (for figures: matplotlib and the font), not their
         # modules: which of those are needed is known later, and each is small.
-        from contextlib import suppress
+        from looking_inside.products.catalog import products, warm_up
 
-        from looking_inside.products.catalog import products
-
-        with suppress(Exception):  # it fails again, loudly, when the product is made
-            for w in {p.warm for p in products() if p.warm is not None}:
-                w()
+        warm_up(products(), quiet=True, modules=False)
 
     def make(inputs: dict[str, Any]) -> dict[str, dict[str, bytes]]:
         """``inputs``: each missing product's, by name."""

@@ -171,14 +171,6 @@ def _is_spans(v: Any) -> bool:
         and all(type(i) is int for i in x) for k, x in v.items())
 
 
-def _read(path: Path, known: set[str] | None = None) -> tuple[str, frozenset[str]]:
-    """The file's digest and the package modules it imports."""
-    known = set(modules()) if known is None else known
-    here = _module_of(path)
-    question = f"imports {here} {_known_hash(known)}"
-    imports = _fact(path, question, _is_names,
-                    lambda tree: sorted(_imports(tree, here, known)))
-    return _digest(path), frozenset(imports)
 
 
 _KNOWN: tuple[frozenset[str], str] | None = None
@@ -190,12 +182,6 @@ def _known_hash(known: set[str]) -> str:
     if _KNOWN is None or _KNOWN[0] != frozen:
         _KNOWN = (frozen, hashlib.sha256("\0".join(sorted(frozen)).encode()).hexdigest()[:16])
     return _KNOWN[1]
-
-
-def _module_of(path: Path) -> str:
-    rel = path.relative_to(ROOT).with_suffix("")
-    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
-    return ".".join(parts)
 
 
 # The fields of a statement that hold statements (``handlers`` and ``cases`` hold
@@ -250,7 +236,10 @@ def _imports(tree: ast.Module, here: str, known: set[str]) -> set[str]:
 
 def imports_of(module: str, known: set[str] | None = None) -> frozenset[str]:
     """The package modules ``module`` imports directly."""
-    return _read(module_path(module), known)[1]
+    known = set(modules()) if known is None else known
+    question = f"imports {module} {_known_hash(known)}"
+    return frozenset(_fact(module_path(module), question, _is_names,
+                           lambda tree: sorted(_imports(tree, module, known))))
 
 
 def closure(roots: Iterable[str]) -> set[str]:

@@ -35,16 +35,17 @@ def products() -> list[Product]:
     return [*(s.product(font) for s in FIGURES), facts, *exports()]
 
 
-def warm_up(products: list[Product], quiet: bool = False) -> None:
+def warm_up(products: list[Product], quiet: bool = False, modules: bool = True) -> None:
     """Run the products' warm-ups and import their modules (both idempotent), so that
     processes forked afterwards start ready to make them.
 
-    ``quiet``: ahead of time (while networks train); whatever fails (no CJK font,
-    say) fails again, loudly, when the products are made."""
+    ``quiet``: ahead of time (while networks train, in a maker); whatever fails (no
+    CJK font, say) fails again, loudly, when the products are made. ``modules=False``:
+    the warm-ups alone, when which products are needed is known only later."""
     try:
         for warm in {p.warm for p in products if p.warm is not None}:
             warm()
-        for p in products:
+        for p in products if modules else ():
             importlib.import_module(f"looking_inside.{p.module}")
     except Exception:
         if not quiet:
