@@ -487,42 +487,80 @@ def _sample_figure() -> Figure:
     return fig
 
 
-def test_png_drawn_once_matches_matplotlibs_tight_save() -> None:
-    """``style.save`` draws a PNG once and cuts it to the figure's tight box;
+def test_png_cut_to_its_ink_matches_matplotlibs_tight_save() -> None:
+    """``style.save`` draws a PNG once and cuts it to its ink plus the pad;
     matplotlib's own ``bbox_inches="tight"`` (two draws, the canvas shifted into the
-    box) is the reference: the same size and the same ink, to a pixel."""
+    artists' box) is the reference for the ink: the same, to a pixel."""
     ours = _alpha(style.save(_sample_figure(), "png"))
     tight = _alpha(style._png_tight(_sample_figure(), 200))
-    assert abs(ours.shape[0] - tight.shape[0]) <= 1 and abs(ours.shape[1] - tight.shape[1]) <= 1
-    for a, b in zip(_ink_box(ours), _ink_box(tight), strict=True):
-        assert abs(a - b) <= 1
-    inked, ref = int((ours > 0).sum()), int((tight > 0).sum())
-    assert abs(inked - ref) <= 0.02 * ref
+    pad = round(style.PAD_INCHES * 200)
+    top, bottom, left, right = _ink_box(ours)
+    assert (top, left, ours.shape[0] - 1 - bottom, ours.shape[1] - 1 - right) == (pad,) * 4
+    ref = _ink_box(tight)
+    assert abs((bottom - top) - (ref[1] - ref[0])) <= 1
+    assert abs((right - left) - (ref[3] - ref[2])) <= 1
+    inked, in_ref = int((ours > 0).sum()), int((tight > 0).sum())
+    assert abs(inked - in_ref) <= 0.02 * in_ref
     assert style._png_cut(_sample_figure(), 200) is not None  # it took the one-draw way
 
 
-def test_ink_outside_the_figure_is_kept() -> None:
-    """Text placed left of the figure: the one-draw cut cannot reach it, so the save
-    is matplotlib's tight one, which grows the canvas; the text is in the picture."""
+def test_svg_box_measured_by_agg_matches_the_svg_backends() -> None:
+    """``style.save`` measures an SVG's tight box with Agg's text metrics instead of the
+    SVG backend's own measuring pass: the page size agrees to a fraction of a point."""
+    import io
+    import re
+
+    def size(svg: bytes) -> tuple[float, float]:
+        m = re.search(rb'width="([0-9.]+)pt" height="([0-9.]+)pt"', svg)
+        assert m is not None
+        return float(m.group(1)), float(m.group(2))
+
+    ours = style.save(_sample_figure(), "svg")
+    buf = io.BytesIO()
+    fig = _sample_figure()
+    fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=style.PAD_INCHES)
+    style.plt.close(fig)
+    for a, b in zip(size(ours), size(buf.getvalue()), strict=True):
+        assert abs(a - b) < 0.5
+
+
+def test_ink_reaching_past_the_canvas_is_kept() -> None:
+    """Text hanging off the drawing canvas (the figure plus ``MARGIN_INCHES``): the
+    one-draw cut would lose part of it, so the save is matplotlib's tight one, which
+    grows the canvas; the whole text is in the picture."""
+    m = style.MARGIN_INCHES
+
     def figure() -> Figure:
         fig = _sample_figure()
-        fig.text(-0.5, 0.5, "远在图外", fontsize=12)  # 1.5 in left of the 3 in figure
-        assert style.MARGIN_INCHES < 1.5
+        # From m + 0.4 in left of the 3 in figure (0.67 in long): it crosses the edge.
+        fig.text(-(m + 0.4) / 3.0, 0.5, "远在图外", fontsize=12)
         return fig
 
     png = style.save(figure(), "png")
     assert style._png_cut(figure(), 200) is None
     assert png == style._png_tight(figure(), 200)
-    assert _ink_box(_alpha(png))[2] <= 11 and _alpha(png).shape[1] > 4.0 * 200
+    assert _ink_box(_alpha(png))[2] <= 11 and _alpha(png).shape[1] > (3.0 + m + 0.1) * 200
 
 
 @pytest.mark.parametrize("spec", [s for s in FIGURES if s.fmt == "png"], ids=lambda s: s.name)
 def test_png_figures_are_drawn_once(spec, inputs: ProductInputs) -> None:
-    """Nothing of a PNG figure hangs further out of its canvas than ``style.save``
-    allows for, so it is drawn once (else matplotlib's tight save draws it twice)."""
+    """Nothing of a PNG figure hangs further out of its figure than ``style.save``
+    allows for, so it is drawn once (else matplotlib's tight save draws it twice); and
+    both palettes come out the same size (a page does not shift when the reader
+    switches)."""
+    sizes = set()
     for theme in style.THEMES:
         fig = render(spec.name, inputs, theme)
         try:
-            assert style._png_cut(fig, 200) is not None
+            png = style._png_cut(fig, 200)
+            assert png is not None
+            sizes.add(_alpha(png).shape)
+            # Ink wholly beyond the canvas would leave no pixel for the cut to find:
+            # matplotlib's measure of every artist's extent says there is none.
+            w, h = fig.get_size_inches()
+            box = fig.get_tightbbox(fig.canvas.get_renderer())
+            m = style.MARGIN_INCHES
+            assert -m < box.x0 and -m < box.y0 and box.x1 < w + m and box.y1 < h + m
         finally:
             style.plt.close(fig)
+    assert len(sizes) == 1

@@ -56,6 +56,8 @@ class FigureSpec:
     def product(self, font: str | None = None) -> Product:
         """As a cached product; ``font`` is ``fonts.identity()`` if the caller has it
         (it walks the font folders: one walk serves every figure)."""
+        import zlib
+
         from looking_inside.cache import versions
         from looking_inside.products.figures import fonts
 
@@ -66,11 +68,13 @@ class FigureSpec:
             # The data file's writer is code of every figure, imported or not.
             code=(NUMBERS,),
             entry=(self.function, *([self.data] if self.data else [])),
-            # Everything else that changes pixels: the font file, and the libraries
-            # that draw and encode (matplotlib, numpy, Pillow writes the PNGs).
+            # Everything else that changes pixels or bytes: the font file, and the
+            # libraries that draw and encode (matplotlib, numpy; zlib deflates our
+            # PNGs, Pillow matplotlib's own).
             params={"function": self.function, "data": self.data, "fmt": self.fmt,
                     "font": font or fonts.identity(),
-                    "libraries": versions("matplotlib", "numpy", "pillow")},
+                    "libraries": {**versions("matplotlib", "numpy", "pillow"),
+                                  "zlib": zlib.ZLIB_RUNTIME_VERSION}},
             parts=("light", "dark"),
             warm=_warm,
         )
