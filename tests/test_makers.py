@@ -1,5 +1,6 @@
-"""The maker: a process forked at the first missing product to load the makers' code
-while the builder works out the rest, then to make what it is told (``makers.py``)."""
+"""The maker: a process forked to load the makers' code while the builder works out
+the rest, then to make what it is told (``makers.py``); and the makers that start
+products while the networks train (``Builder._make_while_training``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from looking_inside.build import Builder
-from looking_inside.config import load_settings
+from looking_inside.config import get_experiment, load_settings
 from looking_inside.errors import BuildError
+from looking_inside.machine import available_cpus
 from looking_inside.makers import Maker
 
 _WARMED: list[int] = []
@@ -69,6 +71,28 @@ def test_what_the_maker_raised_is_raised_here() -> None:
         Maker(warm=_warm, do=_die).make(["x"])
 
 
+def _slowly(what: str) -> str:
+    import time
+
+    time.sleep(0.5)
+    return what.upper()
+
+
+def test_a_result_is_collected_when_it_is_done() -> None:
+    """``send`` returns at once; ``done`` says when ``result`` will not wait."""
+    import time
+
+    maker = Maker(warm=_warm, do=_slowly)
+    maker.send("made")
+    assert not maker.done()
+    deadline = time.monotonic() + 30
+    while not maker.done():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert maker.result() == "MADE"
+    assert maker.pid is None
+
+
 def _slow_warm() -> None:
     import time
 
@@ -91,7 +115,7 @@ def test_a_maker_with_nothing_to_make_is_killed_at_once() -> None:
 CHILD = """
 import json, sys
 from looking_inside.build import Builder
-from looking_inside.config import load_settings
+from looking_inside.config import get_experiment, load_settings
 from looking_inside.makers import for_products
 settings = load_settings(data_root=sys.argv[1], cache_dir=sys.argv[2])
 maker = for_products(settings)
@@ -136,3 +160,50 @@ def test_no_maker_where_torch_is_loaded() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "True"
+
+
+EARLY = """
+import json, sys
+from looking_inside.build import Builder
+from looking_inside.config import get_experiment, load_settings
+settings = load_settings(data_root=sys.argv[1], cache_dir=sys.argv[2])
+with Builder(settings) as b:
+    b.build()
+    print(json.dumps({"made": sorted(b.made), "early": b.made_early,
+                      "trained": "train (child)" in b.pipeline.timings.phases}))
+"""
+
+
+def test_products_are_made_while_a_network_trains_byte_for_byte(
+        data_root: Path, built_site: Path, session_cache: Path, tmp_path: Path) -> None:
+    """One network to retrain, so one trainer and an idle CPU: the missing products
+    that do not read it are made meanwhile, in processes forked off the builder; every
+    product comes out byte-identical to what the site build made (training is
+    deterministic). In a process of its own: one that imported torch trains in-process."""
+    if available_cpus() < 2:
+        pytest.skip("no CPU is left idle by one trainer")
+    cache = tmp_path / "cache"
+    shutil.copytree(session_cache, cache)
+    settings = load_settings(data_root=data_root, cache_dir=cache)
+    names = {"mnist-weights-0", "cifar-samples", "capacity-sweep"}
+    with Builder(settings) as b:
+        wanted = [p for p in b.products() if p.name in names]
+        entries = {p.name: cache / p.kind / p.name / b.key(p) for p in wanted}
+        retrain = get_experiment("mnist-sweep-0")
+        result = cache / "results" / retrain.name / b.pipeline.result_key(retrain)
+    assert all(e.is_dir() for e in entries.values()) and result.is_dir()
+    before = {n: {f.name: f.read_bytes() for f in e.iterdir()} for n, e in entries.items()}
+    shutil.rmtree(result)
+    for e in entries.values():
+        shutil.rmtree(e)
+    proc = subprocess.run([sys.executable, "-c", EARLY, str(data_root), str(cache)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["trained"] and out["made"] == sorted(names)
+    # The trainer takes seconds (importing torch alone): the products that do not read
+    # what it trains are all made by then.
+    assert {f"{n} ({part})" for n in names - {"capacity-sweep"} for part in ("light", "dark")} \
+        <= set(out["early"])
+    assert {n: {f.name: f.read_bytes() for f in e.iterdir()}
+            for n, e in entries.items()} == before

@@ -15,8 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from looking_inside.cache import Cache, Entry, hash_json, sha256_bytes, versions
 from looking_inside.config import Experiment, Settings, get_experiment
 from looking_inside.data.datasets import spec
 from looking_inside.machine import available_cpus
+from looking_inside.makers import Maker, inputs_of, make_parts
 from looking_inside.products.catalog import products, warm_up
 from looking_inside.products.figures.registry import FIGURES
 from looking_inside.sources import (
@@ -38,10 +38,7 @@ from looking_inside.sources import (
 from looking_inside.training.pipeline import Pipeline
 
 if TYPE_CHECKING:
-    from looking_inside.data.readers import Split
-    from looking_inside.makers import Maker
-    from looking_inside.products.inputs import Product
-    from looking_inside.training.results import Results
+    from looking_inside.products.inputs import Product, ProductInputs
     from looking_inside.training.trainer import EpochCallback
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.build")
@@ -106,10 +103,14 @@ class Builder:
         self.pipeline = Pipeline(settings, cache)
         self.cache = self.pipeline.cache
         self.made: list[str] = []  # products made (not from the cache) in this run
+        self.made_early: list[str] = []  # parts of them made while networks trained
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._products: list[Product] | None = None
         self._keys: dict[int, tuple[Product, str]] = {}
         self._maker = maker
+        # Parts of products started while the networks trained, by (name, part): each
+        # in a process of its own (``_make_while_training``).
+        self._early: dict[tuple[str, str | None], Maker] = {}
         if self.cache.enabled:
             sources.use_memo(self.cache.root / SOURCE_FACTS)
 
@@ -121,6 +122,9 @@ class Builder:
 
     def close(self) -> None:
         self._stop_maker()
+        for maker in self._early.values():
+            maker.close()
+        self._early.clear()
         sources.save_memo()
         self.cache.close()
         if self._scratch is not None:
@@ -228,12 +232,59 @@ class Builder:
         from looking_inside.training.workers import train_in_workers
 
         # This process would only wait while they train: meanwhile it imports what the
-        # makers need (matplotlib, ~0.5 s), off the critical path. (After the children
-        # have started: a fork while importing in a thread could deadlock them.)
-        products = self.products()
+        # makers need (matplotlib, ~0.5 s), off the critical path (after the children
+        # have started: a fork while importing in a thread could deadlock them); then
+        # it makes what it can on the CPUs they leave idle.
+        def meanwhile(running: Callable[[], int]) -> None:
+            warm_up(self.products(), quiet=True)
+            self._make_while_training(experiments, running)
+
         train_in_workers(self.settings, experiments, self.cache.write_root,
-                         verbose=log.getEffectiveLevel() <= logging.INFO,
-                         meanwhile=lambda: warm_up(products, quiet=True))
+                         verbose=log.getEffectiveLevel() <= logging.INFO, meanwhile=meanwhile)
+
+    def _make_while_training(self, training: list[Experiment],
+                             running: Callable[[], int]) -> None:
+        """Start making, one part per idle CPU, the missing products whose results are
+        all in, whenever fewer trainers run than there are CPUs: the trainers' shares
+        never end at the same moment, and a build that trains one network leaves the
+        other CPUs idle from the start. Each part is made in a process forked off this
+        one (``makers.Maker``), so that the phase after training, which spreads what
+        is left over every CPU, starts the moment the last trainer stops."""
+        todo = [(p, part, {get_experiment(e) for e in p.experiments})
+                for p in self.products()
+                if self.cache.get(p.kind, p.name, self.key(p)) is None
+                for part in (p.parts or (None,))]
+        todo.sort(key=lambda t: -len(t[0].experiments))  # as ``make_files`` orders them
+        cpus = available_cpus()
+        pending = set(training)
+        # (No forks once torch is loaded: that happens only if a cached result had to
+        # be retrained here, found unreadable while loading inputs.)
+        while todo and hasattr(os, "fork") and "torch" not in sys.modules:
+            trainers = running()
+            if not trainers:
+                return
+            busy = sum(not m.done() for m in self._early.values())
+            ready = None
+            if trainers + busy < cpus:
+                pending = {e for e in pending if self.pipeline.lookup(e) is None}
+                ready = next((t for t in todo if not t[2] & pending), None)
+            if ready is None:
+                time.sleep(0.05)
+                continue
+            todo.remove(ready)
+            p, part, _ = ready
+            try:
+                inputs = self.inputs(p)  # loaded here, inherited by the fork
+
+                def make(_: object, p: Product = p, part: str | None = part,
+                         inputs: Any = inputs) -> dict[str, bytes]:
+                    return p.make(inputs, part)
+
+                maker = Maker(lambda: None, make)
+                maker.send(None)
+            except Exception:  # noqa: BLE001 - made again after training, which reports it
+                continue
+            self._early[(p.name, part)] = maker
 
     def _stop_maker(self) -> None:
         if self._maker is not None:
@@ -246,7 +297,7 @@ class Builder:
         if missing and self._maker is not None:
             maker, self._maker = self._maker, None
             # Its inputs are loaded here meanwhile (the maker may still be importing).
-            files = maker.make(self._all_inputs([p for p, _ in missing]))
+            files = maker.make({p.name: self.inputs(p) for p, _ in missing})
         else:
             files = self.make_files([p for p, _ in missing])
         return [(p, k, files[p.name]) for p, k in missing]
@@ -256,58 +307,32 @@ class Builder:
         """Make products: here when one task is left (no workers to start), else
         spread over the CPUs, a product's parts (palettes) as separate tasks.
         ``inputs``: each product's, by name, when they are loaded already."""
-        tasks = [(p, part) for p in missing for part in (p.parts or (None,))]
-        # Longest first, so that no worker is left with a big one while the others
-        # idle at the end. The proxy for the cost: how many experiments it reads (the
-        # slowest figures are the ones that summarise the sweeps or every experiment).
-        tasks.sort(key=lambda t: -len(t[0].experiments))
-        workers = min(available_cpus(), len(tasks))
-        if workers <= 1:
-            return {p.name: p.make(inputs[p.name] if inputs else self.inputs(p), None)
-                    for p in missing}
-        import multiprocessing
-        import multiprocessing.context
-
-        global _FORKED
-        ctx: multiprocessing.context.BaseContext
-        if "torch" in sys.modules or not hasattr(os, "fork"):
-            # torch's thread pools do not survive fork: start fresh interpreters, which
-            # read the results from the cache (or, without a cache, are handed them).
-            ctx = multiprocessing.get_context("spawn")
-            # (A temporary cache is this process's alone: hand them the inputs then too.)
-            shared = self.cache.enabled and not self.cache.diverted
-            payload = inputs or (None if shared else self._all_inputs(missing))
-        else:
-            # Forked workers inherit the loaded inputs and imported modules: no start-up.
-            ctx = multiprocessing.get_context("fork")
-            payload = None
-            # Import the makers' code (for figures: matplotlib and its font list, ~0.5 s)
-            # once here, not once in every worker; the warm-up first, as it may choose
-            # how (figures: ``registry._lean_matplotlib``).
-            warm_up(missing)
-            _FORKED = (self, inputs or self._all_inputs(missing))
-        try:
-            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-                futures = [(p, pool.submit(_make_in_worker, self.settings, p.name, part,
-                                           payload and payload[p.name]))
-                           for p, part in tasks]
-                files: dict[str, dict[str, bytes]] = {}
-                for p, f in futures:
-                    files.setdefault(p.name, {}).update(f.result())
-        finally:
-            _FORKED = None
+        tasks = [(p, part) for p in missing for part in p.parts or (None,)
+                 if (p.name, part) not in self._early]
+        # (Workers that start afresh may read the results from the cache, unless it is
+        # a temporary one, this process's alone.)
+        files = make_parts(self.settings, tasks,
+                           (lambda p: inputs[p.name]) if inputs else self.inputs,
+                           from_cache=inputs is None and self.cache.enabled
+                           and not self.cache.diverted)
+        # The parts started while the networks trained: most are made by now.
+        for p in missing:
+            for part in p.parts or (None,):
+                maker = self._early.pop((p.name, part), None)
+                if maker is None:
+                    continue
+                try:
+                    made = maker.result()
+                    self.made_early.append(p.name + (f" ({part})" if part else ""))
+                except Exception:  # noqa: BLE001 - made again here, which raises a fault
+                    made = p.make(inputs[p.name] if inputs else self.inputs(p), part)
+                files.setdefault(p.name, {}).update(made)
+        if self.made_early:
+            log.info("made while the networks trained: %s", ", ".join(self.made_early))
         return files
 
-    def _all_inputs(self, missing: list[Product]) -> dict[str, Any]:
-        return {p.name: self.inputs(p) for p in missing}
-
-    def inputs(self, p: Product) -> Any:
-        results: dict[str, Results] = {e: self.pipeline.results(get_experiment(e))
-                                       for e in p.experiments}
-        test: dict[str, Split] = {d: self.pipeline.test(d) for d in p.datasets}
-        train: dict[str, Split] = {d: self.pipeline.data(d).train for d in p.datasets
-                                   if p.reads_train}
-        return p.inputs(results, test, train)
+    def inputs(self, p: Product) -> ProductInputs:
+        return inputs_of(self.pipeline, p)
 
     def _summary(self, name: str, info: Mapping[str, Any], cache_hit: bool) -> dict[str, Any]:
         exp = get_experiment(name)
@@ -374,22 +399,6 @@ class Builder:
         for f, data in files.items():
             (d / f).write_bytes(data)
         return Entry(path=d, digests={f: sha256_bytes(b) for f, b in files.items()}, info={})
-
-
-# In a forked worker: the builder and the inputs it loaded before forking.
-_FORKED: tuple[Builder, dict[str, Any]] | None = None
-
-
-def _make_in_worker(settings: Settings, name: str, part: str | None,
-                    inputs: Any = None) -> dict[str, bytes]:
-    """One part of a product, made in a worker process."""
-    p = next(p for p in products() if p.name == name)
-    if inputs is None and _FORKED is not None:
-        inputs = _FORKED[1][name]
-    if inputs is not None:
-        return p.make(inputs, part)
-    with Builder(settings) as b:  # spawned: read the trained results from the cache
-        return p.make(b.inputs(p), part)
 
 
 def _css_width(path: Path) -> int:
