@@ -4,7 +4,7 @@ for our figures, and no larger.
 A figure is mostly transparent canvas around lines, text and small images. Pillow
 tries all five PNG filters on every row and keeps the best before deflating; the
 "up" filter alone (each row minus the one above: one numpy subtraction) leaves such
-pictures just as compressible. On the site's 30 PNG figures: 2.0 -> 1.0 s to
+pictures just as compressible. The site's 30 PNG files: 2.0 -> 1.0 s to
 encode, 2.67 -> 2.65 MB. The bytes depend on zlib's version, which is therefore
 part of every figure's key (``registry``).
 """
