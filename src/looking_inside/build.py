@@ -302,20 +302,15 @@ class Builder:
             files = self.make_files([p for p, _ in missing])
         return [(p, k, files[p.name]) for p, k in missing]
 
-    def make_files(self, missing: list[Product], inputs: dict[str, Any] | None = None
-                   ) -> dict[str, dict[str, bytes]]:
-        """Make products: here when one task is left (no workers to start), else
-        spread over the CPUs, a product's parts (palettes) as separate tasks.
-        ``inputs``: each product's, by name, when they are loaded already."""
+    def make_files(self, missing: list[Product]) -> dict[str, dict[str, bytes]]:
+        """Make products, spread over the CPUs, a product's parts (palettes) as
+        separate tasks; and collect the parts started while the networks trained."""
         tasks = [(p, part) for p in missing for part in p.parts or (None,)
                  if (p.name, part) not in self._early]
         # (Workers that start afresh may read the results from the cache, unless it is
         # a temporary one, this process's alone.)
-        files = make_parts(self.settings, tasks,
-                           (lambda p: inputs[p.name]) if inputs else self.inputs,
-                           from_cache=inputs is None and self.cache.enabled
-                           and not self.cache.diverted)
-        # The parts started while the networks trained: most are made by now.
+        files = make_parts(self.settings, tasks, self.inputs,
+                           from_cache=self.cache.enabled and not self.cache.diverted)
         for p in missing:
             for part in p.parts or (None,):
                 maker = self._early.pop((p.name, part), None)
@@ -325,7 +320,7 @@ class Builder:
                     made = maker.result()
                     self.made_early.append(p.name + (f" ({part})" if part else ""))
                 except Exception:  # noqa: BLE001 - made again here, which raises a fault
-                    made = p.make(inputs[p.name] if inputs else self.inputs(p), part)
+                    made = p.make(self.inputs(p), part)
                 files.setdefault(p.name, {}).update(made)
         if self.made_early:
             log.info("made while the networks trained: %s", ", ".join(self.made_early))
