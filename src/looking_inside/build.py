@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import sys
@@ -25,7 +24,7 @@ from looking_inside.cache import Cache, Entry, hash_json, sha256_bytes, versions
 from looking_inside.config import Experiment, Settings, get_experiment
 from looking_inside.data.datasets import spec
 from looking_inside.machine import available_cpus
-from looking_inside.makers import Maker, inputs_of, make_parts
+from looking_inside.makers import Maker, can_fork, inputs_of, make_parts
 from looking_inside.products.catalog import products, warm_up
 from looking_inside.products.figures.registry import FIGURES
 from looking_inside.sources import (
@@ -257,9 +256,9 @@ class Builder:
         todo.sort(key=lambda t: -len(t[0].experiments))  # as ``make_files`` orders them
         cpus = available_cpus()
         pending = set(training)
-        # (No forks once torch is loaded: that happens only if a cached result had to
-        # be retrained here, found unreadable while loading inputs.)
-        while todo and hasattr(os, "fork") and "torch" not in sys.modules:
+        # (Asked on every turn: torch is loaded here only if a cached result was found
+        # unreadable while loading inputs, and retrained here.)
+        while todo and can_fork():
             trainers = running()
             if not trainers:
                 return
@@ -275,12 +274,8 @@ class Builder:
             p, part, _ = ready
             try:
                 inputs = self.inputs(p)  # loaded here, inherited by the fork
-
-                def make(_: object, p: Product = p, part: str | None = part,
-                         inputs: Any = inputs) -> dict[str, bytes]:
-                    return p.make(inputs, part)
-
-                maker = Maker(lambda: None, make)
+                # (The child is forked at once: it sees this turn's p, part and inputs.)
+                maker = Maker(lambda: None, lambda _: p.make(inputs, part))  # noqa: B023
                 maker.send(None)
             except Exception:  # noqa: BLE001 - made again after training, which reports it
                 continue

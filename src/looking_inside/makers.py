@@ -35,6 +35,12 @@ if TYPE_CHECKING:
     from looking_inside.training.pipeline import Pipeline
 
 
+def can_fork() -> bool:
+    """Whether this process may fork makers and workers: not where torch is loaded
+    (its thread pools do not survive a fork), nor where the system cannot fork."""
+    return hasattr(os, "fork") and "torch" not in sys.modules
+
+
 class Maker:
     """``warm()`` runs in the child at once; ``make(what)`` runs ``do(what)`` there
     and returns its result, or raises what it raised."""
@@ -125,9 +131,8 @@ def _serve(down_r: int, up_w: int, warm: Callable[[], None],
 
 
 def for_products(settings: Settings) -> Maker | None:
-    """A maker for this build's products, or None where processes cannot fork (or
-    torch is loaded: its thread pools do not survive a fork)."""
-    if not hasattr(os, "fork") or "torch" in sys.modules:
+    """A maker for this build's products, or None where this process cannot fork."""
+    if not can_fork():
         return None
 
     def warm() -> None:
@@ -176,9 +181,9 @@ def make_parts(settings: Settings, tasks: list[Task], inputs: Callable[[Product]
     global _FORKED
     wanted = list({p.name: p for p, _ in tasks}.values())
     ctx: multiprocessing.context.BaseContext
-    if "torch" in sys.modules or not hasattr(os, "fork"):
-        # torch's thread pools do not survive fork: start fresh interpreters, which
-        # read the results from the cache, or are handed them.
+    if not can_fork():
+        # Start fresh interpreters, which read the results from the cache, or are
+        # handed them.
         ctx = multiprocessing.get_context("spawn")
         payload = None if from_cache else {p.name: inputs(p) for p in wanted}
     else:

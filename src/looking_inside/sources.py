@@ -171,8 +171,6 @@ def _is_spans(v: Any) -> bool:
         and all(type(i) is int for i in x) for k, x in v.items())
 
 
-
-
 _KNOWN: tuple[frozenset[str], str] | None = None
 
 
