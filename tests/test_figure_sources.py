@@ -102,6 +102,18 @@ def test_the_data_writer_is_in_every_figure_key() -> None:
     assert all(NUMBERS in s.product().code for s in FIGURES)
 
 
+def test_how_a_figure_is_made_and_saved_is_in_every_figure_key() -> None:
+    """Drawing each palette, recolouring SVGs, saving: not the registry's captions."""
+    from looking_inside import sources
+
+    for s in FIGURES:
+        p = s.product()
+        code = sources.closure({p.module, *p.code})
+        assert {"products.figures.render", "products.figures.recolor",
+                "products.figures.style", "products.figures.png"} <= code, s.name
+        assert "products.figures.registry" not in code, s.name
+
+
 # --- the code links -----------------------------------------------------------------
 
 @pytest.mark.parametrize("spec", FIGURES, ids=lambda s: s.name)

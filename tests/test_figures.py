@@ -431,9 +431,9 @@ def test_figure_numbers_follow_the_chapters(tmp_path: Path) -> None:
 LEAN = """
 import hashlib, json, sys
 sys.path.insert(0, sys.argv[2])
-from looking_inside.products.figures import registry
+from looking_inside.products.figures import registry, render
 if sys.argv[1] == "lean":
-    registry._lean_matplotlib()  # before any matplotlib import, as the builder does
+    render.lean_matplotlib()  # before any matplotlib import, as the builder does
 from helpers import fake_inputs
 from looking_inside.products.figures import style
 import matplotlib.lines
@@ -441,14 +441,14 @@ inputs = fake_inputs()
 out = {"doc": len(matplotlib.lines.Line2D.set.__doc__ or "")}
 for name in ("cifar-confusion", "capacity-sweep", "two-layer-network", "cifar-samples"):
     spec = registry.get_figure(name)
-    for f, data in registry._render_both(spec, inputs).items():
+    for f, data in render.files(spec, inputs).items():
         out[f] = hashlib.sha256(data).hexdigest()
 print(json.dumps(out))
 """
 
 
 def test_lean_matplotlib_import_draws_the_same_bytes() -> None:
-    """``registry._lean_matplotlib`` drops the generated ``set()`` docstrings to import
+    """``render.lean_matplotlib`` drops the generated ``set()`` docstrings to import
     matplotlib faster; figures of every kind (text, images, bars, lines, SVG) must come
     out byte-identical with and without it."""
     runs = {}

@@ -192,7 +192,7 @@ def make_parts(settings: Settings, tasks: list[Task], inputs: Callable[[Product]
         payload = None
         # Import the makers' code (for figures: matplotlib and its font list, ~0.5 s)
         # once here, not once in every worker; the warm-up first, as it may choose how
-        # (figures: ``registry._lean_matplotlib``).
+        # (figures: ``render.lean_matplotlib``).
         warm_up(wanted)
         _FORKED = {p.name: inputs(p) for p in wanted}
     try:

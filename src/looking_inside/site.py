@@ -202,7 +202,7 @@ def figure_markdown(name: str, page: str, repo_url: str | None = None,
         raise BuildError(f"{page}: unknown figure {name!r}; known figures: "
                          + ", ".join(sorted(by_name))
                          + ". Fix the name, or register the figure in "
-                           "src/looking_inside/figures/registry.py")
+                           "src/looking_inside/products/figures/registry.py")
     fig = by_name[name]
     rel = posixpath.relpath(FIGURE_DIR, posixpath.dirname(page) or ".")
     alt = fig["alt"].replace("[", "（").replace("]", "）")
