@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -36,6 +37,9 @@ DATA_DIR = "assets/data"
 
 _current: Manifest | None = None
 _scratch: tempfile.TemporaryDirectory[str] | None = None
+# A build begun by ``start`` and not yet waited for: its settings, when it began, and
+# its outputs (or the child making them), with the damaged entries its lookup found.
+_pending: tuple[Settings, float, Manifest | _Child, int] | None = None
 
 
 def settings_for(config_file: str | None) -> Settings:
@@ -44,9 +48,13 @@ def settings_for(config_file: str | None) -> Settings:
     return load_settings(base_dir=base)
 
 
-def prepare(settings: Settings) -> Manifest:
-    """The build's outputs: from the cache, else made in a child process."""
-    global _current, _scratch
+def start(settings: Settings) -> None:
+    """Begin this build's outputs now: look them up in the cache, and start the child
+    that makes what is missing. ``gen/hooks.py`` calls this before the search plugin
+    loads jieba's dictionary (~1.2 s of every ``mkdocs build``), which the child
+    overlaps; ``prepare`` then waits for it."""
+    global _pending
+    discard()
     t = time.perf_counter()
     with Builder(settings) as builder:
         manifest = builder.lookup()
@@ -54,13 +62,36 @@ def prepare(settings: Settings) -> Manifest:
     if manifest is None:
         log.info("looking_inside: training and rendering what is missing (cache: %s)",
                  settings.cache_dir)
-        _scratch = tempfile.TemporaryDirectory(prefix="looking-inside-")
-        out = Path(_scratch.name)
-        _run_child(settings, out)
-        manifest = Manifest.read(out)
+        _pending = (settings, t, _Child(settings), repaired)
+    else:
+        _pending = (settings, t, manifest, repaired)
+
+
+def discard() -> None:
+    """Forget a started build that nothing waited for (its mkdocs build failed before
+    ``gen/site.py`` ran), stopping its child."""
+    global _pending
+    if _pending is not None and isinstance(_pending[2], _Child):
+        _pending[2].stop()
+    _pending = None
+
+
+def prepare(settings: Settings) -> Manifest:
+    """The build's outputs: from the cache, else made in a child process (started by
+    ``start`` if it ran for these settings, else now)."""
+    global _current, _pending, _scratch
+    if _pending is None or _pending[0] != settings:
+        start(settings)
+    assert _pending is not None
+    _, t, made, repaired = _pending
+    _pending = None
+    if isinstance(made, _Child):
+        _scratch = made.scratch
+        manifest = made.wait()
         manifest.repaired += repaired
         log.info("looking_inside: made in %.1f s", time.perf_counter() - t)
     else:
+        manifest = made
         log.debug("looking_inside: everything cached (%.3f s)", time.perf_counter() - t)
     _current = manifest
     return manifest
@@ -69,38 +100,59 @@ def prepare(settings: Settings) -> Manifest:
 _LEVEL = re.compile(r"(DEBUG|INFO|REPAIRED|WARNING|ERROR|CRITICAL)\s*-  (.*)")
 
 
-def _run_child(settings: Settings, out: Path) -> None:
-    cmd = [sys.executable, "-m", "looking_inside", "figures", "--verbose", "--out", str(out),
-           "--data-root", str(settings.data_root), "--cache-dir", str(settings.cache_dir),
-           "--device", settings.device]
-    env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    # Fresh .pyc files under src/ would trigger `mkdocs serve`'s watcher again.
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, bufsize=1,
-                            preexec_fn=die_with_parent if sys.platform == "linux" else None)
-    assert proc.stdout is not None
-    errors = []
-    for line in proc.stdout:
-        line = line.rstrip()
-        if line.startswith("error: "):
-            errors.append(line[len("error: "):])
-        elif errors and line:
-            errors.append(line)  # continuation lines of a multi-line error
-        elif line:
-            # Relay progress (one line per epoch) at the level the child gave it, so
-            # its warnings stay warnings here.
-            m = _LEVEL.match(line)
-            level = logging.INFO
-            if m:
-                name, line = m.groups()
-                level = REPAIRED if name == "REPAIRED" else int(logging.getLevelName(name))
-            log.log(level, "looking_inside: %s", line)
-    if proc.wait() != 0:
-        detail = "\n".join(errors) or f"`{' '.join(cmd)}` exited with {proc.returncode}"
-        raise BuildError(detail)
+class _Child:
+    """``python -m looking_inside figures`` writing into a scratch folder; its output
+    is relayed to mkdocs' log as it comes, from a thread, while mkdocs goes on."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.scratch = tempfile.TemporaryDirectory(prefix="looking-inside-")
+        self.cmd = [sys.executable, "-m", "looking_inside", "figures", "--verbose",
+                    "--out", self.scratch.name, "--data-root", str(settings.data_root),
+                    "--cache-dir", str(settings.cache_dir), "--device", settings.device]
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"]
+                                   if env.get("PYTHONPATH") else "")
+        # Fresh .pyc files under src/ would trigger `mkdocs serve`'s watcher again.
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        self.proc = subprocess.Popen(
+            self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env, bufsize=1, preexec_fn=die_with_parent if sys.platform == "linux" else None)
+        self.errors: list[str] = []
+        self._relay = threading.Thread(target=self._read, daemon=True)
+        self._relay.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            line = line.rstrip()
+            if line.startswith("error: "):
+                self.errors.append(line[len("error: "):])
+            elif self.errors and line:
+                self.errors.append(line)  # continuation lines of a multi-line error
+            elif line:
+                # Relay progress (one line per epoch) at the level the child gave it, so
+                # its warnings stay warnings here.
+                m = _LEVEL.match(line)
+                level = logging.INFO
+                if m:
+                    name, line = m.groups()
+                    level = REPAIRED if name == "REPAIRED" else int(logging.getLevelName(name))
+                log.log(level, "looking_inside: %s", line)
+
+    def wait(self) -> Manifest:
+        rc = self.proc.wait()
+        self._relay.join()
+        if rc != 0:
+            raise BuildError("\n".join(self.errors)
+                             or f"`{' '.join(self.cmd)}` exited with {rc}")
+        return Manifest.read(Path(self.scratch.name))
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self._relay.join()
+        self.scratch.cleanup()
 
 
 def current() -> Manifest:
