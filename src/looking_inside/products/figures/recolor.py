@@ -34,12 +34,12 @@ def recolor(svg: bytes, src: Theme, dst: Theme) -> bytes | None:
     """``svg`` drawn in ``src``, as drawn in ``dst``; None where that cannot be sure."""
     swap: dict[str, str] = {}
     for f in dataclasses.fields(Theme):
-        a, b = getattr(src, f.name), getattr(dst, f.name)
         if f.name == "name":
             continue
-        if not (_COLOR.fullmatch(a.lower()) and _COLOR.fullmatch(b.lower())):
+        a, b = getattr(src, f.name).lower(), getattr(dst, f.name).lower()
+        if not (_COLOR.fullmatch(a) and _COLOR.fullmatch(b)):
             return None  # a named colour: matplotlib writes its hex value
-        if swap.setdefault(a.lower(), b.lower()) != b.lower():
+        if swap.setdefault(a, b) != b:
             return None  # one light colour, two dark ones
     text = svg.decode()
     salt = mpl.rcParams["svg.hashsalt"]
@@ -51,12 +51,15 @@ def recolor(svg: bytes, src: Theme, dst: Theme) -> bytes | None:
         if use is None or _marker_id(salt, d, use.group(1)) != oid:
             return None  # not named the way we would name it
         markers.append((oid, d, use.group(1)))
-    text = _COLOR.sub(lambda m: swap.get(m.group(0), m.group(0)), text)
+    text = _swap(text, swap)
     for oid, d, style in markers:
-        new = _marker_id(salt, d, _COLOR.sub(lambda m: swap.get(m.group(0), m.group(0)),
-                                             style))
+        new = _marker_id(salt, d, _swap(style, swap))
         text = text.replace(f'id="{oid}"', f'id="{new}"').replace(f'"#{oid}"', f'"#{new}"')
     return text.encode()
+
+
+def _swap(text: str, swap: dict[str, str]) -> str:
+    return _COLOR.sub(lambda m: swap.get(m.group(0), m.group(0)), text)
 
 
 def _marker_id(salt: str, d: str, style: str) -> str:
