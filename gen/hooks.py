@@ -70,9 +70,8 @@ def on_config(config, **kwargs):  # noqa: ANN001, ANN201 - mkdocs hook signature
     from looking_inside import live
 
     site = live.fresh("looking_inside.site")
-    errors = live.fresh("looking_inside.errors")
     # An error here, gen/site.py meets again and reports as the build's error.
-    with contextlib.suppress(errors.BuildError):
+    with contextlib.suppress(site.BuildError):
         site.start(site.settings_for(config.config_file_path))
 
 

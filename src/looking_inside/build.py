@@ -24,7 +24,7 @@ from looking_inside.cache import Cache, Entry, hash_json, sha256_bytes, versions
 from looking_inside.config import Experiment, Settings, get_experiment
 from looking_inside.data.datasets import spec
 from looking_inside.machine import available_cpus
-from looking_inside.makers import Maker, can_fork, inputs_of, make_parts
+from looking_inside.makers import Maker, can_fork, inputs_of, make_parts, tasks_of
 from looking_inside.products.catalog import products, warm_up
 from looking_inside.products.figures.registry import FIGURES
 from looking_inside.sources import (
@@ -249,11 +249,10 @@ class Builder:
         other CPUs idle from the start. Each part is made in a process forked off this
         one (``makers.Maker``), so that the phase after training, which spreads what
         is left over every CPU, starts the moment the last trainer stops."""
+        missing = [p for p in self.products()
+                   if self.cache.get(p.kind, p.name, self.key(p)) is None]
         todo = [(p, part, {get_experiment(e) for e in p.experiments})
-                for p in self.products()
-                if self.cache.get(p.kind, p.name, self.key(p)) is None
-                for part in (p.parts or (None,))]
-        todo.sort(key=lambda t: -len(t[0].experiments))  # as ``make_files`` orders them
+                for p, part in tasks_of(missing)]
         cpus = available_cpus()
         pending = set(training)
         # (Asked on every turn: torch is loaded here only if a cached result was found
@@ -300,23 +299,22 @@ class Builder:
     def make_files(self, missing: list[Product]) -> dict[str, dict[str, bytes]]:
         """Make products, spread over the CPUs, a product's parts (palettes) as
         separate tasks; and collect the parts started while the networks trained."""
-        tasks = [(p, part) for p in missing for part in p.parts or (None,)
-                 if (p.name, part) not in self._early]
+        tasks = tasks_of(missing)
         # (Workers that start afresh may read the results from the cache, unless it is
         # a temporary one, this process's alone.)
-        files = make_parts(self.settings, tasks, self.inputs,
-                           from_cache=self.cache.enabled and not self.cache.diverted)
-        for p in missing:
-            for part in p.parts or (None,):
-                maker = self._early.pop((p.name, part), None)
-                if maker is None:
-                    continue
-                try:
-                    made = maker.result()
-                    self.made_early.append(p.name + (f" ({part})" if part else ""))
-                except Exception:  # noqa: BLE001 - made again here, which raises a fault
-                    made = p.make(self.inputs(p), part)
-                files.setdefault(p.name, {}).update(made)
+        files = make_parts(self.settings,
+                           [(p, part) for p, part in tasks if (p.name, part) not in self._early],
+                           self.inputs, from_cache=self.cache.enabled and not self.cache.diverted)
+        for p, part in tasks:
+            maker = self._early.pop((p.name, part), None)
+            if maker is None:
+                continue
+            try:
+                made = maker.result()
+                self.made_early.append(p.name + (f" ({part})" if part else ""))
+            except Exception:  # noqa: BLE001 - made again here, which raises a fault
+                made = p.make(self.inputs(p), part)
+            files.setdefault(p.name, {}).update(made)
         if self.made_early:
             log.info("made while the networks trained: %s", ", ".join(self.made_early))
         return files

@@ -146,8 +146,7 @@ def for_products(settings: Settings) -> Maker | None:
         """``inputs``: each missing product's, by name."""
         from looking_inside.products.catalog import products
 
-        tasks = [(p, part) for p in products() if p.name in inputs
-                 for part in p.parts or (None,)]
+        tasks = tasks_of([p for p in products() if p.name in inputs])
         return make_parts(settings, tasks, lambda p: inputs[p.name])
 
     return Maker(warm, make)
@@ -156,17 +155,22 @@ def for_products(settings: Settings) -> Maker | None:
 Task = tuple["Product", str | None]  # a product, and which of its parts (None: all)
 
 
+def tasks_of(products: list[Product]) -> list[Task]:
+    """Each product's parts (a product without parts is one task), longest first, so
+    that no worker is left with a big one while the others idle at the end. The proxy
+    for the cost: how many experiments it reads (the slowest figures are the ones that
+    summarise the sweeps or every experiment)."""
+    tasks = [(p, part) for p in products for part in p.parts or (None,)]
+    return sorted(tasks, key=lambda t: -len(t[0].experiments))
+
+
 def make_parts(settings: Settings, tasks: list[Task], inputs: Callable[[Product], Any],
                from_cache: bool = False) -> dict[str, dict[str, bytes]]:
-    """Make product parts: here when one is left (no workers to start), else spread
-    over the CPUs. ``inputs(p)`` loads a product's inputs; ``from_cache``: workers
-    that start afresh (where torch is loaded) may read them from the cache instead of
-    being handed them."""
+    """Make product parts, in the order given (``tasks_of``'s): here when one is left
+    (no workers to start), else spread over the CPUs. ``inputs(p)`` loads a product's
+    inputs; ``from_cache``: workers that start afresh (where torch is loaded) may read
+    them from the cache instead of being handed them."""
     files: dict[str, dict[str, bytes]] = {}
-    # Longest first, so that no worker is left with a big one while the others idle
-    # at the end. The proxy for the cost: how many experiments it reads (the slowest
-    # figures are the ones that summarise the sweeps or every experiment).
-    tasks = sorted(tasks, key=lambda t: -len(t[0].experiments))
     workers = min(available_cpus(), len(tasks))
     if workers <= 1:
         for p, part in tasks:
