@@ -126,7 +126,7 @@ def test_single_byte_damage_is_repaired_by_a_strict_warm_build(
     shutil.copytree(session_cache, cache, ignore=shutil.ignore_patterns(".tmp-*", ".trash-*"))
     damaged = []
     for pattern in ("results/mnist-1layer/*/arrays.npz", "results/cifar-1layer/*/meta.json",
-                    "results/mnist-2layer/*/STAMP", "figure/mnist-confusion/*/*.light.png",
+                    "results/mnist-2layer/*/STAMP", "figure/mnist-confusion/*/*.light.svg",
                     "figure/single-layer-network/*/*.dark.svg", "facts/facts/*/facts.json",
                     "export/confusion-mnist/*/confusion-mnist.json"):
         found = sorted(cache.glob(pattern))

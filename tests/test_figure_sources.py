@@ -89,7 +89,7 @@ def test_drawn_reads_back_what_a_figure_shows() -> None:
     try:
         d = json.loads(numbers.drawn_json(fig))
     finally:
-        style.save(fig, "png")
+        style.save(fig)
     p0, p1 = d["panels"]
     assert p0["title"] == "图"
     np.testing.assert_allclose(p0["images"][0], img, rtol=1e-5)
@@ -103,14 +103,14 @@ def test_the_data_writer_is_in_every_figure_key() -> None:
 
 
 def test_how_a_figure_is_made_and_saved_is_in_every_figure_key() -> None:
-    """Drawing each palette, recolouring SVGs, saving: not the registry's captions."""
+    """Drawing each palette, recolouring, saving: not the registry's captions."""
     from looking_inside import sources
 
     for s in FIGURES:
         p = s.product()
         code = sources.closure({p.module, *p.code})
         assert {"products.figures.render", "products.figures.recolor",
-                "products.figures.style", "products.figures.png"} <= code, s.name
+                "products.figures.style"} <= code, s.name
         assert "products.figures.registry" not in code, s.name
 
 

@@ -18,6 +18,7 @@ from looking_inside.config import get_experiment, load_settings
 from looking_inside.errors import BuildError
 from looking_inside.machine import available_cpus
 from looking_inside.makers import Maker
+from looking_inside.products.figures.registry import get_figure
 
 _WARMED: list[int] = []
 
@@ -203,7 +204,7 @@ def test_products_are_made_while_a_network_trains_byte_for_byte(
     assert out["trained"] and out["made"] == sorted(names)
     # The trainer takes seconds (importing torch alone): the products that do not read
     # what it trains are all made by then.
-    assert {f"{n} ({part})" for n in names - {"capacity-sweep"} for part in ("light", "dark")} \
-        <= set(out["early"])
+    assert {n + (f" ({part})" if part else "") for n in names - {"capacity-sweep"}
+            for part in get_figure(n).product().parts or (None,)} <= set(out["early"])
     assert {n: {f.name: f.read_bytes() for f in e.iterdir()}
             for n, e in entries.items()} == before

@@ -355,7 +355,7 @@ class Builder:
                     "code": {"path": path, "lines": [first, last], "function": fs.function},
                     "experiment": fs.experiments[0] if fs.experiments else None,
                     "experiments": list(fs.experiments), "caption": fs.caption,
-                    "alt": fs.alt, "format": fs.fmt,
+                    "alt": fs.alt,
                     "width": _css_width(e.file(images[0])),
                     # The stamp's digests: the lookup verified them already.
                     "sha256": {f: e.digests[f] for f in images},
@@ -390,10 +390,8 @@ class Builder:
 
 
 def _css_width(path: Path) -> int:
-    """Display width in CSS pixels: PNGs are drawn at 2x, SVG sizes are in points."""
+    """Display width in CSS pixels, from the SVG's width in points."""
     with path.open("rb") as f:
-        head = f.read(600)  # the PNG header or the SVG root element
-    if head.startswith(b"\x89PNG"):
-        return int.from_bytes(head[16:20], "big") // 2
+        head = f.read(600)  # the SVG root element
     m = re.search(rb'width="([0-9.]+)pt"', head)
     return round(float(m.group(1)) * 4 / 3) if m else 0

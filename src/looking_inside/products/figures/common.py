@@ -33,7 +33,7 @@ def tile_mosaic(tiles: Sequence[np.ndarray | None], cols: int, gap: int = 2,
     """Equal-sized tiles in [0, 1], grey ``(h, w)`` or colour ``(h, w, 3)``, in rows of
     ``cols``, ``gap`` pixels apart across and ``row_gap`` down: one RGBA image,
     transparent between the tiles and where a tile is None. 8 bits a channel, as the
-    PNG will be: matplotlib resamples uint8 RGBA several times faster than floats."""
+    SVG embeds it (a PNG inside): matplotlib writes uint8 RGBA as it is."""
     h, w = next(t for t in tiles if t is not None).shape[:2]
     rows = -(-len(tiles) // cols)
     out = np.zeros((rows * (h + row_gap) - row_gap, cols * (w + gap) - gap, 4), np.uint8)
@@ -57,7 +57,7 @@ def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray | None], cols: int,
     axes cost ~1 s a render in axes set-up and layout, this ~0.1 s. ``row_gap`` (in
     pixels of the tiles) must leave room for a title."""
     h, w = next(t for t in tiles if t is not None).shape[:2]
-    ax.imshow(tile_mosaic(tiles, cols, gap, row_gap), interpolation="nearest")
+    ax.imshow(tile_mosaic(tiles, cols, gap, row_gap), interpolation="none")
     ax.set_axis_off()
     for k, title in enumerate(titles):
         r, c = divmod(k, cols)

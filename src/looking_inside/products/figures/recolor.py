@@ -1,11 +1,12 @@
-"""An SVG figure in another palette, by swapping its colours instead of drawing it again.
+"""A figure in another palette, by swapping its colours instead of drawing it again.
 
-An SVG figure's two palettes differ only in colour values: the browser draws the
-shapes, so there are no anti-aliased pixels to get wrong. Swapping each of the light
-theme's colours for the dark one's gives the dark file byte for byte, provided the
-figure chooses only its colours by palette (``tests/test_figures.py`` checks every
-registered SVG figure against its drawn dark file). That saves a draw of each SVG
-figure, the heaviest of them (the training curves) among the last figures a cold
+A figure's two SVG files differ only in colour values: the browser draws the shapes,
+so there are no anti-aliased pixels to get wrong. Swapping each of the light theme's
+colours for the dark one's gives the dark file byte for byte, provided the figure
+chooses only its colours by palette, not the pixels of its images (those say
+``recolour=False`` in the registry; ``tests/test_recolor.py`` checks every registered
+figure against its drawn dark file). That halves the drawing of the figures, the
+heaviest of them (the capacity sweep, the training curves) among the last a cold
 build makes.
 
 One more thing names a colour: matplotlib names each marker shape by a hash of its

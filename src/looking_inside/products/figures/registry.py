@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from looking_inside.config import CONVNETS, experiment_names, sweep_experiments
 from looking_inside.products.figures import render
@@ -29,23 +29,30 @@ RENDER = "products.figures.render"
 
 @dataclass(frozen=True)
 class FigureSpec:
+    """One figure. Every figure is an SVG file per palette: text and lines stay sharp
+    at any zoom, and images go in at their own resolution, drawn pixelated by the
+    browser (``style.setup``)."""
+
     name: str
     module: str  # figure module under products/figures (its code goes into the key)
     function: str
     experiments: tuple[str, ...]  # results it reads
     datasets: tuple[Dataset, ...]  # test images it reads
-    fmt: Literal["png", "svg"]
     caption: str
     alt: str
     # A function ``(inputs) -> Table`` in the same module giving the numbers behind the
     # figure as CSV; without one, the data file is what the figure drew, as JSON.
     data: str | None = None
+    # Whether the dark file may be the light one recoloured (``recolor``): not where
+    # the pixels of an image in the figure depend on the palette. Then each palette
+    # is drawn, on a CPU of its own.
+    recolour: bool = True
 
     def render_function(self) -> Callable[[ProductInputs, Theme], Figure]:
         return render.function_of(self.module, self.function)
 
     def filename(self, theme: str) -> str:
-        return f"{self.name}.{theme}.{self.fmt}"
+        return f"{self.name}.{theme}.svg"
 
     def data_filename(self) -> str:
         return f"{self.name}.{'csv' if self.data else 'json'}"
@@ -53,8 +60,6 @@ class FigureSpec:
     def product(self, font: str | None = None) -> Product:
         """As a cached product; ``font`` is ``fonts.identity()`` if the caller has it
         (it walks the font folders: one walk serves every figure)."""
-        import zlib
-
         from looking_inside.cache import versions
         from looking_inside.products.figures import fonts
 
@@ -65,16 +70,13 @@ class FigureSpec:
             # How every figure is made and saved, and its data file's writer.
             code=(RENDER, NUMBERS),
             entry=(self.function, *([self.data] if self.data else [])),
-            # Everything else that changes pixels or bytes: the font file, and the
-            # libraries that draw and encode (matplotlib, numpy; zlib deflates our
-            # PNGs, Pillow matplotlib's own).
-            params={"function": self.function, "data": self.data, "fmt": self.fmt,
-                    "font": font or fonts.identity(),
-                    "libraries": {**versions("matplotlib", "numpy", "pillow"),
-                                  "zlib": zlib.ZLIB_RUNTIME_VERSION}},
-            # The palettes of a PNG figure are drawn on separate CPUs; an SVG figure's
-            # dark file is its light one recoloured (``recolor``), in one task.
-            parts=("light", "dark") if self.fmt == "png" else (),
+            # Everything else that changes the bytes: the font file, and the libraries
+            # that draw and encode (matplotlib, numpy; Pillow writes the images inside
+            # an SVG).
+            params={"function": self.function, "data": self.data,
+                    "recolour": self.recolour, "font": font or fonts.identity(),
+                    "libraries": versions("matplotlib", "numpy", "pillow")},
+            parts=() if self.recolour else ("light", "dark"),
             warm=render.warm,
         )
 
@@ -88,108 +90,104 @@ _CONVNETS = tuple(e.name for e in CONVNETS)
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
-        "single-layer-network", "diagrams", "single_layer_network", (), ("mnist",), "svg",
+        "single-layer-network", "diagrams", "single_layer_network", (), ("mnist",),
         "用于 MNIST 的单层神经网络：784 个像素展开成一列输入，全部连接到代表数字 0–9 的 10 个输出神经元。",
         "示意图：左边一张手写数字图像被展开成一列 784 个输入神经元，每个输入都用线连到右边标着 0 到 9 的 10 个输出神经元。",
     ),
     FigureSpec(
-        "weights-as-grid", "mnist", "weights_as_grid", ("mnist-1layer",), ("mnist",), "png",
+        "weights-as-grid", "mnist", "weights_as_grid", ("mnist-1layer",), ("mnist",),
         "同一个等式 z = b + Σ w·x 的两种画法：左边把像素展开成一列，每条连线带一个权重；右边把权重按像素的位置排成 28×28 的网格，与输入逐像素相乘再求和。",
         "左：输入 x₁ 到 x₇₈₄ 经权重 w₁ 到 w₇₈₄ 连到一个输出神经元 z。右：一张数字 0 的图像、输出“0”神经元的 28×28 权重图，以及两者逐像素相乘的结果，下方写出求和得到的 z。",
     ),
     FigureSpec(
-        "mnist-weights-0", "mnist", "weights_zero", ("mnist-1layer",), ("mnist",), "png",
+        "mnist-weights-0", "mnist", "weights_zero", ("mnist-1layer",), ("mnist",),
         "训练好的单层网络中，输出神经元“0”的权重排成 28×28：最低的权重画成黑色，最高的画成白色。",
         "一张 28×28 的灰度图，亮的部分围成一个模糊的圆环，中间是暗的空洞，看起来像一个模糊的数字 0。",
         data="weights_zero_data",
     ),
     FigureSpec(
-        "mnist-weights-all", "mnist", "weights_all", ("mnist-1layer",), ("mnist",), "png",
+        "mnist-weights-all", "mnist", "weights_all", ("mnist-1layer",), ("mnist",),
         "单层 MNIST 网络全部 10 个输出神经元的权重：每一幅都像对应数字的一个模糊模板。",
         "两行共十幅灰度图，分别标着 0 到 9，每一幅里都能隐约看出对应数字的轮廓。",
         data="weights_all_data",
     ),
     FigureSpec(
         "mnist-weights-training", "mnist", "weights_training", ("mnist-1layer",), ("mnist",),
-        "png",
         "单层 MNIST 网络训练过程中的同一组权重：每一步占一栏，栏里是训练到这一步时的 10 个模板（左列 0–4，右列 5–9），栏头写着步数和当时在测试集上的准确率。",
         "六列灰度小图，每列两竖排共十幅。最左一列是杂乱的噪点，往右逐渐出现数字的轮廓，最右一列是清晰的 0 到 9 模板；每列上方写着步数和准确率。",
     ),
     FigureSpec(
         "mnist-mistakes", "mnist", "mistakes", ("mnist-1layer", "mnist-2layer"), ("mnist",),
-        "png",
         "单层网络在测试集上的四个错误：左边两个情有可原（正确答案只以很小的差距屈居第二），右边两个错得离谱（另一个网络能轻松认出的数字，它却很有把握地认错了）。",
         "四张手写数字图像，每张上方写着实际数字和网络认成的数字，下方写着网络对错误答案的把握和对正确答案给出的概率。",
         data="mistakes_data",
     ),
     FigureSpec(
-        "mnist-confusion", "mnist", "confusion", ("mnist-1layer",), ("mnist",), "png",
+        "mnist-confusion", "mnist", "confusion", ("mnist-1layer",), ("mnist",),
         "单层 MNIST 网络在测试集上的混淆矩阵：行是实际数字，列是预测数字，绿色对角线是认对的数量，其余格子是各种错误的数量。",
         "一张 10×10 的表格，每个格子里写着一个数字，对角线上的格子是绿色且数字很大，其他格子按错误多少着上深浅不同的橙色。",
         data="confusion_data",
     ),
     FigureSpec(
         "mnist-confusion-samples", "mnist", "confusion_samples", ("mnist-1layer",), ("mnist",),
-        "png",
         "同一张混淆矩阵，每个格子里放的是网络对这一对（实际，预测）最有把握的那张测试图像；没有样本的格子留空。",
         "一张 10×10 的手写数字网格，对角线上的格子有绿色边框，每个格子里是一张手写数字，少数格子是空的。",
         data="confusion_samples_data",
     ),
     FigureSpec(
-        "cifar-samples", "cifar", "samples", (), ("cifar10",), "png",
+        "cifar-samples", "cifar", "samples", (), ("cifar10",),
         "从 CIFAR-10 测试集里随机抽出的图像（随机种子固定），上方是它们的类别。",
         "四行八列的小幅彩色照片，有飞机、汽车、鸟、猫、鹿、狗、青蛙、马、船和卡车，每张上方写着类别名。",
         data="samples_data",
     ),
     FigureSpec(
-        "cifar-weights-all", "cifar", "weights_all", ("cifar-1layer",), ("cifar10",), "png",
+        "cifar-weights-all", "cifar", "weights_all", ("cifar-1layer",), ("cifar10",),
         "单层 CIFAR-10 网络 10 个输出神经元的权重，按颜色通道还原成 32×32 的彩色图像。",
         "两行共十幅模糊的彩色图，分别标着十个类别；飞机和船的图四周偏蓝，其余大多是模糊的色块。",
         data="weights_all_data",
     ),
     FigureSpec(
-        "cifar-confusion", "cifar", "confusion", ("cifar-1layer",), ("cifar10",), "png",
+        "cifar-confusion", "cifar", "confusion", ("cifar-1layer",), ("cifar10",),
         "单层 CIFAR-10 网络（没有隐藏层）在测试集上的混淆矩阵：行是实际类别，列是预测类别。",
         "一张 10×10 的表格，行列都标着十个类别名，对角线是绿色，但许多非对角线格子也有不小的数字。",
         data="confusion_data",
     ),
     FigureSpec(
-        "two-layer-network", "diagrams", "two_layer_network", (), ("mnist",), "svg",
+        "two-layer-network", "diagrams", "two_layer_network", (), ("mnist",),
         "用于 MNIST 的双层神经网络：784 个输入先连到 10 个隐藏神经元，隐藏层再连到 10 个输出神经元。",
         "示意图：左边一列输入神经元，中间一列 10 个隐藏神经元，右边一列 10 个输出神经元，相邻两列之间全部用线相连。",
     ),
     FigureSpec(
-        "mnist-hidden-filters", "mnist", "hidden_filters", ("mnist-2layer",), ("mnist",), "png",
+        "mnist-hidden-filters", "mnist", "hidden_filters", ("mnist-2layer",), ("mnist",),
         "双层 MNIST 网络：顶部是 10 个隐藏神经元的输入权重（过滤器）；下面每一行对应一个数字类别，柱子是该类输出神经元从每个隐藏神经元得到的权重，蓝色为正、橙色为负。",
         "顶部一排十幅灰度小图，像笔画、圆环和数字的局部；下面十行柱状图，每行标着一个数字，柱子对齐上方的过滤器，有向上的蓝柱和向下的橙柱。",
         data="hidden_filters_data",
     ),
     FigureSpec(
         "mnist-hidden-top-images", "hidden", "top_images", ("mnist-2layer",), ("mnist",),
-        "png",
         "双层 MNIST 网络的 10 个隐藏神经元，每行一个：左边是它的过滤器，中间是测试集里让它最兴奋（激活值最高）的 8 张图，右边是让它最不兴奋的 8 张图。",
         "十行图像。每行最左边是一幅灰度过滤器小图，旁边是两组各 8 张手写数字：第一组是让这个神经元激活最强的测试图像，第二组是激活最弱的。",
-        data="top_images_data",
+        data="top_images_data", recolour=False,  # the digits' ink follows the palette
     ),
     FigureSpec(
-        "capacity-sweep", "features", "capacity_sweep", _SWEEP, (), "png",
+        "capacity-sweep", "features", "capacity_sweep", _SWEEP, (),
         "同一套训练方法下，网络大小与准确率：上排改变唯一一个隐藏层的神经元个数（0 表示没有隐藏层），下排改变每层 100 个神经元的隐藏层层数；左边是 MNIST，右边是 CIFAR-10。蓝线是测试集准确率，灰色虚线是训练集准确率，灰色柱子（右侧坐标）是每轮训练的计算量；10 个神经元处的橙色竖线是三个随机种子之间的差距。",
         "四幅折线图，两行两列。每幅都有一条蓝色的测试准确率折线、一条灰色虚线表示训练准确率，背后是表示计算量的浅色柱子；上排横轴是 0、10、30、100、300 个隐藏神经元，下排横轴是 1、2、3 层；上排 10 个神经元处有一段橙色竖线标出三个种子的准确率范围。",
     ),
     FigureSpec(
         "convnet-vs-mlp", "features", "convnet_vs_mlp",
-        ("mnist-1layer", "cifar-1layer", *_SWEEP_ONE_SEED, *_CONVNETS), (), "png",
+        ("mnist-1layer", "cifar-1layer", *_SWEEP_ONE_SEED, *_CONVNETS), (),
         "测试集准确率对比：随机猜测、单层网络、容量实验里最好的多层网络，以及一个小小的卷积网络；左边是 MNIST，右边是 CIFAR-10。括号里是各网络的参数个数。",
         "两幅横向柱状图，分别是 MNIST 和 CIFAR-10。每幅四根柱子，从上到下是随机猜测、单层网络、最好的多层网络和卷积网络，柱子末端写着准确率和参数个数。",
     ),
     FigureSpec(
-        "convnet-filters", "features", "convnet_filters", _CONVNETS, (), "png",
+        "convnet-filters", "features", "convnet_filters", _CONVNETS, (),
         "卷积网络第一层的 5×5 过滤器：上排是 MNIST 网络的（灰度，越亮权重越高），下排是 CIFAR-10 网络的（彩色，灰色表示 0，颜色表示它偏爱或排斥的颜色）。每个过滤器都在整张图上逐处滑动使用。",
         "两排小方块图。上排 8 个灰度方块，有的像一道亮暗交界的边，有的像一小段斜线；下排 8 个彩色方块，有的是颜色的过渡，有的是明暗相间的条纹。",
         data="convnet_filters_data",
     ),
     FigureSpec(
-        "training-curves", "curves", "training_curves", tuple(experiment_names()), (), "svg",
+        "training-curves", "curves", "training_curves", tuple(experiment_names()), (),
         "本站每个网络的训练过程：每个网络一对小图，上面是每一轮的训练损失，下面是每一轮结束时在测试集上的准确率；每幅小图的纵轴按自己的数据取范围，看的是曲线的走势。",
         "上下两行小折线图，每一列标着一个网络的名字。上面一行是训练损失随轮数变化的曲线，下面一行是测试准确率随轮数变化的曲线，横轴都是训练轮数。",
         data="training_curves_data",

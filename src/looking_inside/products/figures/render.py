@@ -68,7 +68,7 @@ def files(spec: FigureSpec, inputs: ProductInputs, part: str | None = None
             continue
         style.setup(theme)
         light = out.get(spec.filename(style.LIGHT.name))
-        if light is not None and spec.fmt == "svg":
+        if light is not None and spec.recolour:
             derived = recolor(light, style.LIGHT, theme)
             if derived is not None:
                 out[spec.filename(theme.name)] = derived
@@ -78,7 +78,7 @@ def files(spec: FigureSpec, inputs: ProductInputs, part: str | None = None
             if theme is style.LIGHT and not spec.data:
                 out[spec.data_filename()] = numbers.drawn_json(fig)
         finally:
-            out[spec.filename(theme.name)] = style.save(fig, spec.fmt)  # closes fig
+            out[spec.filename(theme.name)] = style.save(fig)  # closes fig
     if spec.data and part in (None, style.LIGHT.name):
         table = function_of(spec.module, spec.data)(inputs)
         out[spec.data_filename()] = numbers.table_csv(table)

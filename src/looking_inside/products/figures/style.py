@@ -5,20 +5,17 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import matplotlib
 
 matplotlib.use("Agg")  # chosen once, before pyplot is imported anywhere
 
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.transforms import Bbox  # noqa: E402
 
 from looking_inside.errors import BuildError  # noqa: E402
-from looking_inside.products.figures import png  # noqa: E402
 from looking_inside.products.figures.fonts import CJK_FAMILIES, ENV_FONT  # noqa: E402
 
 
@@ -97,7 +94,10 @@ def setup(theme: Theme) -> None:
         "savefig.facecolor": "none",
         "svg.hashsalt": "looking-inside",  # stable element ids, so stable bytes
         "svg.fonttype": "path",  # glyphs as paths: no font needed in the browser
-        "image.interpolation": "nearest",
+        # An image goes into the SVG as it is, one pixel per value, and the browser
+        # scales it with ``image-rendering: pixelated``: sharp on any screen, and a
+        # 28x28 digit costs 28x28 pixels, not a resampled copy at some fixed dpi.
+        "image.interpolation": "none",
         # Titles where matplotlib would put them anyway (no figure has ticks above a
         # title), without it measuring every twin axis's tick labels to check, in
         # both passes of a save: ~15% of the capacity sweep's time, the same bytes.
@@ -107,17 +107,11 @@ def setup(theme: Theme) -> None:
 
 # The white space kept around a figure's bounding box (matplotlib's ``pad_inches``).
 PAD_INCHES = 0.05
-# How far a PNG figure's labels may hang out of its canvas and still be drawn once
-# (``_png_cut``); beyond that, matplotlib's tight save.
-MARGIN_INCHES = 0.5
 
 
-def save(fig: Figure, fmt: Literal["png", "svg"], dpi: int = 200) -> bytes:
-    """Render to bytes without timestamps or version stamps; always closes ``fig``."""
+def save(fig: Figure) -> bytes:
+    """The SVG file, without date or version stamps; always closes ``fig``."""
     try:
-        if fmt == "png":
-            # 2x the CSS size for retina screens; no Software/time chunks in the file.
-            return _png_cut(fig, dpi) or _png_tight(fig, dpi)
         # The tight box measured by Agg, not by the SVG backend's own measuring pass,
         # which lays every label out as glyph paths (13% of the SVGs' time); the boxes
         # agree to a fraction of a point, well inside the pad.
@@ -130,58 +124,6 @@ def save(fig: Figure, fmt: Literal["png", "svg"], dpi: int = 200) -> bytes:
         plt.close(fig)
 
 
-class _Discard(io.RawIOBase):
-    """A file that drops what is written: the pixels are read off the renderer."""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        return len(data)
-
-
-def _png_cut(fig: Figure, dpi: int) -> bytes | None:
-    """The figure drawn once, onto a canvas ``MARGIN_INCHES`` larger on every side,
-    and cut to its ink plus ``PAD_INCHES``; None when ink reaches that canvas's edge
-    (it may go on beyond).
-
-    ``savefig(bbox_inches="tight")`` draws twice: once without pixels, to measure the
-    artists' box, then again shifted into it. That measuring pass was ~30% of
-    rendering the PNG figures; measuring the box after the one real draw still cost a
-    sixth of a draw (every axis lays its ticks out again). The canvas is transparent
-    wherever nothing is drawn, so the drawn pixels' alpha gives the box for free: the
-    ink's, which is what the tight box stands for (the artists' boxes add a few pixels
-    of line spacing around text). Ink wholly beyond the margin would leave no pixel to
-    find: the tests measure every registered figure's artists to check there is none."""
-    w, h = fig.get_size_inches()
-    m = MARGIN_INCHES
-    fig.savefig(_Discard(), format="raw", dpi=dpi,  # type: ignore[arg-type]
-                bbox_inches=Bbox([[-m, -m], [w + m, h + m]]))
-    rgba = np.asarray(fig.canvas.renderer.buffer_rgba())  # type: ignore[attr-defined]
-    alpha = rgba[..., 3]
-    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-    if not rows.size:
-        return None  # nothing drawn: matplotlib's save decides what that looks like
-    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    if y0 == 0 or x0 == 0 or y1 == alpha.shape[0] or x1 == alpha.shape[1]:
-        return None
-    pad = round(PAD_INCHES * dpi)
-    # The pad may reach past the canvas: transparent there.
-    out = np.zeros((y1 - y0 + 2 * pad, x1 - x0 + 2 * pad, 4), np.uint8)
-    cy0, cx0 = max(y0 - pad, 0), max(x0 - pad, 0)
-    cy1, cx1 = min(y1 + pad, alpha.shape[0]), min(x1 + pad, alpha.shape[1])
-    out[cy0 - y0 + pad:cy1 - y0 + pad, cx0 - x0 + pad:cx1 - x0 + pad] = rgba[cy0:cy1, cx0:cx1]
-    return png.encode(out, dpi)
-
-
-def _png_tight(fig: Figure, dpi: int) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None},
-                pil_kwargs={"compress_level": 6}, bbox_inches="tight",
-                pad_inches=PAD_INCHES)
-    return buf.getvalue()
-
-
 def warm() -> None:
     """Load the fonts and fill matplotlib's text caches by saving a tiny figure.
 
@@ -190,7 +132,7 @@ def warm() -> None:
     setup(LIGHT)
     fig = new_figure(1.0, 0.5)
     fig.text(0.5, 0.5, "图 0.5%“", fontsize=10)
-    save(fig, "png")
+    save(fig)
 
 
 def new_figure(width: float, height: float) -> Figure:
