@@ -30,7 +30,7 @@ def test_every_figure_recolours_to_its_drawn_dark_file(spec, inputs: ProductInpu
     """The guarantee the build relies on, for every registered figure: one that
     chose anything but colours by palette fails here unless it says
     ``recolour=False``, and one that says so needs it."""
-    draw = render.function_of(spec.module, spec.function)
+    draw = spec.render_function()
     light = _drawn(lambda t: draw(inputs, t), style.LIGHT)
     dark = _drawn(lambda t: draw(inputs, t), style.DARK)
     assert light != dark

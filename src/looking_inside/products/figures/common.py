@@ -57,7 +57,7 @@ def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray | None], cols: int,
     axes cost ~1 s a render in axes set-up and layout, this ~0.1 s. ``row_gap`` (in
     pixels of the tiles) must leave room for a title."""
     h, w = next(t for t in tiles if t is not None).shape[:2]
-    ax.imshow(tile_mosaic(tiles, cols, gap, row_gap), interpolation="none")
+    ax.imshow(tile_mosaic(tiles, cols, gap, row_gap))
     ax.set_axis_off()
     for k, title in enumerate(titles):
         r, c = divmod(k, cols)

@@ -52,7 +52,7 @@ def top_images(inputs: ProductInputs, theme: Theme) -> Figure:
     h = len(filters)
     fig = new_figure(8.5, 0.5 * h + 0.6)
     ax = fig.add_axes((0.04, 0.01, 0.95, 0.9))
-    ax.imshow(mosaic(filters, (images[top], images[bottom]), theme), interpolation="none")
+    ax.imshow(mosaic(filters, (images[top], images[bottom]), theme))
     ax.set_axis_off()
     for j in range(h):
         ax.text(-4, j * (SIDE + ROW_GAP) + (SIDE - 1) / 2, f"{j + 1}", ha="right",

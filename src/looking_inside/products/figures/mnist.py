@@ -118,7 +118,7 @@ def weights_training(inputs: ProductInputs, theme: Theme) -> Figure:
                                  np.concatenate(list(tiles[5:]), axis=0)], axis=1)
         ax = fig.add_axes((0.01 + c * width, 0.02, width * 0.92, 0.78))
         # The NaN gap draws as the "bad" colour, transparent: the page shows through.
-        ax.imshow(mosaic[:, :-2], cmap="gray", vmin=0, vmax=1, interpolation="none")
+        ax.imshow(mosaic[:, :-2], cmap="gray", vmin=0, vmax=1)
         bare(ax)
         step = int(snaps.steps[k])
         head = "初始化" if step == 0 else f"第 {step:,} 步"

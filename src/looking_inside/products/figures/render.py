@@ -61,7 +61,7 @@ def files(spec: FigureSpec, inputs: ProductInputs, part: str | None = None
     from looking_inside.products.figures import numbers, style
     from looking_inside.products.figures.recolor import recolor
 
-    draw = function_of(spec.module, spec.function)
+    draw = spec.render_function()
     out: dict[str, bytes] = {}
     for theme in style.THEMES:
         if part not in (None, theme.name):

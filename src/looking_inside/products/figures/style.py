@@ -97,6 +97,7 @@ def setup(theme: Theme) -> None:
         # An image goes into the SVG as it is, one pixel per value, and the browser
         # scales it with ``image-rendering: pixelated``: sharp on any screen, and a
         # 28x28 digit costs 28x28 pixels, not a resampled copy at some fixed dpi.
+        # Set here only: every ``imshow`` of the figures takes it from here.
         "image.interpolation": "none",
         # Titles where matplotlib would put them anyway (no figure has ticks above a
         # title), without it measuring every twin axis's tick labels to check, in
