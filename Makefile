@@ -4,15 +4,15 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
-STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+INSTALLED = $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
 # Known notices, not news: Material's and ProperDocs' end-of-life banners (README, Versions).
 export NO_MKDOCS_2_WARNING = 1
 export DISABLE_MKDOCS_2_WARNING = true
 
-.PHONY: serve build test bench lint audit actionlint data system-deps clean
+.PHONY: serve build generate test test-fast bench lint audit actionlint data system-deps clean
 
-$(STAMP): pyproject.toml
+$(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch and torchvision are pinned as a matched pair in pyproject.toml.
@@ -32,27 +32,35 @@ system-deps:
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; \
 	fi
 
-data: $(STAMP)
+data: $(INSTALLED)
 	$(PY) -m looking_inside data
 
-serve: $(STAMP) system-deps data
-	$(PY) -m looking_inside train
+# The generator first, in the foreground (its progress on the console); mkdocs then
+# runs it again on every build, a cache lookup unless something changed.
+generate: $(INSTALLED) system-deps data
+	$(PY) -m looking_inside generate
+
+serve: generate
 	$(PY) -m mkdocs serve -a 127.0.0.1:8000
 
-build: $(STAMP) system-deps data
+build: generate
 	$(PY) -m mkdocs build --strict
 
-test: $(STAMP) system-deps data
+test: $(INSTALLED) system-deps data
 	$(PY) -m pytest
 
-bench: $(STAMP) system-deps data
+# The unit tier (tests/conftest.py sorts tests into tiers): no site build, no browser.
+test-fast: $(INSTALLED) system-deps data
+	$(PY) -m pytest -m unit -q
+
+bench: $(INSTALLED) system-deps data
 	$(PY) -m looking_inside.bench --out bench-out
 
-lint: $(STAMP)
+lint: $(INSTALLED)
 	$(PY) -m ruff check src tests gen
 	$(PY) -m mypy src
 
-audit: $(STAMP)
+audit: $(INSTALLED)
 	$(PY) .ci/audit.py
 
 actionlint:

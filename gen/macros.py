@@ -1,4 +1,4 @@
-"""mkdocs-macros module: what chapters call.
+"""mkdocs-macros module: what chapters call, read from the generated manifest.
 
 ``{{ fact("mnist-1layer.accuracy") }}`` quotes a number the build produced;
 ``fact_value(name)`` is its raw value, for ``{% if %}`` text that follows the results;
@@ -6,50 +6,51 @@
 ``{{ figref("mnist-weights-all") }}`` is "图 N", linking to it: figures are numbered
 in the order the chapters of the nav show them, so inserting one renumbers the rest;
 ``build()`` is the build's manifest (experiments, versions), for the how-built page.
-The site module is looked up at each call: gen/site.py may have re-imported it.
 """
 
-import importlib
+from pathlib import Path
 
-
-def _site():  # noqa: ANN202
-    return importlib.import_module("looking_inside.site")
+from looking_inside import site
 
 
 def define_env(env):  # noqa: ANN001, ANN201 - mkdocs-macros' entry point
-    def page() -> str:
-        return env.page.file.src_uri if env.page else "?"
+    # Called at the start of every build (Zensical: of every page), before gen/site.py
+    # has generated anything: the manifest is read at the first macro call. Zensical
+    # has no config_file_path (it runs in the project's folder) and a relative docs_dir.
+    memo: dict = {}
+    docs = Path(env.conf.get("root_dir", "")) / env.conf["docs_dir"]
 
-    cache: dict = {}
+    def manifest() -> site.Manifest:
+        if "manifest" not in memo:
+            memo["manifest"] = site.manifest_for(env.conf.get("config_file_path"))
+        return memo["manifest"]
 
     def numbers() -> dict:
-        # Read the chapters once per build (the first figure or figref asks).
-        if "numbers" not in cache:
-            from pathlib import Path
+        if "numbers" not in memo:
+            memo["numbers"] = site.figure_numbers(docs, site.nav_pages(env.conf["nav"]))
+        return memo["numbers"]
 
-            site = _site()
-            cache["numbers"] = site.figure_numbers(Path(env.conf["docs_dir"]),
-                                                   site.nav_pages(env.conf["nav"]))
-        return cache["numbers"]
+    def page() -> str:  # mkdocs' page.file.src_uri, Zensical's page.path
+        return getattr(getattr(env.page, "file", None), "src_uri", None) or \
+            getattr(env.page, "path", "?")
 
     @env.macro
     def fact(name: str) -> str:
-        return _site().fact_html(name, page())
+        return site.fact_html(manifest(), name, page())
 
     @env.macro
     def fact_value(name: str):  # noqa: ANN202 - any JSON value
-        # For text that depends on a result: {% if fact_value("cmp.x")["verdict"] ... %}
-        return _site().fact_value(name, page())
+        return site.fact_value(manifest(), name, page())
 
     @env.macro
     def figure(name: str) -> str:
-        return _site().figure_markdown(name, page(), env.conf.get("repo_url"),
-                                       numbers().get(name, (None,))[0])
+        return site.figure_markdown(manifest(), name, page(), env.conf.get("repo_url"),
+                                    numbers().get(name, (None,))[0])
 
     @env.macro
     def figref(name: str) -> str:
-        return _site().figref_markdown(name, page(), numbers())
+        return site.figref_markdown(name, page(), numbers())
 
     @env.macro
     def build() -> dict:
-        return _site().current().to_json()
+        return manifest().to_json()

@@ -15,6 +15,35 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# --- tiers ----------------------------------------------------------------------------
+# Every test is in one tier, decided here and nowhere else. `unit` (`make test-fast`,
+# `pytest -m unit`): no built site, no browser, no real training or site engine, no
+# test of a real process's crash or a download. `full`: the rest; `make test` runs both.
+FULL_FIXTURES = {"built_site", "server", "browser", "session_cache", "generated",
+                 "zensical_site", "zensical_server", "project_copy"}
+# Whole modules of real processes: crashes and races of trainers, a download from a
+# local server, `mkdocs serve`, the CLI on hostile roots.
+FULL_MODULES = {"test_cache", "test_cache_hostile", "test_download", "test_serve",
+                "test_data_hostile", "test_ci"}
+# Single tests that train or build for real although nothing above says so.
+FULL_TESTS = {"test_full_size_files_load",
+              "test_a_figure_module_edit_moves_exactly_its_figures_keys",
+              "test_a_helper_edit_moves_the_keys_of_what_imports_it",
+              "test_a_chapter_edit_moves_no_key"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unit: the fast tier (make test-fast)")
+    config.addinivalue_line("markers", "full: needs a built site, a browser or real processes")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__ if item.module else ""  # type: ignore[attr-defined]
+        full = (FULL_FIXTURES & set(getattr(item, "fixturenames", ())) or module in FULL_MODULES
+                or item.originalname in FULL_TESTS)  # type: ignore[attr-defined]
+        item.add_marker(pytest.mark.full if full else pytest.mark.unit)
 # Debian's Chromium; GitHub's runners point this at their preinstalled Chrome.
 CHROMIUM = Path(os.environ.get("LOOKING_INSIDE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -64,6 +93,12 @@ def built_site(tmp_path_factory: pytest.TempPathFactory, data_root: Path,
     )
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
     return out
+
+
+@pytest.fixture(scope="session")
+def generated(built_site: Path, session_cache: Path) -> Path:
+    """The folder ``python -m looking_inside generate`` wrote for the built site."""
+    return session_cache / "generated"
 
 
 # --- a real browser on the built site ---------------------------------------------

@@ -34,8 +34,6 @@ from looking_inside.training.pipeline import Pipeline
 
 import digits
 
-pytestmark = pytest.mark.browser
-
 INPUT_TOL = 1e-9
 SCORE_TOL = 1e-9
 ROUNDING = 0.5 * 10 ** (1 - exports.WEIGHT_DIGITS)  # relative error of the export

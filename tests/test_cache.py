@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -47,91 +46,9 @@ def test_key_moves_with_config_and_data_only(tiny_root: Path, tmp_path: Path) ->
     assert pipeline(tiny_root, tmp_path / "c").result_key(TINY) != key
 
 
-KEY_SCRIPT = """
-import json, sys
-from looking_inside.build import Builder
-from looking_inside.products.catalog import products
-from looking_inside.config import load_settings
-b = Builder(load_settings(data_root=sys.argv[1], cache_dir=sys.argv[2]))
-print(json.dumps({p.name: b.key(p) for p in products()}
-                 | {"result:" + e: b.pipeline.result_key(b.pipeline.settings.experiments[i])
-                    for i, e in enumerate(["m1", "m2", "c1", "c2"])}))
-"""
-
-
-def test_key_moves_when_code_moves_and_not_for_a_chapter(tmp_path: Path, data_root: Path
-                                                         ) -> None:
-    """Edit a copy of the package on disk, as a contributor would."""
-    src = tmp_path / "src"
-    shutil.copytree(SRC / "looking_inside", src / "looking_inside",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    chapter = tmp_path / "docs" / "weights.md"
-    chapter.parent.mkdir()
-    chapter.write_text("# 可视化权重\n")
-
-    def keys() -> dict[str, str]:
-        env = dict(os.environ, PYTHONPATH=str(src))
-        out = subprocess.run([sys.executable, "-c", KEY_SCRIPT, str(data_root),
-                              str(tmp_path / "cache")], env=env, capture_output=True,
-                             text=True, check=True, cwd=tmp_path).stdout
-        return json.loads(out)
-
-    before = keys()
-    chapter.write_text("# 可视化权重\n\n改了一个错别字。\n")
-    assert keys() == before, "editing a chapter must not move any key"
-
-    # A figure's key covers what its functions reach of its module, as syntax: a
-    # comment or a function nobody calls draws nothing and moves nothing...
-    cifar = src / "looking_inside" / "products" / "figures" / "cifar.py"
-    text = cifar.read_text()
-    cifar.write_text(text + "\n# a comment\n\ndef unused():\n    return 1\n")
-    assert keys() == before, "a comment or an unused function moved a key"
-    # ...an edit to one figure's function moves that figure only...
-    anchor = '    fig = new_figure(6.0, 5.8)\n'
-    assert text.count(anchor) == 1
-    cifar.write_text(text.replace(anchor, anchor + "    fig.set_label('edited')\n"))
-    after_one = keys()
-    assert {k for k in before if before[k] != after_one[k]} == {"cifar-confusion"}
-    # ...and what runs for all of them (imports, constants) moves all three.
-    cifar.write_text(text.replace("SAMPLE_ROWS, SAMPLE_COLS, SAMPLE_SEED = 4, 8, 0",
-                                  "SAMPLE_ROWS, SAMPLE_COLS, SAMPLE_SEED = 4, 8, 1"))
-    after_fig = keys()
-    changed = {k for k in before if before[k] != after_fig[k]}
-    assert changed == {"cifar-samples", "cifar-weights-all", "cifar-confusion"}
-
-    with (src / "looking_inside" / "products" / "labels.py").open("a") as f:
-        f.write("\n# a renamed class\n")
-    after_labels = keys()
-    moved = {k for k in after_fig if after_labels[k] != after_fig[k]}
-    # Keys cover whole modules: the exports share one, so all of them move.
-    assert moved == {"cifar-samples", "cifar-weights-all", "cifar-confusion", "facts",
-                     "confusion-mnist", "confusion-cifar", "mnist-1layer-weights",
-                     "mnist-examples", "train-replay", "train-sample"}, \
-        "display text retrains nothing"
-    after_fig = after_labels
-
-    with (src / "looking_inside" / "training" / "trainer.py").open("a") as f:
-        f.write("\n# retrain\n")
-    after_train = keys()
-    from looking_inside.products.catalog import products
-
-    image_only = {p.name for p in products() if not p.experiments}
-    assert image_only == {"single-layer-network", "two-layer-network", "cifar-samples",
-                          "mnist-examples", "train-sample"}
-    moved = {k for k in after_fig if after_train[k] != after_fig[k]}
-    assert moved == set(after_fig) - image_only, \
-        "every result, and everything made from results, must move; nothing else"
-
-    with (src / "looking_inside" / "data" / "readers.py").open("a") as f:
-        f.write("\n# how images are read\n")
-    after_data = keys()
-    assert image_only <= {k for k in after_data if after_data[k] != after_train[k]}, \
-        "products that read test images move with the data code, trained or not"
-
-
 def test_figure_keys_move_with_the_font_and_nothing_else_does(tmp_path: Path,
                                                               data_root: Path) -> None:
-    from looking_inside.build import Builder
+    from looking_inside.build import Build
     from looking_inside.products.catalog import products
 
     font = tmp_path / "font.ttf"
@@ -142,8 +59,8 @@ def test_figure_keys_move_with_the_font_and_nothing_else_does(tmp_path: Path,
         if env_font:
             os.environ["LOOKING_INSIDE_FONT"] = env_font
         try:
-            b = Builder(load_settings(data_root=data_root, cache_dir=tmp_path / "c"))
-            return {p.name: b.key(p) for p in products()}
+            b = Build(load_settings(data_root=data_root, cache_dir=tmp_path / "c"))
+            return {p.name: b.key(p) for p in b.products}
         finally:
             os.environ.pop("LOOKING_INSIDE_FONT", None)
             if old is not None:

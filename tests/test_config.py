@@ -74,12 +74,6 @@ def test_zero_init_only_for_single_layer_networks() -> None:
     assert all(float(p.detach().abs().sum()) == 0 for p in model.parameters())
 
 
-def test_keys_of_the_older_experiments_do_not_move() -> None:
-    """Fields added later stay out of a config that does not use them."""
-    d = ARTICLE_EXPERIMENTS[0].as_dict()
-    assert "conv" not in d and "init" not in d
-
-
 @pytest.mark.parametrize("field,value,message", [
     ("epochs", -1, "epochs must be >= 1, got -1"),
     ("lr", 0.0, "lr must be > 0"),

@@ -29,8 +29,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow  # ~1 minute: three full-size downloads
-
 SITECUSTOMIZE = '''
 import json, os
 cfg = os.environ.get("LI_TEST_MIRROR")

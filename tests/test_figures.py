@@ -249,19 +249,20 @@ def test_no_cjk_font_is_a_loud_error(monkeypatch) -> None:
         style.cjk_family()
 
 
-def test_figures_command_writes_a_complete_manifest(data_root: Path, session_cache: Path,
-                                                     tmp_path: Path) -> None:
-    """The real thing: trained models, rendered figures, facts; then a warm re-run."""
+def test_generate_writes_a_complete_manifest(data_root: Path, session_cache: Path,
+                                            tmp_path: Path, built_site: Path) -> None:
+    """The real command on the session's trained models: every figure, data file and
+    fact, in the site's layout; then a warm re-run into another folder."""
     env = dict(os.environ, LOOKING_INSIDE_DATA=str(data_root),
                LOOKING_INSIDE_CACHE=str(session_cache))
     runs = []
     for out in (tmp_path / "a", tmp_path / "b"):
-        proc = subprocess.run([sys.executable, "-m", "looking_inside", "figures", "--out",
+        proc = subprocess.run([sys.executable, "-m", "looking_inside", "generate", "--out",
                                str(out)], env=env, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         runs.append(proc.stdout)
     assert "made: nothing (all cached)" in runs[1]
-    manifests = [json.loads((d / "manifest.json").read_text())
+    manifests = [json.loads((d / "assets/data/manifest.json").read_text())
                  for d in (tmp_path / "a", tmp_path / "b")]
     for part in ("figures", "facts", "exports", "versions", "data"):
         assert manifests[0][part] == manifests[1][part], part
@@ -272,9 +273,15 @@ def test_figures_command_writes_a_complete_manifest(data_root: Path, session_cac
         assert fig["caption"] and fig["alt"]
         assert len(fig["files"]) == 2
         for f in fig["files"]:
-            data = (tmp_path / "a" / f).read_bytes()
+            data = (tmp_path / "a" / "figures" / f).read_bytes()
             assert hashlib.sha256(data).hexdigest() == fig["sha256"][f]
-            assert (tmp_path / "b" / f).read_bytes() == data
+            assert (tmp_path / "b" / "figures" / f).read_bytes() == data
+    published = {p.relative_to(tmp_path / "a").as_posix()
+                 for p in (tmp_path / "a").rglob("*") if p.is_file()}
+    assert published == {"assets/data/manifest.json",
+                         *(f"figures/{f}" for fig in m["figures"]
+                           for f in [*fig["files"], fig["data"]]),
+                         *(f"assets/data/{f}" for e in m["exports"] for f in e["files"])}
     facts = m["facts"]
     for e in EXPERIMENTS:
         assert 0.1 < facts[f"{e.name}.accuracy"]["value"] <= 1
@@ -457,41 +464,6 @@ def test_figure_numbers_follow_the_chapters(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text('{{ figure("w") }} {{ figure("x") }} {{ figure("y") }}')
     numbers = figure_numbers(tmp_path, pages)
     assert [numbers[n][0] for n in ("w", "x", "y", "z")] == [1, 2, 3, 4]
-
-
-LEAN = """
-import hashlib, json, sys
-sys.path.insert(0, sys.argv[2])
-from looking_inside.products.figures import registry, render
-if sys.argv[1] == "lean":
-    render.lean_matplotlib()  # before any matplotlib import, as the builder does
-from helpers import fake_inputs
-from looking_inside.products.figures import style
-import matplotlib.lines
-inputs = fake_inputs()
-out = {"doc": len(matplotlib.lines.Line2D.set.__doc__ or "")}
-for name in ("cifar-confusion", "capacity-sweep", "two-layer-network", "cifar-samples"):
-    spec = registry.get_figure(name)
-    for f, data in render.files(spec, inputs).items():
-        out[f] = hashlib.sha256(data).hexdigest()
-print(json.dumps(out))
-"""
-
-
-def test_lean_matplotlib_import_draws_the_same_bytes() -> None:
-    """``render.lean_matplotlib`` drops the generated ``set()`` docstrings to import
-    matplotlib faster; figures of every kind (text, images, bars, lines, SVG) must come
-    out byte-identical with and without it."""
-    runs = {}
-    for mode in ("lean", "plain"):
-        proc = subprocess.run([sys.executable, "-c", LEAN, mode,
-                               str(Path(__file__).parent)], capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-        runs[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
-    lean_doc, plain_doc = runs["lean"].pop("doc"), runs["plain"].pop("doc")
-    assert lean_doc < plain_doc / 2, "the swap did not take (or no longer saves anything)"
-    assert len(runs["lean"]) == 4 * 3  # both palettes, and the data file
-    assert runs["lean"] == runs["plain"]
 
 
 def _sample_figure() -> Figure:

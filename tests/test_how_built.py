@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.browser
-
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_table_fits_and_curves_show(browser: Any, server: str, scheme: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from looking_inside.build import Builder
+from looking_inside.build import Build
 from looking_inside.config import get_experiment, load_settings
 from looking_inside.data.readers import Split
 from looking_inside.products import analysis, exports, sprites
@@ -200,7 +200,7 @@ def test_exports_are_deterministic(pipeline: Pipeline) -> None:
 
 
 def test_export_keys_cover_their_code(data_root: Path, tmp_path: Path) -> None:
-    builder = Builder(load_settings(data_root, tmp_path))
+    builder = Build(load_settings(data_root, tmp_path))
     found = {p.name: p for p in products() if p.kind == "export"}
     assert set(found) == {"confusion-mnist", "confusion-cifar", "mnist-1layer-weights",
                           "mnist-examples", "train-replay", "train-sample"}
@@ -208,7 +208,7 @@ def test_export_keys_cover_their_code(data_root: Path, tmp_path: Path) -> None:
 
     for p in found.values():
         assert {"products.exports", "products.sprites", "products.analysis",
-                "products.labels"} <= closure([p.module])
+                "products.labels"} <= closure(p.code)
     p = found["confusion-mnist"]
     from dataclasses import replace
 

@@ -4,14 +4,12 @@ cover what each product imports, and rendering that never imports torch."""
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from looking_inside import sources
 from looking_inside.products.catalog import products
@@ -37,7 +35,6 @@ def test_cycles_are_detected(tmp_path: Path, monkeypatch) -> None:
     (pkg / "b.py").write_text("from looking_inside.a import x\n")
     (pkg / "c.py").write_text("import looking_inside.a\n")
     monkeypatch.setattr(sources, "ROOT", pkg)
-    monkeypatch.setattr(sources, "_FACTS", {})
     assert sources.cycles() == [["a", "b"]]
     assert sources.closure(["c"]) == {"a", "b", "c"}
 
@@ -49,12 +46,6 @@ def test_stages_import_only_upstream() -> None:
             continue
         for dep in sources.imports_of(mod):
             assert dep.split(".")[0] in ALLOWED[stage], f"{mod} imports {dep}"
-
-
-def test_the_product_never_imports_the_benchmark() -> None:
-    for mod in sources.modules():
-        if not mod.startswith("bench"):
-            assert not any(d.startswith("bench") for d in sources.imports_of(mod)), mod
 
 
 def test_every_product_key_covers_its_imports() -> None:
@@ -69,17 +60,13 @@ def test_every_product_key_covers_its_imports() -> None:
 RENDER = """
 import json, sys
 from pathlib import Path
-from looking_inside.build import Builder
+from looking_inside import build
 from looking_inside.config import load_settings
 settings = load_settings(data_root=sys.argv[1], cache_dir=sys.argv[2])
-with Builder(settings) as b:
-    missing = b.lookup() is None
-    # Results are cached; products are made here, one by one, in this process.
-    b._make = lambda todo: [(p, k, p.make(b.inputs(p))) for p, k in todo]
-    m = b.build()
-    m.write(Path(sys.argv[3]))
+build.available_cpus = lambda: 1  # every product made here, in this process
+m = build.generate(settings, Path(sys.argv[3]))
 print(json.dumps({"torch": [n for n in sys.modules if n.split(".")[0] in
-                            ("torch", "torchvision")], "made": b.made}))
+                            ("torch", "torchvision")], "made": m.made}))
 """
 
 
@@ -87,26 +74,25 @@ def test_rendering_from_a_warm_results_cache_never_imports_torch(
         data_root: Path, session_cache: Path, tmp_path: Path, built_site: Path) -> None:
     cache = tmp_path / "cache"
     # A cache holding the trained results (the session's), but no product.
-    (cache / "results").parent.mkdir(parents=True)
-    subprocess.run(["cp", "-r", str(session_cache / "results"), str(cache / "results")],
-                   check=True)
-    env = dict(os.environ, LOOKING_INSIDE_DATA=str(data_root))
+    cache.mkdir()
+    shutil.copytree(session_cache / "results", cache / "results")
     proc = subprocess.run([sys.executable, "-c", RENDER, str(data_root), str(cache),
-                           str(tmp_path / "out")], env=env, capture_output=True, text=True)
+                           str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["torch"] == []
     assert sorted(report["made"]) == sorted(p.name for p in products())
     # The same bytes as the site's build made.
-    for fig in json.loads((tmp_path / "out" / "manifest.json").read_text())["figures"]:
-        for f in fig["files"]:
-            assert (tmp_path / "out" / f).read_bytes() == \
+    out = tmp_path / "out"
+    for fig in json.loads((out / "assets/data/manifest.json").read_text())["figures"]:
+        for f in [*fig["files"], fig["data"]]:
+            assert (out / "figures" / f).read_bytes() == \
                 (built_site / "figures" / f).read_bytes(), f
 
 
 def test_module_list_follows_files_added_and_removed() -> None:
-    """``modules()`` is memoised on folder mtimes: a new file must still be seen (under
-    `mkdocs serve`, a newly added figure module), and a removed one forgotten."""
+    """A new file is seen (under `mkdocs serve`, a newly added figure module), and a
+    removed one forgotten."""
     probe = sources.ROOT / "products" / "figures" / "zz_probe_added.py"
     assert "products.figures.zz_probe_added" not in sources.modules()
     try:
@@ -134,156 +120,90 @@ def test_imports_are_found_in_every_statement_body(tmp_path: Path, monkeypatch) 
         "class K:\n    def h(self):\n        for _ in ():\n"
         "            from looking_inside import f\n")
     monkeypatch.setattr(sources, "ROOT", pkg)
-    monkeypatch.setattr(sources, "_FACTS", {})
     assert sources.imports_of("m") == {"b", "c", "d", "e", "f"}
 
 
-def test_a_slice_follows_what_its_roots_reach(tmp_path: Path, monkeypatch) -> None:
-    """``slice_hash``: helpers reached through other helpers, classes and module-level
-    statements count; unreached functions, comments and layout do not."""
-    pkg = tmp_path / "looking_inside"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    m = pkg / "m.py"
-    base = ("import math\nSCALE = 2\n\n"
-            "def draw():\n    return helper() * SCALE\n\n"
-            "def helper():\n    return Box().size + deep()\n\n"
-            "def deep():\n    return math.pi\n\n"
-            "class Box:\n    size = 1\n\n"
-            "def other():\n    return 3\n")
-    monkeypatch.setattr(sources, "ROOT", pkg)
-
-    stamps = iter(range(1, 10**6))
-
-    def h(text: str) -> str:
-        m.write_text(text)
-        os.utime(m, ns=(0, next(stamps)))  # a new stamp, whatever the clock's grain
-        return sources.slice_hash("m", ["draw"])
-
-    ref = h(base)
-    assert h(base.replace("return 3", "return 4")) == ref, "unreached function"
-    assert h(base.replace("def draw", "# why\n\n\ndef draw")) == ref, "comment, blank lines"
-    for edit in ("return math.pi", "size = 1", "SCALE = 2", "import math"):
-        changed = base.replace(edit, edit.replace("pi", "e").replace("1", "9")
-                               .replace("2", "9").replace("math", "cmath"))
-        assert changed != base
-        assert h(changed) != ref, edit
-    with pytest.raises(KeyError, match="nope"):
-        sources.slice_hash("m", ["nope"])
-
-
-def _answers(only: tuple[str, ...] = ()) -> dict[str, object]:
-    """What the keys read from the source, for every product (or those named):
-    imports, slices, lines."""
-    out: dict[str, object] = {}
-    for p in products():
-        if only and p.name not in only:
-            continue
-        out[f"closure {p.name}"] = sorted(sources.closure([p.module, *p.code]))
-        if p.entry:
-            out[f"slice {p.name}"] = sources.slice_hash(p.module, p.entry)
-            out[f"lines {p.name}"] = sources.function_lines(p.module, p.entry[0])
-    return out
-
-
 @pytest.fixture
-def fresh_sources(monkeypatch):
-    """The sources module as a new process finds it: nothing parsed, nothing known;
-    returns the list of files it parses from then on."""
-    for name in ("_FACTS", "_DIGESTS", "_TREES"):
-        monkeypatch.setattr(sources, name, {})
-    monkeypatch.setattr(sources, "_USED", set())
-    monkeypatch.setattr(sources, "_MEMO_FILE", None)
-    parsed: list[Path] = []
-    tree = sources._tree
+def package_copy(tmp_path: Path, monkeypatch, data_root: Path):
+    """The package's source copied aside, with keys computed from the copy."""
+    from looking_inside.build import Build
+    from looking_inside.config import load_settings
 
-    def counting(path: Path):
-        parsed.append(path)
-        return tree(path)
+    copy = tmp_path / "looking_inside"
+    shutil.copytree(sources.ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(sources, "ROOT", copy)
+    settings = load_settings(data_root=data_root, cache_dir=tmp_path / "cache")
 
-    monkeypatch.setattr(sources, "_tree", counting)
-    return parsed
+    def keys() -> dict[str, str]:
+        b = Build(settings)
+        try:
+            out = {p.name: b.key(p) for p in b.products}
+            out.update({f"results {e.name}": b.pipeline.result_key(e)
+                        for e in settings.experiments})
+            return out
+        finally:
+            b.close()
 
-
-def _forget(monkeypatch) -> None:
-    """What a new process forgets (the memo file stays)."""
-    for name in ("_FACTS", "_DIGESTS", "_TREES"):
-        monkeypatch.setattr(sources, name, {})
-
-
-def test_the_source_facts_memo_answers_alike_without_parsing(tmp_path: Path, fresh_sources,
-                                                           monkeypatch) -> None:
-    """A new process with the memo that a build left parses no file and answers as
-    one that parses them all."""
-    reference = _answers()
-    assert fresh_sources, "answering parsed the source"
-    memo = tmp_path / "source-facts.json"
-    sources.use_memo(memo)
-    assert _answers() == reference
-    sources.save_memo()
-    _forget(monkeypatch)
-    fresh_sources.clear()
-    sources.use_memo(memo)
-    assert _answers() == reference
-    assert fresh_sources == []
+    return copy, keys
 
 
-# Any JSON at all, for the memo file or for one of its answers.
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12)
+def test_a_figure_module_edit_moves_exactly_its_figures_keys(package_copy) -> None:
+    """File-level keys: an edit to a figure module (even a comment) re-renders the
+    figures drawn there and nothing else; a comment in training code retrains every
+    network, and so moves every product that reads a result."""
+    from looking_inside.products.figures.registry import FIGURES
+
+    copy, keys = package_copy
+    before = keys()
+    with (copy / "products" / "figures" / "cifar.py").open("a") as f:
+        f.write("# an edit\n")
+    after = keys()
+    moved = {n for n in before if before[n] != after[n]}
+    assert moved == {s.name for s in FIGURES if s.module == "cifar"}
+
+    with (copy / "training" / "trainer.py").open("a") as f:
+        f.write("# an edit\n")
+    again = keys()
+    moved = {n for n in after if after[n] != again[n]}
+    readers = {p.name for p in products() if p.experiments}
+    assert {n for n in moved if n.startswith("results ")} == \
+        {n for n in before if n.startswith("results ")}
+    assert {n for n in moved if not n.startswith("results ")} == readers
+
+    # Products that read images move with the code that reads them, trained or not.
+    with (copy / "data" / "readers.py").open("a") as f:
+        f.write("# an edit\n")
+    last = keys()
+    image_only = {p.name for p in products() if p.datasets and not p.experiments}
+    assert image_only == {"single-layer-network", "two-layer-network", "cifar-samples",
+                          "mnist-examples", "train-sample"}
+    assert image_only <= {n for n in last if last[n] != again[n]}
 
 
-FEW = ("cifar-samples", "facts")  # a figure (a slice, lines) and the facts: every question
-_SHAPES = {"imports": sources._is_names, "slice": sources._is_digest,
-           "lines": sources._is_spans}
+def test_a_chapter_edit_moves_no_key(package_copy) -> None:
+    """Chapters are not inputs of anything the build makes: a typo fix never retrains
+    or re-renders."""
+    _, keys = package_copy
+    chapter = Path(__file__).resolve().parents[1] / "docs" / "weights.md"
+    before = keys()
+    text = chapter.read_text(encoding="utf-8")
+    try:
+        chapter.write_text(text + "\n改了一个错别字。\n", encoding="utf-8")
+        assert keys() == before
+    finally:
+        chapter.write_text(text, encoding="utf-8")
 
 
-@given(whole=_JSON, answer=_JSON)
-@settings(max_examples=15, deadline=None)  # each example parses the package 3 times
-def test_a_damaged_memo_changes_no_answer(whole, answer) -> None:
-    """Whatever the memo file holds (not JSON, any JSON, the right questions with
-    answers of the wrong shape), every answer is the one parsing gives. (An answer of
-    the right shape is believed: the memo lives in the cache, trusted as its entries
-    are, and only saves time.)"""
-    import tempfile
-
-    with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryDirectory() as tmp:
-        mp.setattr(sources, "_MEMO_FILE", None)
-        reference = _answers(FEW)
-        memo = Path(tmp) / "source-facts.json"
-        sources.use_memo(memo)
-        assert _answers(FEW) == reference
-        sources.save_memo()
-        good = json.loads(memo.read_text())
-        wrong = {d: {q: answer if not _SHAPES[q.split()[0]](answer) else a
-                     for q, a in facts.items()} for d, facts in good["facts"].items()}
-        for content in ("{ not json", json.dumps(whole), json.dumps({**good, "facts": wrong})):
-            memo.write_text(content)
-            for name in ("_FACTS", "_DIGESTS", "_TREES"):
-                mp.setattr(sources, name, {})
-            sources.use_memo(memo)
-            assert _answers(FEW) == reference
-
-
-def test_the_memo_follows_content_not_stat(tmp_path: Path, monkeypatch, fresh_sources) -> None:
-    """An edit that keeps the file's size and mtime (a checkout, a restore) still
-    moves the slice's hash in a new process: facts are filed under the bytes' hash."""
-    pkg = tmp_path / "looking_inside"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    m = pkg / "m.py"
-    monkeypatch.setattr(sources, "ROOT", pkg)
-    m.write_text("def draw():\n    return 1\n")
-    os.utime(m, ns=(0, 10**9))
-    memo = tmp_path / "memo.json"
-    sources.use_memo(memo)
-    before = sources.slice_hash("m", ["draw"])
-    sources.save_memo()
-    m.write_text("def draw():\n    return 2\n")  # same size
-    os.utime(m, ns=(0, 10**9))  # same mtime
-    _forget(monkeypatch)
-    sources.use_memo(memo)
-    assert sources.slice_hash("m", ["draw"]) != before
+def test_a_helper_edit_moves_the_keys_of_what_imports_it(package_copy) -> None:
+    """Display text (``products/labels.py``) is in the key of what shows it, through
+    the import graph, and of nothing else."""
+    copy, keys = package_copy
+    before = keys()
+    with (copy / "products" / "labels.py").open("a") as f:
+        f.write("# an edit\n")
+    after = keys()
+    moved = {n for n in before if before[n] != after[n]}
+    users = {p.name for p in products()
+             if "products.labels" in sources.closure(p.code)}
+    assert moved == users
+    assert "cifar-samples" in moved and "two-layer-network" not in moved

@@ -24,8 +24,6 @@ from train_reference import Reference
 
 from looking_inside.products import exports
 
-pytestmark = pytest.mark.browser
-
 PAGE = "/interactive/train/"
 REL_TOL = 1e-4
 LIVE = ".li-train-live"

@@ -66,7 +66,6 @@ def test_add_parts_keeps_what_results_show_and_is_idempotent() -> None:
     assert search.add_parts(json.loads(json.dumps(once))) == once
 
 
-@pytest.mark.site
 def test_built_index_has_the_parts_field(built_site: Path) -> None:
     index = json.loads((built_site / "search" / "search_index.json").read_text())
     assert "parts" in index["config"]["fields"]
@@ -116,7 +115,6 @@ def _first_pages(page: Any, server: str, query: str) -> list[str]:
     return pages
 
 
-@pytest.mark.browser
 @pytest.mark.parametrize("query,chapter", QUERIES)
 def test_search_finds_the_chapter(search_page: tuple[Any, list[str]], server: str,
                                   query: str, chapter: str | tuple[str, ...]) -> None:

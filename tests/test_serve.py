@@ -11,11 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.site
 
 
 def _free_port() -> int:

@@ -1,13 +1,11 @@
-"""Command line: ``python -m looking_inside {train,figures,data}``.
-
-The benchmark is apart: ``python -m looking_inside.bench``.
-"""
+"""Command line: ``python -m looking_inside {generate,train,data}``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -52,9 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     t.add_argument("--serial", action="store_true",
                    help="train here, one experiment after another (what each worker does)")
-    f = sub.add_parser("figures", help="render every figure into a folder")
-    _common(f)
-    f.add_argument("--out", required=True, type=Path, help="output folder")
+    g = sub.add_parser("generate", help="train and render what is missing; write every "
+                       "figure, data file, the facts and the manifest into a folder")
+    _common(g)
+    g.add_argument("--out", type=Path,
+                   help="output folder (default: 'generated' in the cache folder)")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON object to stdout: the result, or the error")
     d = sub.add_parser("data", help="check the data sets (downloading them where allowed)")
     _common(d)
     return ap
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)-8s-  %(message)s", stream=sys.stderr)
     # Build logs live under mkdocs' namespace; make them visible here too.
     logging.getLogger("mkdocs.plugins.looking_inside").setLevel(
-        logging.INFO if args.verbose or args.command == "figures" else logging.WARNING)
+        logging.INFO if args.verbose or args.command == "generate" else logging.WARNING)
     try:
         settings = load_settings(args.data_root, args.cache_dir, args.device,
                                  getattr(args, "only", None))
@@ -110,24 +112,23 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"experiments": rows}))
             else:
                 print(_table(rows))
-        elif args.command == "figures":
-            from looking_inside import makers
+        elif args.command == "generate":
+            from looking_inside.build import generate
+            from looking_inside.machine import die_with_parent
 
+            # Started by a site engine (gen/site.py): it must not outlive it.
+            die_with_parent()
             t = time.perf_counter()
-            # First thing: matplotlib then loads on the other CPU while the keys are
-            # worked out (``makers``).
-            maker = makers.for_products(settings)
-            from looking_inside.build import Builder
-
-            with Builder(settings, maker=maker) as builder:
-                manifest = builder.lookup() or builder.build(_Progress(enabled=True))
-                manifest.write(args.out)
-            made = ", ".join(builder.made) or "nothing (all cached)"
-            phases = ", ".join(f"{k} {v:.1f} s"
-                               for k, v in builder.pipeline.timings.phases.items())
-            print(f"{len(manifest.figures)} figures in {args.out} "
-                  f"({time.perf_counter() - t:.1f} s); made: {made}"
-                  + (f"; time: {phases}" if phases else ""))
+            out = args.out or settings.generated_dir
+            manifest = generate(settings, out)
+            summary = {"out": str(out), "figures": len(manifest.figures),
+                       "made": manifest.made, "repaired": manifest.repaired,
+                       "seconds": round(time.perf_counter() - t, 3)}
+            if args.json:
+                print(json.dumps(summary))
+            else:
+                print(f"{len(manifest.figures)} figures in {out} ({summary['seconds']:.1f} s); "
+                      f"made: {', '.join(manifest.made) or 'nothing (all cached)'}")
         elif args.command == "data":
             from looking_inside.data.datasets import NAMES
             from looking_inside.data.load import load
@@ -137,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{dataset}: {len(bundle.train):,} train / {len(bundle.test):,} test "
                       f"images in {settings.data_root}")
     except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if getattr(args, "json", False) and args.command == "generate":
+            print(json.dumps({"error": str(exc)}))
+        else:
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -145,16 +149,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _exit(code: int) -> None:
-    """End the process without the collector's last pass.
-
-    At exit Python walks every object for cycles: with matplotlib and numpy loaded,
-    ~0.2 s, a sixth of a figure edit's run, to free memory the OS takes back anyway.
-    Frozen objects are skipped; files are closed and flushed as usual, and exit
-    handlers still run."""
-    import gc
-
-    gc.freeze()
-    sys.exit(code)
+    """End the process once its output is flushed, without the interpreter's clean-up:
+    extension modules that torchvision loads print leak reports at exit, which would
+    follow an error's one line."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

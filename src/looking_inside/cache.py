@@ -15,6 +15,7 @@ import contextlib
 import errno
 import functools
 import hashlib
+import io
 import json
 import logging
 import os
@@ -77,21 +78,30 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _sha256_regular(path: Path) -> str:
-    """sha256 of a regular file that is not a symlink (an entry never holds one)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+def open_regular(path: Path, limit: int | None = None,
+                 follow: bool = False) -> io.BufferedReader:
+    """Open a regular file to read: nothing that blocks opening (a FIFO), its type and
+    size checked before any read, no symlink followed unless ``follow`` (data files may
+    be links to a shared copy; cache entries never hold one). The one way every reader
+    of data, cache entries and results opens a file. Raises OSError or ValueError."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags if follow else flags | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise ValueError(f"{path.name} is not a regular file")
-        h = hashlib.sha256()
+        if limit is not None and st.st_size > limit:
+            raise ValueError(f"{path.name} is larger than {limit:,} bytes")
+        os.set_blocking(fd, True)
+        return open(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def sha256_file(path: Path, follow: bool = False) -> str:
+    h = hashlib.sha256()
+    with open_regular(path, follow=follow) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -129,14 +139,14 @@ def hash_json(obj: Any) -> str:
 
 
 def versions(*packages: str) -> dict[str, str]:
-    """Installed versions, read from package metadata (no import: torch costs 1-2 s)."""
+    """Installed versions, read from package metadata (importing torch is slow)."""
     return {p: _version(p) for p in packages}
 
 
 @functools.cache
 def _version(package: str) -> str:
-    # Memoised: a metadata scan costs ~5 ms and every cache key asks for several;
-    # a process never sees its installed packages change under it in practice.
+    # Memoised: every cache key asks for several, and a process never sees its
+    # installed packages change under it in practice.
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -160,15 +170,9 @@ class Entry:
 
 
 def _read_regular(path: Path, limit: int = 1 << 20) -> bytes:
-    """A small regular file's bytes, refusing symlinks and anything larger than ``limit``."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise ValueError("not a regular file")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"larger than {limit} bytes")
-    return data
+    """A small regular file's bytes (``open_regular``), at most ``limit`` of them."""
+    with open_regular(path, limit) as f:
+        return f.read(limit + 1)
 
 
 STALE_SECONDS = 3600.0
@@ -258,7 +262,7 @@ class Cache:
             if check is not None:
                 check(files, info)
             for fname, digest in files.items():
-                if _sha256_regular(d / fname) != digest:
+                if sha256_file(d / fname) != digest:
                     return self._corrupt(d, f"{fname} does not match its recorded hash")
         except FileNotFoundError as exc:
             return self._corrupt(d, f"missing file {Path(exc.filename or '?').name}")

@@ -1,45 +1,24 @@
 """The site glue: what ``gen/`` scripts and the macros module call.
 
-The mkdocs process never trains or renders itself. A warm build answers from the
-cache (a few milliseconds); anything missing is made by ``python -m looking_inside
-figures`` in a child process, so that under ``mkdocs serve`` an edit to ``src/``
-runs the *edited* code (the server's own imports would be stale), and torch is never
-imported into the server.
+The site engine never trains or renders: ``gen/site.py`` runs ``python -m
+looking_inside generate``, which writes every generated file into one folder, and the
+chapters' macros read that folder's manifest through the functions here.
 """
 
 from __future__ import annotations
 
 import html
-import json
-import logging
 import os
 import posixpath
 import re
 import subprocess
-import sys
-import tempfile
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from looking_inside.build import Builder, Manifest
-from looking_inside.cache import REPAIRED
+from looking_inside.build import FIGURE_DIR, Manifest
 from looking_inside.config import Settings, load_settings
 from looking_inside.errors import BuildError
-from looking_inside.machine import die_with_parent
-
-log = logging.getLogger("mkdocs.plugins.looking_inside.site")
-
-FIGURE_DIR = "figures"
-DATA_DIR = "assets/data"
-
-_current: Manifest | None = None
-_scratch: tempfile.TemporaryDirectory[str] | None = None
-# A build begun by ``start`` and not yet waited for: its settings, when it began, and
-# its outputs (or the child making them), with the damaged entries its lookup found.
-_pending: tuple[Settings, float, Manifest | _Child, int] | None = None
 
 
 def settings_for(config_file: str | None) -> Settings:
@@ -48,152 +27,27 @@ def settings_for(config_file: str | None) -> Settings:
     return load_settings(base_dir=base)
 
 
-def start(settings: Settings) -> None:
-    """Begin this build's outputs now: look them up in the cache, and start the child
-    that makes what is missing. ``gen/hooks.py`` calls this before the search plugin
-    loads jieba's dictionary (~1.2 s of every ``mkdocs build``), which the child
-    overlaps; ``prepare`` then waits for it."""
-    global _pending
-    discard()
-    t = time.perf_counter()
-    with Builder(settings) as builder:
-        manifest = builder.lookup()
-        repaired = builder.cache.stats["corrupt"]
-    if manifest is None:
-        log.info("looking_inside: training and rendering what is missing (cache: %s)",
-                 settings.cache_dir)
-        _pending = (settings, t, _Child(settings), repaired)
-    else:
-        _pending = (settings, t, manifest, repaired)
-
-
-def discard() -> None:
-    """Forget a started build that nothing waited for (its mkdocs build failed before
-    ``gen/site.py`` ran), stopping its child."""
-    global _pending
-    if _pending is not None and isinstance(_pending[2], _Child):
-        _pending[2].stop()
-    _pending = None
-
-
-def prepare(settings: Settings) -> Manifest:
-    """The build's outputs: from the cache, else made in a child process (started by
-    ``start`` if it ran for these settings, else now)."""
-    global _current, _pending, _scratch
-    if _pending is None or _pending[0] != settings:
-        start(settings)
-    assert _pending is not None
-    _, t, made, repaired = _pending
-    _pending = None
-    if isinstance(made, _Child):
-        _scratch = made.scratch
-        manifest = made.wait()
-        manifest.repaired += repaired
-        log.info("looking_inside: made in %.1f s", time.perf_counter() - t)
-    else:
-        manifest = made
-        log.debug("looking_inside: everything cached (%.3f s)", time.perf_counter() - t)
-    _current = manifest
-    return manifest
-
-
-_LEVEL = re.compile(r"(DEBUG|INFO|REPAIRED|WARNING|ERROR|CRITICAL)\s*-  (.*)")
-
-
-class _Child:
-    """``python -m looking_inside figures`` writing into a scratch folder; its output
-    is relayed to mkdocs' log as it comes, from a thread, while mkdocs goes on."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.scratch = tempfile.TemporaryDirectory(prefix="looking-inside-")
-        self.cmd = [sys.executable, "-m", "looking_inside", "figures", "--verbose",
-                    "--out", self.scratch.name, "--data-root", str(settings.data_root),
-                    "--cache-dir", str(settings.cache_dir), "--device", settings.device]
-        env = dict(os.environ)
-        src = str(Path(__file__).resolve().parents[1])
-        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"]
-                                   if env.get("PYTHONPATH") else "")
-        # Fresh .pyc files under src/ would trigger `mkdocs serve`'s watcher again.
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        self.proc = subprocess.Popen(
-            self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=env, bufsize=1, preexec_fn=die_with_parent if sys.platform == "linux" else None)
-        self.errors: list[str] = []
-        self._relay = threading.Thread(target=self._read, daemon=True)
-        self._relay.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            line = line.rstrip()
-            if line.startswith("error: "):
-                self.errors.append(line[len("error: "):])
-            elif self.errors and line:
-                self.errors.append(line)  # continuation lines of a multi-line error
-            elif line:
-                # Relay progress (one line per epoch) at the level the child gave it, so
-                # its warnings stay warnings here.
-                m = _LEVEL.match(line)
-                level = logging.INFO
-                if m:
-                    name, line = m.groups()
-                    level = REPAIRED if name == "REPAIRED" else int(logging.getLevelName(name))
-                log.log(level, "looking_inside: %s", line)
-
-    def wait(self) -> Manifest:
-        rc = self.proc.wait()
-        self._relay.join()
-        if rc != 0:
-            raise BuildError("\n".join(self.errors)
-                             or f"`{' '.join(self.cmd)}` exited with {rc}")
-        return Manifest.read(Path(self.scratch.name))
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-        self._relay.join()
-        self.scratch.cleanup()
-
-
-def current() -> Manifest:
-    if _current is None:
-        raise BuildError(
-            "the figures and facts are not ready: gen/site.py has not run. Fix: keep "
-            "`gen-files` (with `scripts: [gen/site.py]`) in the plugins of mkdocs.yml"
-        )
-    return _current
-
-
-def write_outputs(manifest: Manifest, open_file: Callable[..., IO[Any]]) -> None:
-    """Write figures, exports and the generated page through mkdocs-gen-files."""
-    for fig in manifest.figures:
-        for f in [*fig["files"], fig["data"]]:
-            with open_file(f"{FIGURE_DIR}/{f}", "wb") as fh:
-                fh.write(manifest.paths[f].read_bytes())
-    for exp in manifest.exports:
-        for f in exp["files"]:
-            with open_file(f"{DATA_DIR}/{f}", "wb") as fh:
-                fh.write(manifest.paths[f].read_bytes())
-    with open_file(f"{DATA_DIR}/manifest.json", "w") as fh:
-        fh.write(manifest_json(manifest))
+def manifest_for(config_file: str | None) -> Manifest:
+    """The manifest ``generate`` wrote for this site."""
+    return Manifest.read(settings_for(config_file).generated_dir)
 
 
 # --- what chapters call (through gen/macros.py) ----------------------------------
 
-def fact_value(name: str, page: str) -> Any:
+def fact_value(m: Manifest, name: str, page: str) -> Any:
     """A fact's raw value (for text that depends on it); unknown names fail alike."""
-    fact_html(name, page)
-    return current().facts[name]["value"]
+    fact_html(m, name, page)
+    return m.facts[name]["value"]
 
 
-def fact_html(name: str, page: str) -> str:
-    facts = current().facts
+def fact_html(m: Manifest, name: str, page: str) -> str:
+    facts = m.facts
     if name not in facts:
         near = sorted(k for k in facts if k.split(".")[0] == name.split(".")[0])
         raise BuildError(f"{page}: unknown fact {name!r}"
                          + (f"; facts with that prefix: {', '.join(near)}" if near else "")
                          + ". Fix the name in the chapter, or add the fact in "
-                           "src/looking_inside/facts.py")
+                           "src/looking_inside/products/facts.py")
     text = html.escape(str(facts[name]["text"]))
     return f'<span class="li-fact" data-fact="{html.escape(name)}">{text}</span>'
 
@@ -244,12 +98,12 @@ def figref_markdown(name: str, page: str, numbers: dict[str, tuple[int, str]]) -
     return f'[{figure_label(n)}]({href}#fig-{name}){{ .li-figref }}'
 
 
-def figure_markdown(name: str, page: str, repo_url: str | None = None,
+def figure_markdown(m: Manifest, name: str, page: str, repo_url: str | None = None,
                     number: int | None = None) -> str:
     """A figure block with both palettes, caption and alt text from the registry (the
     caption starts with ``图 N`` when the figure is numbered), and under it where it
     came from: its numbers (数据) and its drawing function (代码)."""
-    by_name = {f["name"]: f for f in current().figures}
+    by_name = {f["name"]: f for f in m.figures}
     if name not in by_name:
         raise BuildError(f"{page}: unknown figure {name!r}; known figures: "
                          + ", ".join(sorted(by_name))
@@ -261,8 +115,7 @@ def figure_markdown(name: str, page: str, repo_url: str | None = None,
     width = f" width={fig['width']}" if fig.get("width") else ""
     label = f'<span class="li-fignum">{figure_label(number)}</span>　' if number else ""
     imgs = []
-    for f in fig["files"]:
-        theme = f.split(".")[-2]
+    for f, theme in zip(fig["files"], ("light", "dark"), strict=True):
         imgs.append(f'![{alt}]({rel}/{f}#only-{theme}){{ loading=lazy{width} }}')
     return (f'<figure markdown="span" class="li-figure" id="fig-{name}">\n'
             + "\n".join(imgs)
@@ -320,7 +173,3 @@ def source_line(fig: Mapping[str, Any], rel: str, repo_url: str | None) -> str:
     else:
         src = f'<span class="li-code-ref">代码：`{where}`</span>'
     return f'<div class="li-figure-source" markdown="span">{data} · {src}</div>'
-
-
-def manifest_json(m: Manifest) -> str:
-    return json.dumps(m.to_json(), ensure_ascii=False, indent=1, sort_keys=True)

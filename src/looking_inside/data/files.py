@@ -41,7 +41,7 @@ def missing_error(root: Path, dataset: str, missing: list[Path], why: str) -> Bu
     )
 
 
-def stat_stamp(st: os.stat_result) -> list[int]:
+def stat_identity(st: os.stat_result) -> list[int]:
     """What must stay the same for a recorded hash to be trusted.
 
     Size and mtime alone can be faked (edit in place, then restore the mtime with
@@ -55,7 +55,7 @@ def fingerprint(settings: Settings, dataset: str) -> str:
     """A hash of the data set's source files, memoised by their stat in the cache.
 
     Hashing 200 MB on every build would cost more than the whole warm build, so a
-    large file whose stat stamp (see ``stat_stamp``) is unchanged reuses its recorded
+    large file whose stat identity (see ``stat_identity``) is unchanged reuses its recorded
     hash, as git does; small files are always hashed.
     """
     files = source_files(settings.data_root, dataset)
@@ -73,18 +73,23 @@ def fingerprint(settings: Settings, dataset: str) -> str:
             st = p.stat()
         except OSError as exc:
             raise missing_error(settings.data_root, dataset, [p], str(exc)) from exc
-        stamp = stat_stamp(st)
+        ident = stat_identity(st)
         entry = memo.get(str(p))
-        if st.st_size > SMALL_FILE and isinstance(entry, dict) and entry.get("stat") == stamp \
+        if st.st_size > SMALL_FILE and isinstance(entry, dict) and entry.get("stat") == ident \
                 and isinstance(entry.get("sha256"), str):
             digest = entry["sha256"]
         else:
-            digest = sha256_file(p)
+            try:
+                digest = sha256_file(p, follow=True)
+            except (OSError, ValueError) as exc:
+                raise BuildError(f"{p}: cannot be read as a data file ({exc}); fix: put "
+                                 "the real file there, or delete it to download it "
+                                 "again") from exc
             # A file changed within the timestamps' granularity of our stat can change
             # again without moving them ("racy git"): trust a stat only once it is old.
             settled = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_NS
             if st.st_size > SMALL_FILE and settled:
-                memo[str(p)] = {"stat": stamp, "sha256": digest}
+                memo[str(p)] = {"stat": ident, "sha256": digest}
                 changed = True
         h.update(p.name.encode() + b"\0" + digest.encode())
     if changed:

@@ -119,7 +119,7 @@ def load(settings: Settings, dataset: Dataset) -> DataBundle:
 
 def load_test(settings: Settings, dataset: Dataset) -> Split:
     """The test split alone: all that figures and facts read. A figure edit then
-    skips the training images (at full scale, 50,000 CIFAR-10 images, ~0.5 s).
+    skips reading the training images (at full scale, 50,000 CIFAR-10 images).
     Its identity is the whole data set's ``fingerprint``, taken by the caller's key
     before this reads."""
     ensure_files(settings, dataset)

@@ -14,6 +14,7 @@ plain numpy arrays backed by bytes that are really in the file).
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import pickletools
 import struct
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from looking_inside.cache import open_regular
 from looking_inside.data.datasets import CIFAR10, MNIST, DatasetSpec
 from looking_inside.errors import BuildError
 
@@ -62,11 +64,12 @@ def short(value: Any, limit: int = 60) -> str:
 def read_idx(path: Path, kind: str) -> np.ndarray:
     """An IDX file as uint8, ``(N, 28, 28)`` for ``kind="images"`` or ``(N,)`` labels."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
+        with open_regular(path, follow=True) as f:
+            size = os.fstat(f.fileno()).st_size
             head = f.read(16)
-    except OSError as exc:
-        raise BuildError(f"{path}: cannot read ({exc.strerror})") from exc
+    except (OSError, ValueError) as exc:
+        raise BuildError(f"{path}: cannot read ({exc}); put the real file there, or "
+                         "delete it and download again") from exc
     want_magic, header = (2051, 16) if kind == "images" else (2049, 8)
     if len(head) < header:
         raise BuildError(f"{path}: file is {size} bytes, shorter than an IDX header; "
@@ -94,9 +97,13 @@ def read_idx(path: Path, kind: str) -> np.ndarray:
             "bytes; it is truncated or corrupt. Delete it and download again"
         )
     try:
-        data = np.fromfile(path, dtype=np.uint8, offset=header)
-    except OSError as exc:
-        raise BuildError(f"{path}: cannot read ({exc.strerror})") from exc
+        with open_regular(path, follow=True) as f:
+            f.seek(header)
+            buf = bytearray(count * item)
+            got = f.readinto(buf)
+        data = np.frombuffer(buf, dtype=np.uint8)[:got]
+    except (OSError, ValueError) as exc:
+        raise BuildError(f"{path}: cannot read ({exc})") from exc
     if data.size != count * item:  # the file changed under us
         raise BuildError(f"{path}: changed while it was read; run the build again")
     return data.reshape(count, *MNIST.image_shape) if kind == "images" else data
@@ -200,9 +207,11 @@ class CifarUnpickler(pickle.Unpickler):
 def read_cifar_batch(path: Path) -> dict[str, Any]:
     """Unpickle one CIFAR-10 python batch with the restricted unpickler."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BuildError(f"{path}: cannot read ({exc.strerror})") from exc
+        with open_regular(path, follow=True) as f:
+            raw = f.read()
+    except (OSError, ValueError) as exc:
+        raise BuildError(f"{path}: cannot read ({exc}); put the real file there, or "
+                         "delete it and download again") from exc
     try:
         # Count first: unpickling cannot be stopped midway by a budget of objects.
         for n, _ in enumerate(pickletools.genops(raw)):

@@ -3,14 +3,16 @@ interactive exports so that all three always agree."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from looking_inside.config import Dataset, sweep_experiments
+
 if TYPE_CHECKING:
     from looking_inside.training.results import Results
-
 
 
 # "Easy" digits for the glaring mistakes: the two-layer network reads them right
@@ -190,3 +192,13 @@ def training_gflops(forward_flops: int, n_train: int) -> float:
     """GFLOPs of one training epoch: forward and backward cost about three forward
     passes (the backward pass computes two products per layer)."""
     return 3 * forward_flops * n_train / 1e9
+
+
+def best_point(results: Mapping[str, Results], dataset: Dataset) -> str | None:
+    """The capacity sweep's most accurate perceptron on ``dataset`` (first seed of each
+    point; a tie goes to the first name in sorted order), among ``results``; None if
+    none of the sweep is there. Shared by its figure and its facts, so that the picture
+    and the text always name the same network."""
+    names = sorted(e.name for e in sweep_experiments(dataset)
+                   if e.seed == 0 and e.name in results)
+    return max(names, key=lambda n: results[n].test_accuracy) if names else None

@@ -73,7 +73,7 @@ class ConfusionExport:
                     "libraries": versions("numpy", "pillow")},
         )
 
-    def make(self, inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
+    def make(self, inputs: ProductInputs) -> dict[str, bytes]:
         import numpy as np
 
         from looking_inside.products import analysis
@@ -127,7 +127,7 @@ def significant(x: float, digits: int = WEIGHT_DIGITS) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def make_weights(inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
+def make_weights(inputs: ProductInputs) -> dict[str, bytes]:
     res = inputs.results["mnist-1layer"]
     w, b = res.weights[0], res.biases[0]  # (10, 784), (10,)
     doc = {
@@ -147,7 +147,7 @@ def example_indices(labels: np.ndarray) -> list[int]:
     return [int(np.flatnonzero(labels == d)[0]) for d in range(10)]
 
 
-def make_examples(inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
+def make_examples(inputs: ProductInputs) -> dict[str, bytes]:
     test = inputs.test["mnist"]
     idx = example_indices(test.labels)
     doc = {"size": 28, "index": idx, "label": [int(test.labels[i]) for i in idx],
@@ -168,7 +168,7 @@ def _b64_grey(w: np.ndarray) -> str:
     return base64.b64encode(g.tobytes()).decode()
 
 
-def make_replay(inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
+def make_replay(inputs: ProductInputs) -> dict[str, bytes]:
     doc: dict[str, Any] = {}
     for name in REPLAYED:
         res = inputs.results[name]
@@ -218,7 +218,7 @@ def sample_indices(labels: np.ndarray, per_class: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def make_sample(inputs: ProductInputs, part: str | None = None) -> dict[str, bytes]:
+def make_sample(inputs: ProductInputs) -> dict[str, bytes]:
     """Header (magic, version, n_train, n_test as uint32 LE), then train labels,
     test labels, train images and test images as uint8 (28x28 row-major), gzipped."""
     import gzip
@@ -236,9 +236,9 @@ def make_sample(inputs: ProductInputs, part: str | None = None) -> dict[str, byt
         np.ascontiguousarray(test.images[te], dtype=np.uint8).tobytes(),
     ])
     # mtime=0: the same digits give the same bytes. The page decompresses it itself
-    # (DecompressionStream), so no server setting is needed. Level 6, not 9: 2% more
-    # bytes, 20x faster (1.9 s -> 0.09 s on the subset; digits have long zero runs
-    # that level 6 already finds).
+    # (DecompressionStream), so no server setting is needed. Level 6, not 9: a few
+    # per cent more bytes, many times faster (digits have long zero runs that level 6
+    # already finds).
     return {"train-sample.bin": gzip.compress(body, compresslevel=6, mtime=0)}
 
 

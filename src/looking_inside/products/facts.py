@@ -22,15 +22,12 @@ from looking_inside.config import (
     sweep_name,
     width_hidden,
 )
-from looking_inside.products import analysis, sweep
+from looking_inside.products import analysis
 from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
 if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs
     from looking_inside.training.results import Results
-
-FACTS_FILE = "facts.json"
-
 
 Fact = dict[str, Any]
 
@@ -80,8 +77,7 @@ def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
         f[f"{name}.errors"] = _fact(errors, count(errors))
         if r.experiment.hidden:
             f[f"{name}.hidden"] = _fact(r.experiment.hidden[0], str(r.experiment.hidden[0]))
-        if r.train_accuracy is not None:
-            f[f"{name}.train_accuracy"] = _fact(r.train_accuracy, pct(r.train_accuracy))
+        f[f"{name}.train_accuracy"] = _fact(r.train_accuracy, pct(r.train_accuracy))
         for i, c in enumerate(r.experiment.conv, start=1):
             f[f"{name}.channels" + (str(i) if i > 1 else "")] = _fact(c, str(c))
         n_par = r.experiment.n_parameters
@@ -203,7 +199,7 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
     """The capacity sweep's summary: best point, seed spread, where width stops paying,
     depth against width, and the convnet against the best perceptron."""
     p = SWEEP_PREFIX[dataset]
-    best = sweep.best_point(results, dataset)
+    best = analysis.best_point(results, dataset)
     if best is None:
         return
     acc = {n: r.test_accuracy for n, r in results.items()}
@@ -277,10 +273,9 @@ def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results, names: list[st
     f[f"{p_key}.empty_cells"] = _fact(empty, str(empty))
 
 
-def make(inputs: ProductInputs) -> dict[str, bytes]:
-    """The facts product: every fact as one JSON file."""
+def make(inputs: ProductInputs) -> bytes:
+    """Every fact, as one JSON file."""
     import json
 
     facts = compute_facts(inputs.results)
-    return {FACTS_FILE: json.dumps(facts, ensure_ascii=False, indent=1,
-                                   sort_keys=True).encode()}
+    return json.dumps(facts, ensure_ascii=False, indent=1, sort_keys=True).encode()

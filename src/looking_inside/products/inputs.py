@@ -55,25 +55,20 @@ class Product:
     kind: str  # "figure", "facts" or "export"
     name: str
     module: str  # the module (relative to the package) whose code makes it
-    # (inputs, part) -> files. ``part`` is one of ``parts`` (a figure's palettes), so
-    # the parts of one product can be made on different CPUs; None makes them all.
-    make: Callable[[ProductInputs, str | None], dict[str, bytes]]
+    make: Callable[[ProductInputs], dict[str, bytes]]  # inputs -> files
     experiments: tuple[str, ...] = ()
     datasets: tuple[Dataset, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)  # other inputs to the key
-    parts: tuple[str, ...] = ()
-    # Other modules whose code makes it, besides ``module`` and what that imports.
-    code: tuple[str, ...] = ()
-    # The top-level names in ``module`` that make it (a figure's drawing and data
-    # functions). Given, the key covers only what they reach of ``module``
-    # (``sources.slice_hash``): editing one figure leaves its neighbours cached.
-    entry: tuple[str, ...] = ()
     # Whether it reads the training images of its data sets too (else only the test
     # images are loaded for it).
     reads_train: bool = False
-    # Run once in a process before it makes products in forked workers, so that every
-    # worker inherits what it loads (for figures: matplotlib's font and text caches).
-    warm: Callable[[], None] | None = None
+
+    @property
+    def code(self) -> tuple[str, str]:
+        """The modules its key starts from: its own, and the one ``make`` is in (for a
+        figure, how every figure is drawn and saved)."""
+        where = getattr(self.make, "func", self.make).__module__
+        return self.module, where.removeprefix("looking_inside.")
 
     def inputs(self, results: Mapping[str, Results], test: Mapping[str, Split],
                train: Mapping[str, Split] | None = None) -> ProductInputs:

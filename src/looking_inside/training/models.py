@@ -61,10 +61,6 @@ def preprocess(images: np.ndarray, dataset: str) -> torch.Tensor:
     return x  # (N, D)
 
 
-def linear_layers(model: nn.Sequential) -> list[nn.Linear]:
-    return [m for m in model if isinstance(m, nn.Linear)]
-
-
 def weighted_layers(model: nn.Sequential) -> list[nn.Conv2d | nn.Linear]:
     """Convolutions then linear layers, in order: what the results store."""
     return [m for m in model if isinstance(m, (nn.Conv2d, nn.Linear))]

@@ -10,12 +10,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from looking_inside.cache import REPAIRED, Cache, Entry, hash_json, versions
 from looking_inside.config import Dataset, Experiment, Settings
 from looking_inside.data.files import fingerprint
-from looking_inside.sources import folder_modules, source_hash
+from looking_inside.sources import files_hash, folder_modules
 
 if TYPE_CHECKING:
     from looking_inside.data.load import DataBundle
@@ -77,7 +77,7 @@ class Pipeline:
             self._keys[exp] = hash_json({
                 "kind": "results",
                 "experiment": exp.as_dict(),
-                "code": source_hash(folder_modules(*STAGES)),
+                "code": files_hash(folder_modules(*STAGES)),
                 "data": self.fingerprint(exp.dataset),
                 "libraries": versions("torch", "numpy"),
                 "device": device_kind(self.settings),
@@ -91,6 +91,31 @@ class Pipeline:
             if entry is not None:
                 self._entries[exp] = entry
         return entry
+
+    def forget(self, exp: Experiment, why: str) -> None:
+        """Discard ``exp``'s entry, found damaged while loading it: it is retrained."""
+        entry = self.lookup(exp)
+        self._entries.pop(exp, None)
+        if entry is not None:
+            self.cache.stats["corrupt"] += 1
+            log.log(REPAIRED, "cache entry %s could not be loaded (%s); retraining",
+                    entry.path, why)
+            self.cache.discard(entry.path)
+
+    def summary(self, exp: Experiment) -> dict[str, Any]:
+        """What the how-built page shows of a trained experiment: its settings, and
+        what its (validated) entry records."""
+        entry = self.lookup(exp)
+        info = dict(entry.info) if entry is not None else {}
+        return {
+            "name": exp.name, "dataset": exp.dataset, "hidden": list(exp.hidden),
+            "inputs": exp.n_inputs, "epochs": exp.epochs, "seed": exp.seed,
+            "batch_size": exp.batch_size, "lr": exp.lr, "weight_decay": exp.weight_decay,
+            "optimizer": exp.optimizer, "conv": list(exp.conv),
+            "parameters": exp.n_parameters,
+            **{k: info.get(k) for k in ("n_train", "n_test", "test_accuracy",
+                                        "train_accuracy", "train_seconds", "device")},
+        }
 
     def data(self, dataset: Dataset) -> DataBundle:
         if dataset not in self._data:

@@ -52,9 +52,7 @@ class Results:
     data_fingerprint: str
     device: str
     versions: dict[str, str]
-    # The final model's accuracy on its training images (None in entries that
-    # predate it).
-    train_accuracy: float | None = None
+    train_accuracy: float  # the final model's, on its training images
 
     @property
     def predictions(self) -> np.ndarray:
@@ -135,8 +133,7 @@ class Results:
             n_train=int(meta["n_train"]), n_test=int(meta["n_test"]),
             data_fingerprint=str(meta["data_fingerprint"]), device=str(meta["device"]),
             versions=dict(meta["versions"]),
-            train_accuracy=(None if meta.get("train_accuracy") is None
-                            else float(meta["train_accuracy"])),
+            train_accuracy=float(meta["train_accuracy"]),
         )
 
 

@@ -14,34 +14,18 @@ from torch import nn
 from looking_inside.config import Device, Experiment
 from looking_inside.data.load import DataBundle
 from looking_inside.errors import BuildError
-from looking_inside.training.manual import ManualPerceptron, is_perceptron
 from looking_inside.training.models import (
     build_model,
     hidden_split,
     preprocess,
     weighted_layers,
 )
-from looking_inside.training.optim import FusedAdam, FusedSGD, Optimizer
 from looking_inside.training.results import Results, Snapshots, library_versions
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.training")
 
 # Called after every epoch with (experiment, epoch index, metrics of that epoch).
 EpochCallback = Callable[[Experiment, int, dict[str, float]], None]
-
-
-def deterministic() -> None:
-    """Deterministic kernels only, as ``torch.use_deterministic_algorithms(True)``
-    sets them, without its other half: that function also sets the flag in
-    ``torch._inductor.config``, for compiled models, and importing that imports the
-    compiler stack (dynamo, triton): ~1.8 s of every trainer process's start, for a
-    flag nothing here reads (no model is compiled), and triton's leak report on
-    stderr at exit. ``tests/test_training.py`` checks the flag and the import."""
-    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
-    if setter is None:  # a torch without it: the public way, whatever it costs
-        torch.use_deterministic_algorithms(True)
-    else:
-        setter(True, warn_only=False)
 
 
 def resolve_device(requested: Device) -> torch.device:
@@ -69,9 +53,9 @@ def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
     """Softmax probabilities, the activations after ``model[:split]`` (the first
     hidden layer's, see ``models.hidden_split``; None without a split), accuracy.
 
-    Chunks of 512 keep a convnet's activations in cache: MNIST's 10,000 test images
-    took 0.98 s through mnist-conv in chunks of 8192 and 0.52 s in 512s (one thread),
-    at every epoch; the perceptrons' GEMMs are as fast either way."""
+    Chunks of 512 keep a convnet's activations in cache, which larger chunks do not
+    (the test set runs through the model at every epoch); the perceptrons' GEMMs are
+    as fast either way."""
     probs, hidden = [], []
     has_hidden = split is not None
     for i in range(0, x.shape[0], chunk):
@@ -88,15 +72,14 @@ def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
     return p, (torch.cat(hidden) if has_hidden else None), acc
 
 
-def make_optimizer(exp: Experiment, model: nn.Module) -> Optimizer:
-    # torch's fused Adam / SGD update, one kernel per step instead of ~8 passes over
-    # every parameter (9-28% off an epoch when it came in), called without torch.optim
-    # (``training.optim``: the same update bit for bit, without its per-step Python or
-    # its ~2 s import of the compiler at start-up).
+def make_optimizer(exp: Experiment, model: nn.Module) -> torch.optim.Optimizer:
+    # fused=True: the whole update in one kernel per step instead of several passes
+    # over every parameter.
     if exp.optimizer == "sgd":
-        return FusedSGD(model.parameters(), lr=exp.lr, momentum=0.9,
-                        weight_decay=exp.weight_decay)
-    return FusedAdam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay)
+        return torch.optim.SGD(model.parameters(), lr=exp.lr, momentum=0.9,
+                               weight_decay=exp.weight_decay, fused=True)
+    return torch.optim.Adam(model.parameters(), lr=exp.lr, weight_decay=exp.weight_decay,
+                            fused=True)
 
 
 def snapshot_steps(total: int, count: int) -> np.ndarray:
@@ -110,55 +93,11 @@ def snapshot_steps(total: int, count: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], steps, [total]]))
 
 
-def train_epoch(model: nn.Module, opt: Optimizer, x: torch.Tensor,
+def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
                 y: torch.Tensor, batch_size: int, gen: torch.Generator,
                 on_step: Callable[[], None] | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One pass over ``(x, y)`` in a random order; summed loss and correct count.
-
-    Perceptrons take the hand-written pass (``training.manual``), anything else
-    autograd; both end in the same ``opt.step()``. Its own function so that the
-    benchmark times exactly the loop the build runs.
-    """
-    if is_perceptron(model):
-        return _manual_epoch(model, opt, x, y, batch_size, gen, on_step)
-    return autograd_epoch(model, opt, x, y, batch_size, gen, on_step)
-
-
-def _manual_epoch(model: nn.Sequential, opt: Optimizer, x: torch.Tensor,
-                  y: torch.Tensor, batch_size: int, gen: torch.Generator,
-                  on_step: Callable[[], None] | None) -> tuple[torch.Tensor, torch.Tensor]:
-    device = x.device
-    n = x.shape[0]
-    step = ManualPerceptron(model, min(batch_size, n), x.shape[1])
-    model.train()
-    perm = torch.randperm(n, generator=gen).to(device)
-    # Labels shuffled once per epoch, then sliced: one gather instead of one a step.
-    # Pixels are still gathered a step at a time, into a reused buffer that the
-    # matmul then reads from cache: shuffling all of them up front into a contiguous
-    # copy measured 10-30% slower per epoch on the subsets, one thread.
-    y_epoch = y.index_select(0, perm)  # (N,)
-    # Each step's predictions, compared with the labels once at the end.
-    predicted = torch.empty_like(y_epoch)
-    total_loss = torch.zeros((), device=device)
-    for i in range(0, n, batch_size):
-        yb = y_epoch[i:i + batch_size]  # (B,)
-        loss, logits = step.step(x, perm[i:i + batch_size], yb)
-        opt.step()
-        if on_step is not None:
-            on_step()
-        # Accumulate on-device: a .item() per step would sync a GPU every batch.
-        total_loss.add_(loss, alpha=yb.shape[0])
-        torch.argmax(logits, 1, out=predicted[i:i + batch_size])
-    return total_loss, (predicted == y_epoch).sum()
-
-
-def autograd_epoch(model: nn.Module, opt: Optimizer, x: torch.Tensor,
-                   y: torch.Tensor, batch_size: int, gen: torch.Generator,
-                   on_step: Callable[[], None] | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``train_epoch`` with autograd: for the convolutional models, and the
-    reference the hand-written pass is tested and benchmarked against."""
+    """One pass over ``(x, y)`` in a random order; summed loss and correct count."""
     device = x.device
     n = x.shape[0]
     loss_fn = nn.CrossEntropyLoss()
@@ -169,7 +108,7 @@ def autograd_epoch(model: nn.Module, opt: Optimizer, x: torch.Tensor,
     for i in range(0, n, batch_size):
         idx = perm[i:i + batch_size]
         # index_select, not x[idx]: the same rows without advanced indexing's
-        # general path, which cost ~10% of an MNIST epoch on two cores.
+        # general path, several times slower for a batch's rows.
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)  # (B, D), (B,)
         logits = model(xb)
         loss = loss_fn(logits, yb)
@@ -194,7 +133,7 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     # split by thread count), and no pool spinning against another process's. The
     # build trains several experiments at once instead (see ``workers``).
     torch.set_num_threads(1)
-    deterministic()
+    torch.use_deterministic_algorithms(True)
     torch.manual_seed(exp.seed)
     gen = torch.Generator().manual_seed(exp.seed)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from looking_inside.config import Experiment, Settings
@@ -35,13 +34,10 @@ def groups(experiments: list[Experiment], n: int) -> list[list[Experiment]]:
 
 
 def train_in_workers(settings: Settings, experiments: list[Experiment], cache_dir: Path,
-                     verbose: bool = False,
-                     meanwhile: Callable[[Callable[[], int]], object] | None = None) -> None:
+                     verbose: bool = False) -> None:
     """Train ``experiments`` in child processes that store their results in
     ``cache_dir``: the cache's folder, or the temporary one it diverted to
-    (``Cache.write_root``, asked after ``Cache.writable``). ``meanwhile(running)``
-    runs here once they have all started, while they train; ``running()`` says how
-    many of them still do (each stops when its share is trained)."""
+    (``Cache.write_root``, asked after ``Cache.writable``)."""
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -59,8 +55,6 @@ def train_in_workers(settings: Settings, experiments: list[Experiment], cache_di
         procs.append(subprocess.Popen(
             cmd, env=env, stdout=subprocess.DEVNULL,
             preexec_fn=die_with_parent if sys.platform == "linux" else None))
-    if meanwhile is not None:
-        meanwhile(lambda: sum(p.poll() is None for p in procs))
     failed = [p for p in procs if p.wait() != 0]
     if failed:
         raise BuildError("training failed (its error is printed above); fix it and run "

@@ -53,8 +53,8 @@ def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray | None], cols: int,
                row_gap: int = 2) -> None:
     """A grid of images in one axes, the first ``len(titles)`` titled above.
 
-    One image and a text per tile, rather than an axes per tile: a grid of 32 small
-    axes cost ~1 s a render in axes set-up and layout, this ~0.1 s. ``row_gap`` (in
+    One image and a text per tile, rather than an axes per tile: every small axes
+    costs set-up and layout, which dominated the render of a grid. ``row_gap`` (in
     pixels of the tiles) must leave room for a title."""
     h, w = next(t for t in tiles if t is not None).shape[:2]
     ax.imshow(tile_mosaic(tiles, cols, gap, row_gap))
@@ -124,8 +124,8 @@ def draw_confusion_counts(ax: Axes, confusion: np.ndarray, labels: Sequence[str]
             faces.append(face)
             ax.text(p, a, str(count), ha="center", va="center", fontsize=8.5,
                     color=theme.fg, fontweight="bold" if a == p else "normal")
-    # One collection, not a patch per cell: 100 patches spent ~0.1 s a render
-    # updating the data limits one by one (the limits are set above anyway).
+    # One collection, not a patch per cell: each patch would update the data limits
+    # one by one (the limits are set above anyway).
     ax.add_collection(PolyCollection(cells, facecolors=faces, edgecolors="none"),
                       autolim=False)
 

@@ -32,10 +32,10 @@ MARGIN = 0.05  # data margin inside a panel (matplotlib's default)
 def training_curves(inputs: ProductInputs, theme: Theme) -> Figure:
     """Every panel is drawn into one axes that spans the figure, in inches.
 
-    48 real axes (two per experiment) spent ~2.5 s a palette laying out their ticks
-    twice for the tight bounding box, a third of all figures' time; here the ticks are
-    MaxNLocator's values, the gridlines and frames two line collections and the
-    labels plain text: ~0.3 s, drawn the same way."""
+    Real axes (two per experiment) would lay out their ticks twice for the tight
+    bounding box, most of this figure's time; here the ticks are MaxNLocator's
+    values, the gridlines and frames two line collections and the labels plain text,
+    drawn the same way."""
     names = list(inputs.results)
     cols = min(COLUMNS, len(names))
     rows = -(-len(names) // cols)

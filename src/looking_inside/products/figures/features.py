@@ -19,7 +19,7 @@ from looking_inside.config import (
     sweep_name,
     width_hidden,
 )
-from looking_inside.products import analysis, sweep
+from looking_inside.products import analysis
 from looking_inside.products.figures.common import draw_tiles, scaled
 from looking_inside.products.figures.numbers import Table
 from looking_inside.products.figures.style import Theme, new_figure
@@ -45,7 +45,7 @@ def _curve(ax: Axes, runs: list[Results], labels: list[str], theme: Theme) -> Ax
     ax.set_zorder(cost.get_zorder() + 1)
     ax.patch.set_visible(False)
     test = [r.test_accuracy for r in runs]
-    train = [r.train_accuracy if r.train_accuracy is not None else np.nan for r in runs]
+    train = [r.train_accuracy for r in runs]
     ax.plot(x, train, ls="--", marker="o", ms=3.5, color=theme.muted, label="训练集")
     ax.plot(x, test, marker="o", ms=4.5, color=theme.positive, label="测试集")
     ax.set_xticks(x, labels)
@@ -96,7 +96,7 @@ def convnet_vs_mlp(inputs: ProductInputs, theme: Theme) -> Figure:
     fig = new_figure(9.0, 3.4)
     axes = fig.subplots(1, 2)
     for ax, (dataset, title) in zip(axes, DATASETS, strict=True):
-        best = sweep.best_point(inputs.results, dataset)
+        best = analysis.best_point(inputs.results, dataset)
         assert best is not None, "the figure declares every point of the sweep"
         conv = convnet_name(dataset)
         rows = [("随机猜测", 0.1, None),

@@ -54,7 +54,9 @@ def identity() -> str:
     for p in files:
         try:
             st = p.stat()
-            h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0".encode())
+            # ctime too: an in-place rewrite can restore the mtime, not the ctime.
+            h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0"
+                     f"{st.st_ino}\0".encode())
         except OSError:
             h.update(f"{p}\0missing\0".encode())
     return h.hexdigest()

@@ -23,10 +23,6 @@ if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs
 
 
-NUMBERS = "products.figures.numbers"
-RENDER = "products.figures.render"
-
-
 @dataclass(frozen=True)
 class FigureSpec:
     """One figure. Every figure is an SVG file per palette: text and lines stay sharp
@@ -43,10 +39,6 @@ class FigureSpec:
     # A function ``(inputs) -> Table`` in the same module giving the numbers behind the
     # figure as CSV; without one, the data file is what the figure drew, as JSON.
     data: str | None = None
-    # Whether the dark file may be the light one recoloured (``recolor``): not where
-    # the pixels of an image in the figure depend on the palette. Then each palette
-    # is drawn, on a CPU of its own.
-    recolour: bool = True
 
     def render_function(self) -> Callable[[ProductInputs, Theme], Figure]:
         return render.function_of(self.module, self.function)
@@ -67,17 +59,12 @@ class FigureSpec:
             "figure", self.name, f"products.figures.{self.module}",
             make=partial(render.files, self), experiments=self.experiments,
             datasets=self.datasets,
-            # How every figure is made and saved, and its data file's writer.
-            code=(RENDER, NUMBERS),
-            entry=(self.function, *([self.data] if self.data else [])),
             # Everything else that changes the bytes: the font file, and the libraries
             # that draw and encode (matplotlib, numpy; Pillow writes the images inside
             # an SVG).
             params={"function": self.function, "data": self.data,
-                    "recolour": self.recolour, "font": font or fonts.identity(),
+                    "font": font or fonts.identity(),
                     "libraries": versions("matplotlib", "numpy", "pillow")},
-            parts=() if self.recolour else ("light", "dark"),
-            warm=render.warm,
         )
 
 
@@ -167,7 +154,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         "mnist-hidden-top-images", "hidden", "top_images", ("mnist-2layer",), ("mnist",),
         "双层 MNIST 网络的 10 个隐藏神经元，每行一个：左边是它的过滤器，中间是测试集里让它最兴奋（激活值最高）的 8 张图，右边是让它最不兴奋的 8 张图。",
         "十行图像。每行最左边是一幅灰度过滤器小图，旁边是两组各 8 张手写数字：第一组是让这个神经元激活最强的测试图像，第二组是激活最弱的。",
-        data="top_images_data", recolour=False,  # the digits' ink follows the palette
+        data="top_images_data",
     ),
     FigureSpec(
         "capacity-sweep", "features", "capacity_sweep", _SWEEP, (),

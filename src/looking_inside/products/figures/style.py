@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import matplotlib
@@ -65,17 +67,26 @@ def cjk_family() -> str:
                 _font_family = fam
                 return fam
         if attempt == 0:
-            # matplotlib caches its font list: a font installed after the list was
-            # made is invisible until it is rebuilt, so rebuild it once before failing.
-            fresh = font_manager._load_fontmanager(try_read_cache=False)  # type: ignore[attr-defined]
-            font_manager.fontManager = fresh
-            font_manager.findfont = fresh.findfont
+            _rebuild_font_list()
     raise BuildError(
         "no font with Chinese glyphs found for the figures (tried: "
         + ", ".join(CJK_FAMILIES)
         + "). Fix: install one, e.g. `apt-get install fonts-noto-cjk` on Debian/Ubuntu, "
         f"or point {ENV_FONT} at a .ttf/.otf/.ttc file with Chinese glyphs"
     )
+
+
+def _rebuild_font_list() -> None:
+    """matplotlib caches its font list: a font installed after the list was made is
+    invisible until it is rebuilt. A new ``FontManager`` scans the font folders; it
+    replaces the cached list on disk and the one this process uses."""
+    fresh = font_manager.FontManager()
+    version = font_manager.FontManager.__version__
+    cache = Path(matplotlib.get_cachedir()) / f"fontlist-v{version}.json"
+    with contextlib.suppress(OSError):
+        font_manager.json_dump(fresh, cache)
+    font_manager.fontManager = fresh
+    font_manager.findfont = fresh.findfont
 
 
 def setup(theme: Theme) -> None:
@@ -100,8 +111,7 @@ def setup(theme: Theme) -> None:
         # Set here only: every ``imshow`` of the figures takes it from here.
         "image.interpolation": "none",
         # Titles where matplotlib would put them anyway (no figure has ticks above a
-        # title), without it measuring every twin axis's tick labels to check, in
-        # both passes of a save: ~15% of the capacity sweep's time, the same bytes.
+        # title), without it measuring every twin axis's tick labels to check.
         "axes.titley": 1.0,
     })
 
@@ -114,8 +124,8 @@ def save(fig: Figure) -> bytes:
     """The SVG file, without date or version stamps; always closes ``fig``."""
     try:
         # The tight box measured by Agg, not by the SVG backend's own measuring pass,
-        # which lays every label out as glyph paths (13% of the SVGs' time); the boxes
-        # agree to a fraction of a point, well inside the pad.
+        # which lays every label out as glyph paths; the boxes agree to a fraction of
+        # a point, well inside the pad.
         box = fig.get_tightbbox(fig.canvas.get_renderer())  # type: ignore[attr-defined]
         buf = io.BytesIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
@@ -126,10 +136,9 @@ def save(fig: Figure) -> bytes:
 
 
 def warm() -> None:
-    """Load the fonts and fill matplotlib's text caches by saving a tiny figure.
-
-    A process's first figure pays ~0.3 s for that; the builder calls this once before
-    forking its workers, so that none of them pays it again."""
+    """Load the fonts and fill matplotlib's text caches by saving a tiny figure: the
+    builder calls this once before forking its workers, so that none of them pays for
+    it again."""
     setup(LIGHT)
     fig = new_figure(1.0, 0.5)
     fig.text(0.5, 0.5, "图 0.5%“", fontsize=10)
