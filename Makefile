@@ -54,7 +54,7 @@ test-fast: $(INSTALLED) system-deps data
 	$(PY) -m pytest -m unit -q
 
 bench: $(INSTALLED) system-deps data
-	$(PY) -m looking_inside.bench --out bench-out
+	$(PY) tests/bench.py --out bench-out
 
 lint: $(INSTALLED)
 	$(PY) -m ruff check src tests gen

@@ -1,10 +1,10 @@
 """Stage 4, build: every product from the cache or made, written into one folder.
 
-``generate`` is the whole build, one process boundary wide: the networks that are
-missing train in worker processes (one per CPU, ``training.workers``), the products
-that are missing are made in one pool, and everything lands in a plain folder laid out
-as the site publishes it: ``figures/``, ``assets/data/`` and the manifest. A warm build
-is a cache lookup: it imports neither torch nor matplotlib, and reads no data.
+``generate`` is the whole build, one process boundary wide: missing networks train in
+worker processes (one per CPU, ``training.workers``), missing products are made in one
+pool, and everything lands in a plain folder laid out as the site publishes it:
+``figures/``, ``assets/data/`` and the manifest. A warm build is a cache lookup: it
+imports neither torch nor matplotlib, and reads no data.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import json
 import logging
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from looking_inside.cache import Cache, Entry, atomic_write_bytes, hash_json, versions
-from looking_inside.config import Settings, get_experiment
+from looking_inside.config import Experiment, Settings, get_experiment
 from looking_inside.data.datasets import Dataset, spec
 from looking_inside.errors import BuildError
 from looking_inside.machine import available_cpus, die_with_parent
@@ -78,27 +78,19 @@ class Manifest:
                              f"`python -m looking_inside generate --out {out}`") from exc
 
 
-def published(p: Product, file: str) -> str:
-    """Where a product's file goes in the site."""
-    return f"{FIGURE_DIR if p.kind == 'figure' else DATA_DIR}/{file}"
-
-
-def check_files(p: Product) -> Any:
-    """A check for ``Cache.get``: a product's entry holds exactly the files of its
-    kind, each named after the product, so no entry can publish a page or shadow
-    another product's file."""
-    figure = next((s for s in FIGURES if s.name == p.name), None)
+def check_files(p: Product) -> Callable[[Mapping[str, str], Mapping[str, Any]], None]:
+    """A check for ``Cache.get``: an entry holds exactly the files of its kind, each
+    named after its product, so no entry can publish a page or shadow another's file."""
 
     def check(files: Mapping[str, str], info: Mapping[str, Any]) -> None:
-        if p.kind == "figure" and figure is not None:
-            wanted = {figure.filename("light"), figure.filename("dark"),
-                      figure.data_filename()}
-            ok = set(files) == wanted
+        if p.kind == "figure":
+            s = next(s for s in FIGURES if s.name == p.name)
+            ok = set(files) == {s.filename("light"), s.filename("dark"), s.data_filename()}
         elif p.kind == "facts":
             ok = set(files) == {FACTS_FILE}
         else:
-            ok = all(re.fullmatch(re.escape(p.name) + r"(-[a-z0-9]+)*\.(json|png|jpg|bin)", f)
-                     for f in files)
+            name = re.escape(p.name) + r"(-[a-z0-9]+)*\.(json|png|jpg|bin)"
+            ok = all(re.fullmatch(name, f) for f in files)
         if not ok:
             raise ValueError(f"files {sorted(files)} are not those of a {p.kind}")
 
@@ -106,7 +98,7 @@ def check_files(p: Product) -> Any:
 
 
 class Build:
-    """One run of ``generate``: the cache, the keys, and what was made."""
+    """One run of ``generate``: the cache, the keys, and what was trained and made."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -114,8 +106,8 @@ class Build:
         self.pipeline = Pipeline(settings, self.cache)
         self.graph = import_graph()
         self.products = products()
-        self._digests: dict[str, str] = {}  # module -> its file's sha256
-        self.trained: set[str] = set()  # experiments trained by this build
+        self._digests: dict[str, str] = {}  # module -> its file's hash
+        self.trained: set[str] = set()
 
     def key(self, p: Product) -> str:
         """The hash of everything that goes into ``p``: the files of its modules and of
@@ -135,54 +127,45 @@ class Build:
 
     def run(self, out: Path) -> Manifest:
         """Train and make what is missing; write every file and the manifest to ``out``."""
-        try:  # before any training: a build that cannot publish must not train first
+        try:  # first: a build that cannot publish must not train
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BuildError(f"{out}: cannot write the generated files there ({exc}); fix: "
                              "make the folder writable, or set LOOKING_INSIDE_CACHE to a "
                              "writable folder (the default output folder is inside it)") from exc
+        if any(out.iterdir()) and not (out / MANIFEST).is_file():
+            raise BuildError(f"{out}: not empty, and not a folder this command made; "
+                             "fix: give --out an empty or new folder")
         self._train([e for e in self.settings.experiments if self.pipeline.lookup(e) is None])
         entries: dict[str, Entry] = {}
-        missing = []
         for p in self.products:
             e = self.cache.get(p.kind, p.name, self.key(p), check_files(p))
-            if e is None:
-                missing.append(p)
-            else:
+            if e is not None:
                 entries[p.name] = e
+        missing = [p for p in self.products if p.name not in entries]
         for p, files in self._make(missing):
-            e = self.cache.put(p.kind, p.name, self.key(p), files)
-            if e is None:
-                raise BuildError(f"cannot store {p.name} in the cache {self.cache.root} "
-                                 "nor in a temporary folder; fix: free disk space or set "
-                                 "LOOKING_INSIDE_CACHE to a writable folder")
-            entries[p.name] = e
+            entries[p.name] = self.cache.put(p.kind, p.name, self.key(p), files)
         for p in self.products:
             self.cache.prune(p.kind, p.name, self.key(p))
         for exp in self.settings.experiments:
             self.cache.prune("results", exp.name, self.pipeline.result_key(exp))
         manifest = self._manifest(entries)
         manifest.made = [p.name for p in missing]
-        _publish(out, {published(p, f): entries[p.name].file(f)
+        where = {p.name: FIGURE_DIR if p.kind == "figure" else DATA_DIR for p in self.products}
+        _publish(out, {f"{where[p.name]}/{f}": entries[p.name].file(f)
                        for p in self.products if p.kind != "facts"
                        for f in entries[p.name].files}, manifest)
         return manifest
 
-    def close(self) -> None:
-        self.cache.close()
-
-    def _train(self, experiments: list[Any]) -> None:
+    def _train(self, experiments: list[Experiment]) -> None:
         if not experiments:
             return
-        if not self.cache.writable():
-            raise BuildError(f"cannot write trained networks to the cache {self.cache.root} "
-                             "nor to a temporary folder; fix: free disk space or set "
-                             "LOOKING_INSIDE_CACHE to a writable folder")
         from looking_inside.training.workers import train_in_workers
 
+        self.cache.check_writable()
         self.trained.update(e.name for e in experiments)
         # Each network's progress, an epoch a line, when this build's log shows INFO.
-        train_in_workers(self.settings, experiments, self.cache.write_root,
+        train_in_workers(self.settings, experiments, self.cache.root,
                          verbose=log.isEnabledFor(logging.INFO))
 
     def _check_results(self, names: set[str]) -> dict[str, Path]:
@@ -205,36 +188,35 @@ class Build:
                                          f"({exc}); delete {self.cache.root} and build "
                                          "again") from exc
                     _results.cache_clear()
-                    self.pipeline.forget(exp, f"{exc}")
+                    self.pipeline.forget(exp, str(exc))
                     damaged.append(exp)
             self._train(damaged)
         return paths
 
     def _make(self, missing: list[Product]) -> list[tuple[Product, dict[str, bytes]]]:
         """Make the missing products: here when one is missing, else in one pool of
-        processes (one per CPU), the costliest first. Each loads its own inputs from
-        the cache (a few milliseconds), memoised in the process that makes it."""
+        processes (one per CPU), the costliest first. Each process loads the inputs of
+        what it makes from the cache, memoised."""
         if not missing:
             return []
         paths = self._check_results({e for p in missing for e in p.experiments})
-        todo = [(p.name, {e: paths[e] for e in p.experiments})
-                for p in sorted(missing, key=lambda p: -len(p.experiments))]
-        if any(p.kind == "figure" for p in missing):
+        todo = sorted(missing, key=lambda p: -len(p.experiments))
+        if any(p.kind == "figure" for p in todo):
             from looking_inside.products.figures import style
 
             style.warm()  # once here, before the workers are forked: they inherit it
+        args = [(self.settings, p.name, {e: paths[e] for e in p.experiments}) for p in todo]
         workers = min(available_cpus(), len(todo))
-        by_name = {p.name: p for p in missing}
         if workers <= 1:
-            return [(by_name[n], make(self.settings, n, r)) for n, r in todo]
+            return [(p, make_product(*a)) for p, a in zip(todo, args, strict=True)]
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
                                  initializer=die_with_parent) as pool:
-            futures = [(n, pool.submit(make, self.settings, n, r)) for n, r in todo]
-            return [(by_name[n], f.result()) for n, f in futures]
+            futures = [pool.submit(make_product, *a) for a in args]
+            return [(p, f.result()) for p, f in zip(todo, futures, strict=True)]
 
     def _manifest(self, entries: Mapping[str, Entry]) -> Manifest:
         figures, exports = [], []
@@ -268,10 +250,11 @@ class Build:
                               "mkdocs", "mkdocs-material", "mkdocs-gen-files",
                               "mkdocs-macros-plugin"),
             # No local paths: the manifest is published with the site.
-            data={"subset": subset}, repaired=self.cache.stats["corrupt"])
+            data={"subset": subset}, repaired=self.cache.repaired)
 
 
-def make(settings: Settings, name: str, results: Mapping[str, Path]) -> dict[str, bytes]:
+def make_product(settings: Settings, name: str, results: Mapping[str, Path]
+                 ) -> dict[str, bytes]:
     """Make one product from its declared inputs: the results at ``results`` (by
     experiment), and the images of its data sets."""
     p = next(p for p in products() if p.name == name)
@@ -299,22 +282,15 @@ def _split(settings: Settings, dataset: Dataset, which: str) -> Split:
 
 def generate(settings: Settings, out: Path) -> Manifest:
     """Train and make whatever is missing, and write the site's generated files."""
-    build = Build(settings)
-    try:
-        return build.run(out)
-    finally:
-        build.close()
+    return Build(settings).run(out)
 
 
 def _publish(out: Path, files: Mapping[str, Path], manifest: Manifest) -> None:
     """Make ``out`` hold exactly ``files`` and the manifest: a file whose bytes are
     unchanged is left alone (``mkdocs serve`` sees no change), and anything no product
     lists any more is removed. The manifest goes last."""
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise BuildError(f"{out}: not empty, and not a folder this command made; "
-                         "fix: give --out an empty or new folder")
     keep = {*files, MANIFEST}
-    for path in sorted(out.rglob("*"), reverse=True) if out.is_dir() else ():
+    for path in sorted(out.rglob("*"), reverse=True):
         rel = path.relative_to(out).as_posix()
         if path.is_symlink() or (path.is_file() and rel not in keep):
             path.unlink()

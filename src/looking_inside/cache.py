@@ -23,12 +23,15 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from looking_inside.errors import BuildError
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.cache")
 
@@ -50,8 +53,6 @@ def _fault_point(name: str) -> None:
     """Fault injection for the crash tests: ``LOOKING_INSIDE_FAULT=pause-<name>`` stops
     here for a minute, so a test can SIGKILL the build at exactly this point."""
     if os.environ.get("LOOKING_INSIDE_FAULT") == f"pause-{name}":
-        import time
-
         time.sleep(60)
 
 
@@ -68,10 +69,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -169,19 +166,11 @@ class Entry:
         return self.path / name
 
 
-def _read_regular(path: Path, limit: int = 1 << 20) -> bytes:
-    """A small regular file's bytes (``open_regular``), at most ``limit`` of them."""
-    with open_regular(path, limit) as f:
-        return f.read(limit + 1)
-
-
 STALE_SECONDS = 3600.0
 
 
 def _sweep_stale(parent: Path) -> None:
     """Remove temp folders that killed builds left behind (never ones in use)."""
-    import time
-
     now = time.time()
     for child in parent.glob(".tmp-*"):
         try:
@@ -192,33 +181,16 @@ def _sweep_stale(parent: Path) -> None:
 
 
 class Cache:
-    """Entries under one cache folder.
-
-    A folder that refuses a write (read-only, full, a file in its place) is not the
-    end of caching: the build goes on with a temporary folder of its own (``divert``),
-    so that its trainers in other processes can still hand their results back and
-    nothing is trained twice, and ``close`` removes it. Reads try the real folder
-    first: a read-only cache still serves what it holds. ``enabled=False`` only when
-    not even a temporary folder can be written; the build then carries on uncached.
-    """
+    """Entries under one cache folder. A folder that refuses a write (read-only, full,
+    a file in its place) stops the build with one error that says so; it still serves
+    whatever it holds, so a read-only cache that has everything builds."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.enabled = True
-        self.stats = {"hits": 0, "misses": 0, "corrupt": 0}
-        self._temp: tempfile.TemporaryDirectory[str] | None = None
-
-    @property
-    def write_root(self) -> Path:
-        """Where entries are stored: the cache folder, or this build's temporary one."""
-        return Path(self._temp.name) if self._temp is not None else self.root
-
-    @property
-    def diverted(self) -> bool:
-        return self._temp is not None
+        self.repaired = 0  # damaged entries found (and discarded) so far
 
     def entry_dir(self, kind: str, name: str, key: str) -> Path:
-        return self.write_root / kind / name / key
+        return self.root / kind / name / key
 
     def get(self, kind: str, name: str, key: str,
             check: Callable[[Mapping[str, str], Mapping[str, Any]], None] | None = None
@@ -228,30 +200,15 @@ class Cache:
         ``check(files, info)`` may refuse a stamp whose contents are wrong for its
         kind (by raising ValueError). A damaged entry is reported and moved away.
         """
-        roots = (self.root, self.write_root) if self.diverted else (self.root,)
-        for root in roots:
-            entry = self._get(root, kind, name, key, check)
-            if entry is not None:
-                self.stats["hits"] += 1
-                return entry
-        return None
-
-    def _get(self, root: Path, kind: str, name: str, key: str,
-             check: Callable[[Mapping[str, str], Mapping[str, Any]], None] | None
-             ) -> Entry | None:
-        d = root / kind / name / key
-        if not root.is_dir():
-            # No cache folder yet, or a file in its place (then ``put`` diverts):
-            # nothing is stored, and nothing is damaged.
-            self.stats["misses"] += 1
+        d = self.entry_dir(kind, name, key)
+        if not self.root.is_dir():  # no cache folder yet (or a file in its place)
             return None
-        if not self._inside(root, d):
+        if not self._inside(d):
             return self._corrupt(d, "the entry or a folder above it is a symlink")
-        stamp_path = d / STAMP
         try:
-            raw = _read_regular(stamp_path)
+            with open_regular(d / STAMP, limit=1 << 20) as f:
+                raw = f.read()
         except FileNotFoundError:
-            self.stats["misses"] += 1
             return None
         except (OSError, ValueError) as exc:
             return self._corrupt(d, f"unreadable stamp ({exc})")
@@ -270,18 +227,17 @@ class Cache:
             return self._corrupt(d, f"bad stamp ({str(exc)[:80]})")
         return Entry(path=d, digests=files, info=info)
 
-    @staticmethod
-    def _inside(root: Path, d: Path) -> bool:
-        """Whether ``d`` is really where it says, under ``root``: no symlink on the way
-        (a restored cache may come from elsewhere and point anywhere)."""
+    def _inside(self, d: Path) -> bool:
+        """Whether ``d`` is really where it says, under the cache folder: no symlink on
+        the way (a restored cache may come from elsewhere and point anywhere)."""
         try:
-            return d.resolve() == root.resolve() / d.relative_to(root)
+            return d.resolve() == self.root.resolve() / d.relative_to(self.root)
         except (OSError, ValueError, RuntimeError):
             return False
 
     def _corrupt(self, d: Path, why: str) -> Entry | None:
         """Report and discard a damaged entry; returns None so callers can return it."""
-        self.stats["corrupt"] += 1
+        self.repaired += 1
         log.log(REPAIRED, "cache entry %s is damaged (%s); rebuilding it", d, why)
         self.discard(d)
         return None
@@ -300,22 +256,14 @@ class Cache:
         shutil.rmtree(trash, ignore_errors=True)
 
     def put(self, kind: str, name: str, key: str, files: Mapping[str, bytes],
-            info: Mapping[str, Any] | None = None) -> Entry | None:
-        """Store ``files`` as an entry; returns it, or None when caching is off."""
-        while self.enabled:
-            try:
-                return self._put(kind, name, key, files, info)
-            except OSError as exc:
-                self.divert(exc)  # then try once more there, or give up
-        return None
-
-    def _put(self, kind: str, name: str, key: str, files: Mapping[str, bytes],
-             info: Mapping[str, Any] | None) -> Entry:
+            info: Mapping[str, Any] | None = None) -> Entry:
+        """Store ``files`` as an entry, assembled aside and moved in with one rename."""
         final = self.entry_dir(kind, name, key)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        _sweep_stale(final.parent)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+        tmp = None
         try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            _sweep_stale(final.parent)
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
             digests = {}
             for fname, data in files.items():
                 (tmp / fname).write_bytes(data)
@@ -331,61 +279,35 @@ class Cache:
                 # Another build stored the same key first; keep theirs if it is whole.
                 if self.get(kind, name, key) is None:
                     os.rename(tmp, final)
+        except OSError as exc:
+            raise self.refused(exc) from exc
         finally:
-            if tmp.exists():
+            if tmp is not None and tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         return Entry(path=final, digests=digests, info=dict(info or {}))
 
-    def writable(self) -> bool:
-        """Whether entries can be stored, diverting first if the cache folder refuses
-        (tried by making and removing a folder where entries go). Asked before other
-        processes are told where to store theirs."""
-        while self.enabled:
-            try:
-                if self.write_root.exists() and not self.write_root.is_dir():
-                    raise NotADirectoryError(errno.ENOTDIR, "a file is in its place")
-                self.write_root.mkdir(parents=True, exist_ok=True)
-                os.rmdir(tempfile.mkdtemp(prefix=".tmp-", dir=self.write_root))
-                return True
-            except OSError as exc:
-                self.divert(exc)
-        return False
+    def check_writable(self) -> None:
+        """Fail now, not after training, if entries cannot be stored: tried by making
+        and removing a folder where they go."""
+        try:
+            if self.root.exists() and not self.root.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "a file is in its place")
+            self.root.mkdir(parents=True, exist_ok=True)
+            os.rmdir(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
+        except OSError as exc:
+            raise self.refused(exc) from exc
 
-    def divert(self, exc: OSError) -> None:
-        """The current folder refused a write: go on in a temporary one, said once;
-        if that one refuses too, go on without a cache."""
-        if self._temp is None:
-            with contextlib.suppress(OSError):
-                self._temp = tempfile.TemporaryDirectory(prefix="looking-inside-cache-")
-                log.warning(
-                    "cannot write to the cache folder %s (%s); this build keeps what it "
-                    "makes in a temporary folder and removes it at the end. Fix: make it "
-                    "writable or set LOOKING_INSIDE_CACHE to a writable folder",
-                    self.root, exc)
-                return
-        self.enabled = False
-        log.warning("cannot write to the cache folder %s (%s); building without a cache. "
-                    "Fix: make it writable or set LOOKING_INSIDE_CACHE to a writable folder",
-                    self.root if self._temp is None else self.write_root, exc)
-
-    def close(self) -> None:
-        """Remove the temporary folder, if the build needed one."""
-        if self._temp is not None:
-            self._temp.cleanup()
-            self._temp = None
+    def refused(self, exc: OSError) -> BuildError:
+        return BuildError(f"{self.root}: cannot write to the cache folder ({exc}); fix: "
+                          "make it writable, free disk space, or set LOOKING_INSIDE_CACHE "
+                          "to a writable folder")
 
     def prune(self, kind: str, name: str, keep: str, older_than: float = STALE_SECONDS) -> None:
-        """Drop other versions of an entry, once they are ``older_than`` seconds old.
-
-        Old keys are what every code or config edit leaves behind; the grace period
-        spares entries a concurrent build (say, `mkdocs serve` on other code) just made.
-        """
-        import time
-
+        """Drop other versions of an entry, once they are ``older_than`` seconds old:
+        old keys are what every edit leaves behind, and the grace period spares entries
+        a concurrent build (say, `mkdocs serve` on other code) just made."""
         parent = self.root / kind / name
-        # A diverted build leaves the cache folder alone (it refused writes), and its
-        # temporary folder goes away anyway.
-        if not self.enabled or self.diverted or not parent.is_dir():
+        if not parent.is_dir():
             return
         now = time.time()
         for child in parent.iterdir():

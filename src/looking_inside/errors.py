@@ -7,3 +7,8 @@ class BuildError(Exception):
     The CLI prints it without a traceback; the site glue turns it into mkdocs'
     ``PluginError`` so ``mkdocs build`` stops with the same message.
     """
+
+
+class Reported(BuildError):
+    """An error that the process which met it (a trainer) has printed already: the
+    command line adds no second line for it."""

@@ -58,17 +58,10 @@ FIGURE_CALL = re.compile(r"""\{\{\s*figure\(\s*["']([^"']+)["']\s*\)\s*\}\}""")
 
 def nav_pages(nav: Any) -> list[str]:
     """The Markdown files of mkdocs' ``nav`` setting, in reading order."""
-    out: list[str] = []
-    items = nav if isinstance(nav, list) else [nav]
-    for item in items:
-        if isinstance(item, dict):
-            for value in item.values():
-                out += nav_pages(value)
-        elif isinstance(item, list):
-            out += nav_pages(item)
-        elif isinstance(item, str) and item.endswith(".md"):
-            out.append(item)
-    return out
+    if isinstance(nav, str):
+        return [nav] if nav.endswith(".md") else []
+    items = nav.values() if isinstance(nav, dict) else nav if isinstance(nav, list) else []
+    return [page for item in items for page in nav_pages(item)]
 
 
 def figure_numbers(docs_dir: Path, pages: list[str]) -> dict[str, tuple[int, str]]:
@@ -84,10 +77,6 @@ def figure_numbers(docs_dir: Path, pages: list[str]) -> dict[str, tuple[int, str
     return numbers
 
 
-def figure_label(n: int) -> str:
-    return f"图 {n}"
-
-
 def figref_markdown(name: str, page: str, numbers: dict[str, tuple[int, str]]) -> str:
     """``图 N`` linking to the figure, on this page or another."""
     if name not in numbers:
@@ -95,7 +84,7 @@ def figref_markdown(name: str, page: str, numbers: dict[str, tuple[int, str]]) -
                          "fix the name, or add {{ figure(...) }} for it to a chapter")
     n, target = numbers[name]
     href = "" if target == page else posixpath.relpath(target, posixpath.dirname(page) or ".")
-    return f'[{figure_label(n)}]({href}#fig-{name}){{ .li-figref }}'
+    return f'[图 {n}]({href}#fig-{name}){{ .li-figref }}'
 
 
 def figure_markdown(m: Manifest, name: str, page: str, repo_url: str | None = None,
@@ -113,7 +102,7 @@ def figure_markdown(m: Manifest, name: str, page: str, repo_url: str | None = No
     rel = posixpath.relpath(FIGURE_DIR, posixpath.dirname(page) or ".")
     alt = fig["alt"].replace("[", "（").replace("]", "）")
     width = f" width={fig['width']}" if fig.get("width") else ""
-    label = f'<span class="li-fignum">{figure_label(number)}</span>　' if number else ""
+    label = f'<span class="li-fignum">图 {number}</span>　' if number else ""
     imgs = []
     for f, theme in zip(fig["files"], ("light", "dark"), strict=True):
         imgs.append(f'![{alt}]({rel}/{f}#only-{theme}){{ loading=lazy{width} }}')

@@ -112,15 +112,6 @@ def folder_modules(*folders: str) -> list[str]:
     return [m for m in modules() if m.split(".")[0] in folders]
 
 
-def cycles() -> list[list[str]]:
-    """Import cycles between the package's modules: each module's closure that leads
-    back to itself, grouped (the graph has a few dozen nodes)."""
-    graph = import_graph()
-    reach = {m: closure([m], graph) for m in graph}
-    groups = {frozenset(n for n in reach[m] if m in reach[n]) for m in graph}
-    return sorted(sorted(g) for g in groups if len(g) > 1)
-
-
 def function_lines(module: str, function: str) -> tuple[str, int, int]:
     """Where a top-level function of the package is defined: its file relative to the
     project root (posix), and its first and last line, decorators included. Read with

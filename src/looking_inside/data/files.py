@@ -93,9 +93,9 @@ def fingerprint(settings: Settings, dataset: str) -> str:
                 changed = True
         h.update(p.name.encode() + b"\0" + digest.encode())
     if changed:
-        from looking_inside.cache import atomic_write_text
+        from looking_inside.cache import atomic_write_bytes
 
         # The memo only saves time; an unwritable cache is reported elsewhere.
         with contextlib.suppress(OSError):
-            atomic_write_text(memo_path, json.dumps(memo, indent=1, sort_keys=True))
+            atomic_write_bytes(memo_path, json.dumps(memo, indent=1, sort_keys=True).encode())
     return h.hexdigest()

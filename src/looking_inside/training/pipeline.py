@@ -7,8 +7,6 @@ build only stats files and hashes a few kilobytes of source.
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +17,6 @@ from looking_inside.sources import files_hash, folder_modules
 
 if TYPE_CHECKING:
     from looking_inside.data.load import DataBundle
-    from looking_inside.data.readers import Split
     from looking_inside.training.results import Results
     from looking_inside.training.trainer import EpochCallback
 
@@ -37,35 +34,20 @@ def device_kind(settings: Settings) -> str:
     return "cuda" if Path("/dev/nvidiactl").exists() else "cpu"
 
 
-@dataclass
-class Timings:
-    """Seconds per phase, reported once at the end of a build."""
-
-    phases: dict[str, float] = field(default_factory=dict)
-
-    def add(self, phase: str, seconds: float) -> None:
-        self.phases[phase] = self.phases.get(phase, 0.0) + seconds
-
-
 class Pipeline:
-    """Results for experiments: from the cache, or trained and stored."""
+    """Results for experiments: their keys and cache entries, loaded or trained."""
 
     def __init__(self, settings: Settings, cache: Cache | None = None) -> None:
         self.settings = settings
         self.cache = cache or Cache(settings.cache_dir)
-        self.timings = Timings()
         self._data: dict[str, DataBundle] = {}
-        self._tests: dict[str, Split] = {}  # test splits loaded alone (``test``)
-        # Memos keyed by the whole (frozen) experiment, not its name: two variants
-        # of one experiment are different inputs.
-        self._results: dict[Experiment, Results] = {}
+        # Memos keyed by the whole (frozen) experiment, not its name: two variants of
+        # one experiment are different inputs.
         self._keys: dict[Experiment, str] = {}
         self._fingerprints: dict[str, str] = {}
-        # Entries found whole once (every file hashed against its stamp): a build asks
-        # for each several times, and results are most of the cache's bytes (~50 MB on
-        # the subsets). Misses are not remembered: trainers may fill them meanwhile.
+        # Entries found whole once (every file hashed against its stamp); misses are
+        # not remembered: trainers may fill them meanwhile.
         self._entries: dict[Experiment, Entry] = {}
-        self.hits: set[str] = set()  # experiments served from the cache
 
     def fingerprint(self, dataset: Dataset) -> str:
         if dataset not in self._fingerprints:
@@ -85,19 +67,19 @@ class Pipeline:
         return self._keys[exp]
 
     def lookup(self, exp: Experiment) -> Entry | None:
-        entry = self._entries.get(exp)
-        if entry is None:
+        if exp not in self._entries:
             entry = self.cache.get("results", exp.name, self.result_key(exp))
-            if entry is not None:
-                self._entries[exp] = entry
-        return entry
+            if entry is None:
+                return None
+            self._entries[exp] = entry
+        return self._entries[exp]
 
     def forget(self, exp: Experiment, why: str) -> None:
         """Discard ``exp``'s entry, found damaged while loading it: it is retrained."""
         entry = self.lookup(exp)
         self._entries.pop(exp, None)
         if entry is not None:
-            self.cache.stats["corrupt"] += 1
+            self.cache.repaired += 1
             log.log(REPAIRED, "cache entry %s could not be loaded (%s); retraining",
                     entry.path, why)
             self.cache.discard(entry.path)
@@ -121,56 +103,31 @@ class Pipeline:
         if dataset not in self._data:
             from looking_inside.data.load import load
 
-            t = time.perf_counter()
             self._data[dataset] = load(self.settings, dataset)
-            self.timings.add(f"load {dataset}", time.perf_counter() - t)
         return self._data[dataset]
 
-    def test(self, dataset: Dataset) -> Split:
-        """The test split: from the whole data set when it is loaded, else alone."""
-        if dataset in self._data:
-            return self._data[dataset].test
-        if dataset not in self._tests:
-            from looking_inside.data.load import load_test
-
-            t = time.perf_counter()
-            self._tests[dataset] = load_test(self.settings, dataset)
-            self.timings.add(f"load {dataset} test", time.perf_counter() - t)
-        return self._tests[dataset]
-
     def results(self, exp: Experiment, on_epoch: EpochCallback | None = None) -> Results:
-        """Cached results of ``exp``, training it first when the cache has none."""
-        if exp in self._results:
-            return self._results[exp]
+        """The results of ``exp`` from the cache, trained first when missing or
+        unreadable."""
         from looking_inside.training.results import Results
 
         entry = self.lookup(exp)
-        res: Results | None = None
         if entry is not None:
             try:
-                res = Results.from_folder(entry.path, exp)
-                self.hits.add(exp.name)
+                return Results.from_folder(entry.path, exp)
             except ValueError as exc:
-                self.cache.stats["corrupt"] += 1
-                log.log(REPAIRED, "cache entry %s could not be loaded (%s); retraining",
-                        entry.path, exc)
-                self.cache.discard(entry.path)
-                self._entries.pop(exp, None)
-        if res is None:
-            res = self._train(exp, on_epoch)
-        self._results[exp] = res
-        return res
+                self.forget(exp, str(exc))
+        return self.train(exp, on_epoch)
 
-    def _train(self, exp: Experiment, on_epoch: EpochCallback | None) -> Results:
+    def train(self, exp: Experiment, on_epoch: EpochCallback | None = None) -> Results:
+        """Train ``exp`` here and store its results."""
         from looking_inside.training.trainer import resolve_device, train
 
         bundle = self.data(exp.dataset)
         device = resolve_device(self.settings.device)
         log.info("%s: training on %s (%d epochs, %d images)", exp.name, device.type,
                  exp.epochs, len(bundle.train))
-        t = time.perf_counter()
         res = train(exp, bundle, device, on_epoch)
-        self.timings.add(f"train {exp.name}", time.perf_counter() - t)
         log.info("%s: test accuracy %.4f in %.1f s", exp.name, res.test_accuracy,
                  res.train_seconds)
         self.cache.put("results", exp.name, self.result_key(exp), res.to_files(),

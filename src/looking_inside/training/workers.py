@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from looking_inside.config import Experiment, Settings
-from looking_inside.errors import BuildError
+from looking_inside.errors import Reported
 from looking_inside.machine import available_cpus, die_with_parent
 
 
@@ -35,9 +35,8 @@ def groups(experiments: list[Experiment], n: int) -> list[list[Experiment]]:
 
 def train_in_workers(settings: Settings, experiments: list[Experiment], cache_dir: Path,
                      verbose: bool = False) -> None:
-    """Train ``experiments`` in child processes that store their results in
-    ``cache_dir``: the cache's folder, or the temporary one it diverted to
-    (``Cache.write_root``, asked after ``Cache.writable``)."""
+    """Train ``experiments`` in child processes that store their results in the cache
+    folder ``cache_dir`` (checked writable first: ``Cache.check_writable``)."""
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -57,5 +56,5 @@ def train_in_workers(settings: Settings, experiments: list[Experiment], cache_di
             preexec_fn=die_with_parent if sys.platform == "linux" else None))
     failed = [p for p in procs if p.wait() != 0]
     if failed:
-        raise BuildError("training failed (its error is printed above); fix it and run "
-                         "the build again")
+        raise Reported("training failed (its error is printed above); fix it and run "
+                       "the build again")
