@@ -1,16 +1,6 @@
-"""mkdocs hooks: MathML at build time, sub-words in the search index, a quiet console.
-
-pymdownx.arithmatex (generic mode) marks maths as ``\\(...\\)`` / ``\\[...\\]``;
-here each is converted with latex2mathml, so pages need no JavaScript and no CDN.
-
-After the build, the search index gets the parts of compound words
-(``looking_inside.search``), so that 矩阵 finds 混淆矩阵.
-
-The console shows our progress and real warnings only: mkdocs-macros' start-up INFO
-lines and jieba's dictionary chatter are known notices, not news. (The end-of-life
-banners are switched off by environment variables in the Makefile; see README,
-*Versions*.)
-"""
+"""mkdocs hooks: $maths$ as MathML at build time (latex2mathml: no JavaScript, no
+CDN), the parts of compound words in the search index (so 矩阵 finds 混淆矩阵), and a
+console without mkdocs-macros' and jieba's start-up chatter."""
 
 import html
 import logging

@@ -1,16 +1,22 @@
 """mkdocs-macros module: what chapters call, read from the generated manifest.
 
-``{{ fact("mnist-1layer.accuracy") }}`` quotes a number the build produced;
-``fact_value(name)`` is its raw value, for ``{% if %}`` text that follows the results;
-``{{ figure("mnist-weights-all") }}`` inserts a figure with its caption;
-``{{ figref("mnist-weights-all") }}`` is "图 N", linking to it: figures are numbered
-in the order the chapters of the nav show them, so inserting one renumbers the rest;
-``build()`` is the build's manifest (experiments, versions), for the how-built page.
+``{{ fact("name") }}`` quotes a number the build produced, ``fact_value(name)`` is its
+raw value (for ``{% if %}``), ``{{ figure("name") }}`` inserts a figure with its
+caption, ``{{ figref("name") }}`` is "图 N" linking to it (numbered in nav order), and
+``build()`` is the manifest, for the how-built page.
 """
 
 from pathlib import Path
 
+from mkdocs_macros.errors import format_error
+
 from looking_inside import site
+from looking_inside.errors import BuildError
+
+
+@format_error.register
+def _one_line(error: BuildError, markdown: str, page: object) -> str:
+    return str(error)  # our errors name the chapter and the fix: no traceback
 
 
 def define_env(env):  # noqa: ANN001, ANN201 - mkdocs-macros' entry point

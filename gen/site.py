@@ -1,10 +1,6 @@
-"""mkdocs-gen-files script: generate the figures, facts and data, then add them.
-
-The work is one command, ``python -m looking_inside generate``, run on every build
-(a cache lookup when nothing changed, so ``mkdocs serve`` picks up any edit by running
-it again); its progress goes straight to the console. Another site engine can run the
-same command and copy the same folder.
-"""
+"""mkdocs-gen-files script: run ``python -m looking_inside generate`` (a cache lookup
+when nothing changed; under ``mkdocs serve`` it runs again on every rebuild, so any
+edit shows), its progress straight to the console; then add the folder it wrote."""
 
 import json
 import os
@@ -15,11 +11,17 @@ from pathlib import Path
 import mkdocs_gen_files
 from mkdocs.exceptions import PluginError
 
-from looking_inside.site import settings_for
+from looking_inside.errors import BuildError
+from looking_inside.site import check_roots, settings_for
 
-config_file = mkdocs_gen_files.config.config_file_path
-project = Path(config_file).resolve().parent
-out = settings_for(config_file).generated_dir
+config = mkdocs_gen_files.config
+project = Path(config.config_file_path).resolve().parent
+settings = settings_for(config.config_file_path)
+try:
+    check_roots(settings, config.docs_dir, config.site_dir)
+except BuildError as exc:
+    raise PluginError(str(exc)) from None
+out = settings.generated_dir
 # The project's own source, as it is on disk now (not what this server imported), and
 # no .pyc files written under src/ for `mkdocs serve`'s watcher to see.
 env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",

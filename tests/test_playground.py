@@ -280,6 +280,18 @@ def test_settings_round_trip_through_the_url(tab: Tab) -> None:
     page.wait_for_function(f"+document.querySelector('{LIVE}').dataset.step > 0")
 
 
+@pytest.mark.parametrize("fragment", ["#lr=5%", "#h=%E4%B8&seed=%", "#%zz=1&lr=0.01"])
+def test_a_malformed_url_escape_is_noted_and_the_page_still_works(tab: Tab,
+                                                                  fragment: str) -> None:
+    """decodeURIComponent throws on these: the setting keeps its default, the page
+    says so, and the live part is built (its static fallback hidden only then)."""
+    page = tab.open(PAGE + fragment, LIVE)  # the tab fails on any JavaScript error
+    assert "无法解读" in page.locator(f"{LIVE} .li-tr-notes").inner_text()
+    assert page.locator(f"{LIVE} .li-tr-form").is_visible()
+    assert not page.locator(f"{LIVE} .li-fallback").is_visible()
+    assert page.locator(f"{LIVE} [data-setting=seed]").input_value() == "0"
+
+
 @pytest.mark.parametrize("body", [b"", b"\x1f\x8b not really gzip", b"LITS" + bytes(40)],
                          ids=["empty", "bad-gzip", "bad-header"])
 def test_corrupt_sample_is_a_message_and_replay_still_works(tab: Tab, body: bytes) -> None:

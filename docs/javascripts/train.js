@@ -42,7 +42,12 @@
     var s = {}, notes = [], params = {};
     hash.replace(/^#/, "").split("&").forEach(function (kv) {
       var i = kv.indexOf("=");
-      if (i > 0) params[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1));
+      if (i <= 0) return;
+      try {
+        params[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1));
+      } catch (e) { // a malformed escape ("%" alone): that setting keeps its default
+        notes.push("网址中的“" + kv.slice(0, 40) + "”无法解读，已忽略");
+      }
     });
     Object.keys(DEFAULTS).forEach(function (name) {
       var raw = params[KEYS[name]];
@@ -810,8 +815,9 @@
     var replayRoot = document.querySelector(".li-train-replay");
     var liveRoot = document.querySelector(".li-train-live");
     if (liveRoot) {
-      liveRoot.querySelector(".li-fallback").hidden = true;
+      // The static fallback goes only once the live part is built.
       var live = new Live(liveRoot);
+      liveRoot.querySelector(".li-fallback").hidden = true;
       window.LiPlayground = { live: live, parseHash: parseHash };
       liveRoot.dataset.state = "ready";
     }

@@ -176,7 +176,9 @@ class Build:
             damaged = []
             for name in sorted(names - set(paths)):
                 exp = get_experiment(name)
-                entry = self.pipeline.lookup(exp)
+                # Every file hashed against the stamp, now that the arrays are read.
+                entry = self.pipeline.lookup(exp) and \
+                    self.cache.get("results", name, self.pipeline.result_key(exp))
                 try:
                     if entry is None:
                         raise ValueError("missing after training")

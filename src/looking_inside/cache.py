@@ -25,7 +25,7 @@ import stat
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -170,11 +170,20 @@ STALE_SECONDS = 3600.0
 
 
 def _sweep_stale(parent: Path) -> None:
-    """Remove temp folders that killed builds left behind (never ones in use)."""
+    """Remove the temp folders of builds that are gone (``.tmp-<pid>-…``: its process
+    no longer runs), or, for any other, an hour old; never one in use."""
     now = time.time()
     for child in parent.glob(".tmp-*"):
         try:
-            if now - child.stat().st_mtime > STALE_SECONDS:
+            pid = int(child.name.split("-")[1])
+            os.kill(pid, 0)  # ProcessLookupError: its build is gone
+            gone = False
+        except ProcessLookupError:
+            gone = True
+        except (ValueError, IndexError, OSError):
+            gone = False
+        try:
+            if gone or now - child.stat().st_mtime > STALE_SECONDS:
                 shutil.rmtree(child, ignore_errors=True)
         except OSError:
             pass
@@ -193,12 +202,14 @@ class Cache:
         return self.root / kind / name / key
 
     def get(self, kind: str, name: str, key: str,
-            check: Callable[[Mapping[str, str], Mapping[str, Any]], None] | None = None
-            ) -> Entry | None:
+            check: Callable[[Mapping[str, str], Mapping[str, Any]], None] | None = None,
+            hashed: Collection[str] | None = None) -> Entry | None:
         """The entry if it exists and every file matches its stamp; else None.
 
         ``check(files, info)`` may refuse a stamp whose contents are wrong for its
-        kind (by raising ValueError). A damaged entry is reported and moved away.
+        kind (by raising ValueError). ``hashed``: the files whose bytes are read now
+        (the rest must be there, and are hashed by a later ``get`` before they are
+        read). A damaged entry is reported and moved away.
         """
         d = self.entry_dir(kind, name, key)
         if not self.root.is_dir():  # no cache folder yet (or a file in its place)
@@ -219,7 +230,10 @@ class Cache:
             if check is not None:
                 check(files, info)
             for fname, digest in files.items():
-                if sha256_file(d / fname) != digest:
+                if hashed is not None and fname not in hashed:
+                    if not stat.S_ISREG((d / fname).lstat().st_mode):
+                        raise ValueError(f"{fname} is not a regular file")
+                elif sha256_file(d / fname) != digest:
                     return self._corrupt(d, f"{fname} does not match its recorded hash")
         except FileNotFoundError as exc:
             return self._corrupt(d, f"missing file {Path(exc.filename or '?').name}")
@@ -263,7 +277,7 @@ class Cache:
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             _sweep_stale(final.parent)
-            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+            tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=final.parent))
             digests = {}
             for fname, data in files.items():
                 (tmp / fname).write_bytes(data)

@@ -359,7 +359,11 @@ def load_settings(
 
     def resolve(p: str | Path) -> Path:
         path = Path(p).expanduser()
-        return path if path.is_absolute() else (base / path).resolve()
+        try:
+            return (path if path.is_absolute() else base / path).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop, say
+            raise BuildError(f"{p}: cannot be resolved ({exc}); fix: point "
+                             f"{ENV_DATA} or {ENV_CACHE} at a real folder") from None
 
     root = data_root or os.environ.get(ENV_DATA) or default_data_root()
     cache = cache_dir or os.environ.get(ENV_CACHE) or PROJECT_ROOT / ".cache" / "looking-inside"

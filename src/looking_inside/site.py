@@ -27,6 +27,17 @@ def settings_for(config_file: str | None) -> Settings:
     return load_settings(base_dir=base)
 
 
+def check_roots(settings: Settings, docs_dir: str, site_dir: str) -> None:
+    """A cache folder inside the site's sources would be published (absolute paths and
+    all), and one inside its output deleted by mkdocs' clean step mid-build."""
+    cache = settings.cache_dir.resolve()
+    for what, folder in (("docs_dir", docs_dir), ("site_dir", site_dir)):
+        if cache.is_relative_to(Path(folder).resolve()):
+            raise BuildError(f"LOOKING_INSIDE_CACHE={settings.cache_dir} is inside {what} "
+                             f"({folder}); fix: set LOOKING_INSIDE_CACHE to a folder "
+                             "outside both docs_dir and site_dir")
+
+
 def manifest_for(config_file: str | None) -> Manifest:
     """The manifest ``generate`` wrote for this site."""
     return Manifest.read(settings_for(config_file).generated_dir)

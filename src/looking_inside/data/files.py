@@ -30,14 +30,14 @@ def source_files(root: Path, dataset: str) -> list[Path]:
 
 
 def missing_error(root: Path, dataset: str, missing: list[Path], why: str) -> BuildError:
-    listed = "\n".join(f"  - {p}" for p in missing)
+    """One line: what is missing and why, the layout expected, and the fix."""
+    listed = ", ".join(p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+                       for p in missing)
     return BuildError(
-        f"{dataset}: data files not found under {root} ({why}).\n"
-        f"Looked for:\n{listed}\n"
-        f"Expected layout inside the data root: {spec(dataset).layout}\n"
-        f"Fix: set {ENV_DATA} to a folder in torchvision's layout (offline machines: "
-        f"{ENV_DATA}=../shared/data), or run once with network access so torchvision "
-        "can download the files."
+        f"{dataset}: data files not found under {root} ({why}): {listed}; expected "
+        f"layout: {spec(dataset).layout}; fix: set {ENV_DATA} to a folder in torchvision's "
+        f"layout (offline machines: {ENV_DATA}=../shared/data), or run once with network "
+        "access so torchvision can download the files"
     )
 
 

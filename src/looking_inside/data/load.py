@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from looking_inside.config import Settings
 from looking_inside.data.datasets import Dataset, spec
 from looking_inside.data.files import fingerprint, missing_error, source_files
 from looking_inside.data.readers import Split, read_splits
+from looking_inside.errors import BuildError
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.data")
 
@@ -36,6 +38,10 @@ class DataBundle:
 
 
 TMP_PREFIX = ".download-"
+# Seconds a download may wait to connect, or for the next bytes: torchvision's
+# downloader sets no timeout, and a mirror that accepts and never answers would hang
+# the build with no output.
+NETWORK_TIMEOUT = 30.0
 
 
 def _clear_stale_downloads(root: Path) -> None:
@@ -51,7 +57,18 @@ def _clear_stale_downloads(root: Path) -> None:
 
 
 def _download(dataset: Dataset, into: Path) -> None:
-    """The official archives into ``into``, checked against torchvision's md5s."""
+    """The official archives into ``into``, checked against torchvision's md5s, every
+    socket read bounded by ``NETWORK_TIMEOUT`` (torchvision's ``urlopen`` takes the
+    default, set for this process while it downloads)."""
+    before = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(NETWORK_TIMEOUT)
+    try:
+        _fetch(dataset, into)
+    finally:
+        socket.setdefaulttimeout(before)
+
+
+def _fetch(dataset: Dataset, into: Path) -> None:
     import torchvision.datasets as tvd
     from torchvision.datasets.utils import download_and_extract_archive
 
@@ -69,13 +86,21 @@ def _download(dataset: Dataset, into: Path) -> None:
             else:
                 raise RuntimeError(f"{filename}: " + "; ".join(errors))
     else:
-        download_and_extract_archive(tvd.CIFAR10.url, download_root=into,
-                                     filename=tvd.CIFAR10.filename, md5=tvd.CIFAR10.tgz_md5)
+        try:
+            download_and_extract_archive(tvd.CIFAR10.url, download_root=into,
+                                         filename=tvd.CIFAR10.filename,
+                                         md5=tvd.CIFAR10.tgz_md5)
+        except Exception as exc:  # noqa: BLE001 - name the mirror
+            raise RuntimeError(f"{tvd.CIFAR10.url}: {str(exc)[:60]}") from None
 
 
 def ensure_files(settings: Settings, dataset: Dataset) -> None:
     """Download with torchvision when files are missing and downloads are allowed."""
     root = settings.data_root
+    for p in source_files(root, dataset):
+        if p.exists() and not p.is_file():  # a FIFO would block the first read for ever
+            raise BuildError(f"{p}: not a regular file; fix: put the real file there, or "
+                             "delete it to download it again")
     missing = [p for p in source_files(root, dataset) if not p.is_file()]
     if not missing:
         return

@@ -14,6 +14,7 @@ from looking_inside.cache import REPAIRED, Cache, Entry, hash_json, versions
 from looking_inside.config import Dataset, Experiment, Settings
 from looking_inside.data.files import fingerprint
 from looking_inside.sources import files_hash, folder_modules
+from looking_inside.training.results import META, read_info
 
 if TYPE_CHECKING:
     from looking_inside.data.load import DataBundle
@@ -67,18 +68,29 @@ class Pipeline:
         return self._keys[exp]
 
     def lookup(self, exp: Experiment) -> Entry | None:
+        """``exp``'s entry, its ``info`` read from its (digested) ``meta.json`` and
+        checked field by field: what the how-built page shows is never taken from
+        the stamp unchecked. A meta that fails the check is a damaged entry."""
         if exp not in self._entries:
-            entry = self.cache.get("results", exp.name, self.result_key(exp))
+            # Only meta.json is read here; the arrays are hashed by ``results`` (or
+            # the builder's check) before they are loaded.
+            entry = self.cache.get("results", exp.name, self.result_key(exp), hashed=[META])
             if entry is None:
                 return None
-            self._entries[exp] = entry
+            try:
+                info = read_info(entry.file(META), exp)
+            except ValueError as exc:
+                self._entries[exp] = entry
+                self.forget(exp, str(exc))
+                return None
+            self._entries[exp] = Entry(entry.path, entry.digests, info)
         return self._entries[exp]
 
     def forget(self, exp: Experiment, why: str) -> None:
         """Discard ``exp``'s entry, found damaged while loading it: it is retrained."""
         entry = self.lookup(exp)
         self._entries.pop(exp, None)
-        if entry is not None:
+        if entry is not None and entry.path.exists():  # (the cache may have reported it)
             self.cache.repaired += 1
             log.log(REPAIRED, "cache entry %s could not be loaded (%s); retraining",
                     entry.path, why)
@@ -111,7 +123,7 @@ class Pipeline:
         unreadable."""
         from looking_inside.training.results import Results
 
-        entry = self.lookup(exp)
+        entry = self.lookup(exp) and self.cache.get("results", exp.name, self.result_key(exp))
         if entry is not None:
             try:
                 return Results.from_folder(entry.path, exp)
@@ -132,4 +144,5 @@ class Pipeline:
                  res.train_seconds)
         self.cache.put("results", exp.name, self.result_key(exp), res.to_files(),
                        info=res.info())
+        self._entries.pop(exp, None)
         return res

@@ -4,18 +4,53 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from looking_inside.cache import versions
+from looking_inside.cache import open_regular, versions
 from looking_inside.config import Experiment
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported where arrays are read or written: a warm build reads only the
+# checked summary (``read_info``) and must not pay for it.
 
 ARRAYS = "arrays.npz"
 META = "meta.json"
+# What a results entry's meta.json must hold for the pages that quote it, with the
+# test each value must pass.
+INFO_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "n_train": lambda v: type(v) is int and 0 < v <= 10**7,
+    "n_test": lambda v: type(v) is int and 0 < v <= 10**7,
+    "test_accuracy": lambda v: type(v) is float and 0.0 <= v <= 1.0,
+    "train_accuracy": lambda v: type(v) is float and 0.0 <= v <= 1.0,
+    "train_seconds": lambda v: type(v) is float and 0.0 <= v < 10**6,
+    "device": lambda v: isinstance(v, str) and bool(re.fullmatch(r"cpu|cuda(:\d{1,2})?|mps", v)),
+}
+
+
+def read_info(path: Path, exp: Experiment) -> dict[str, Any]:
+    """The checked summary of a results entry, from its meta.json (at most 64 kB, any
+    nesting refused as malformed); ValueError names what is wrong."""
+    try:
+        with open_regular(path, limit=1 << 16) as f:
+            meta = json.loads(f.read())
+    except (OSError, RecursionError) as exc:
+        raise ValueError(f"{path.name}: {type(exc).__name__}") from None
+    if not isinstance(meta, dict) or meta.get("experiment") != exp.as_dict():
+        raise ValueError(f"{path.name} is not this experiment's")
+    for name, ok in INFO_FIELDS.items():
+        if not ok(meta.get(name)):
+            raise ValueError(f"{path.name}: bad {name} {str(meta.get(name))[:40]!r}")
+    return {name: meta[name] for name in INFO_FIELDS}
+
+
 
 
 def library_versions() -> dict[str, str]:
@@ -65,6 +100,8 @@ class Results:
                 "n_train": self.n_train, "n_test": self.n_test, "device": self.device}
 
     def to_files(self) -> dict[str, bytes]:
+        import numpy as np
+
         arrays: dict[str, np.ndarray] = {
             "test_labels": self.test_labels, "test_probs": self.test_probs,
             "confusion": self.confusion,
@@ -105,10 +142,10 @@ class Results:
 
     @classmethod
     def _read(cls, folder: Path, experiment: Experiment) -> Results:
-        meta: dict[str, Any] = json.loads((folder / META).read_text())
-        # allow_pickle=False: a tampered entry cannot smuggle in objects.
-        with np.load(folder / ARRAYS, allow_pickle=False) as z:
-            a = {k: z[k] for k in z.files}
+        info = read_info(folder / META, experiment)  # the fields quoted, checked
+        with open_regular(folder / META, limit=1 << 16) as f:
+            meta: dict[str, Any] = json.loads(f.read())
+        a = _arrays(folder / ARRAYS)
         n = int(meta["layers"])
         shapes = experiment.layer_shapes
         if n != len(shapes):
@@ -118,16 +155,23 @@ class Results:
         for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
             if w.shape != shapes[i] or b.shape != (shapes[i][0],):
                 raise ValueError(f"layer {i} has shape {w.shape}")
-        labels, probs = a["test_labels"], a["test_probs"]
-        if labels.ndim != 1 or probs.shape != (labels.shape[0], 10) or \
-                a["confusion"].shape != (10, 10):
+        labels, probs, hidden = a["test_labels"], a["test_probs"], a.get("hidden")
+        n_test = info["n_test"]
+        if labels.shape != (n_test,) or probs.shape != (n_test, 10) or \
+                a["confusion"].shape != (10, 10) or labels.min() < 0 or labels.max() > 9:
             raise ValueError("test arrays have the wrong shapes")
+        units = experiment.hidden[0] if experiment.hidden and not experiment.conv else None
+        if (hidden is None) != (units is None) or \
+                (hidden is not None and hidden.shape != (n_test, units)):
+            raise ValueError("hidden activations have the wrong shape")
+        if any(v.shape != (experiment.epochs,) for k, v in a.items() if k.startswith("history_")):
+            raise ValueError("history arrays have the wrong shape")
         return cls(
             experiment=experiment, weights=weights, biases=biases,
             snapshots=_read_snapshots(a, experiment, [w.shape for w in weights]),
             history={k[len("history_"):]: v for k, v in a.items() if k.startswith("history_")},
             test_labels=labels, test_probs=probs,
-            hidden=a.get("hidden"), confusion=a["confusion"],
+            hidden=hidden, confusion=a["confusion"],
             test_accuracy=float(meta["test_accuracy"]),
             train_seconds=float(meta["train_seconds"]),
             n_train=int(meta["n_train"]), n_test=int(meta["n_test"]),
@@ -137,8 +181,33 @@ class Results:
         )
 
 
+def _arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz, each member's header checked before anything is read:
+    stored (not compressed) as np.savez writes them, no object arrays (no pickle), and
+    no more bytes declared than the member holds, so memory stays bounded by the file."""
+    import numpy as np
+
+    fmt = np.lib.format
+    with open_regular(path) as f, zipfile.ZipFile(f) as z:
+        for info in z.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+                raise ValueError(f"{info.filename[:40]!r} is not a stored array")
+            with z.open(info) as m:
+                version = fmt.read_magic(m)
+                read = fmt.read_array_header_1_0 if version == (1, 0) else \
+                    fmt.read_array_header_2_0
+                shape, _, dtype = read(m)
+            if dtype.hasobject or math.prod(shape) * dtype.itemsize > info.file_size:
+                raise ValueError(f"{info.filename[:40]!r} declares more than it holds")
+        f.seek(0)
+        with np.load(f, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+
+
 def _read_snapshots(a: dict[str, np.ndarray], experiment: Experiment,
                     shapes: list[tuple[int, ...]]) -> Snapshots | None:
+    import numpy as np
+
     if experiment.snapshots == 0:
         return None
     steps, acc = a["snapshot_steps"], a["snapshot_accuracy"]

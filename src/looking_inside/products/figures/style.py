@@ -57,8 +57,12 @@ def cjk_family() -> str:
     if path:
         if not os.path.isfile(path):
             raise BuildError(f"{ENV_FONT}={path}: no such font file")
-        font_manager.fontManager.addfont(path)
-        _font_family = font_manager.FontProperties(fname=path).get_name()
+        try:
+            font_manager.fontManager.addfont(path)
+            _font_family = font_manager.FontProperties(fname=path).get_name()
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise BuildError(f"{ENV_FONT}={path}: not a font matplotlib can read ({exc}); "
+                             "fix: point it at a .ttf, .otf or .ttc file") from None
         return _font_family
     for attempt in range(2):
         available = {f.name for f in font_manager.fontManager.ttflist}
