@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ FULL_FIXTURES = {"built_site", "server", "browser", "session_cache", "generated"
 # Whole modules of real processes: crashes and races of trainers, a download from a
 # local server, `mkdocs serve`, the CLI on hostile roots.
 FULL_MODULES = {"test_cache", "test_cache_hostile", "test_download", "test_serve",
-                "test_data_hostile", "test_ci"}
+                "test_data_hostile", "test_ci", "test_trust"}
 # Single tests that train or build for real although nothing above says so.
 FULL_TESTS = {"test_full_size_files_load",
               "test_a_figure_module_edit_moves_exactly_its_figures_keys",
@@ -83,7 +84,23 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory, data_root: Path,
                session_cache: Path) -> Path:
-    """The whole site, built once with `mkdocs build --strict` on the real data."""
+    """The whole site, built once with `mkdocs build --strict` on the real data; or, when
+    LOOKING_INSIDE_SITE names one (the workflow, `make ci-full`), the site already built
+    there, so the tests read exactly what is published. That site must come from the
+    tests' cache (LOOKING_INSIDE_CACHE): its manifest is the one generated there."""
+    prebuilt = os.environ.get("LOOKING_INSIDE_SITE")
+    if prebuilt:
+        site = (ROOT / prebuilt).resolve()
+        published = site / "assets" / "data" / "manifest.json"
+        generated = session_cache / "generated" / "assets" / "data" / "manifest.json"
+        if not published.is_file():
+            pytest.fail(f"LOOKING_INSIDE_SITE={prebuilt}: no built site there ({published} "
+                        "is missing); run `mkdocs build --strict` first, or unset it")
+        if not generated.is_file() or generated.read_bytes() != published.read_bytes():
+            pytest.fail(f"LOOKING_INSIDE_SITE={prebuilt} was not built from "
+                        f"LOOKING_INSIDE_CACHE={session_cache} (its manifest differs from "
+                        f"{generated}); set both to the same build's")
+        return site
     out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, LOOKING_INSIDE_DATA=str(data_root),
                LOOKING_INSIDE_CACHE=str(session_cache), LOOKING_INSIDE_DOWNLOAD="0")
@@ -108,16 +125,33 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(built_site: Path) -> Iterator[str]:
-    """The built site over HTTP on 127.0.0.1 (fetch() does not work from file://)."""
-    handler = functools.partial(_Quiet, directory=str(built_site))
+def serve(folder: Path) -> Iterator[str]:
+    """``folder`` over HTTP on 127.0.0.1 (fetch() does not work from file://)."""
+    handler = functools.partial(_Quiet, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(built_site: Path) -> Iterator[str]:
+    """The built site over HTTP."""
+    yield from serve(built_site)
+
+
+@pytest.fixture()
+def project_copy(tmp_path: Path) -> Path:
+    """The project's chapters and glue copied aside (the code is the real one)."""
+    dst = tmp_path / "project"
+    dst.mkdir()
+    shutil.copy(ROOT / "mkdocs.yml", dst)
+    shutil.copytree(ROOT / "docs", dst / "docs")
+    shutil.copytree(ROOT / "gen", dst / "gen", ignore=shutil.ignore_patterns("__pycache__"))
+    (dst / "src").symlink_to(ROOT / "src")
+    return dst
 
 
 @pytest.fixture(scope="module")

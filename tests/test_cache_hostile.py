@@ -8,15 +8,15 @@ import json
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from looking_inside.cache import REPAIRED, STAMP, Cache, sha256_bytes
+
+from helpers import descendants, kill_and_check_no_orphans
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -184,37 +184,8 @@ def test_killing_the_build_ends_its_children(data_root: Path, tmp_path: Path) ->
     for line in proc.stdout:
         if "epoch 2/" in line:
             break
-    children = _descendants(proc.pid)
-    assert children, "the build should have a child training by now"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(_alive(p) for p in children):
-        time.sleep(0.1)
-    assert not [p for p in children if _alive(p)], "orphans left running"
-
-
-def _descendants(pid: int) -> list[int]:
-    parents = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                parents[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    out, frontier = [], [pid]
-    while frontier:
-        frontier = [p for p, pp in parents.items() if pp in frontier]
-        out.extend(frontier)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    assert descendants(proc.pid), "the build should have a child training by now"
+    kill_and_check_no_orphans(proc)
 
 
 def test_logging_level_of_repairs() -> None:

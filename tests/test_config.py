@@ -5,24 +5,51 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from looking_inside.config import (
     ARTICLE_EXPERIMENTS,
+    COMPARED_ARTICLE,
+    CONVNETS,
     EXPERIMENTS,
+    SEEDS,
     Experiment,
+    get_experiment,
     load_settings,
+    seeds_of,
     sweep_experiments,
 )
 from looking_inside.errors import BuildError
 
 
-def test_the_four_experiments_of_the_article() -> None:
+def test_the_experiments_of_the_article() -> None:
+    """The article's three networks come first; the CIFAR-10 two-layer network is the
+    capacity sweep's 100-unit point, not a recipe of its own."""
     assert [e.name for e in ARTICLE_EXPERIMENTS] == ["mnist-1layer", "mnist-2layer",
-                                                    "cifar-1layer", "cifar-2layer"]
+                                                    "cifar-1layer"]
     assert ARTICLE_EXPERIMENTS[1].hidden == (10,)
-    assert EXPERIMENTS[:4] == ARTICLE_EXPERIMENTS
+    assert EXPERIMENTS[:3] == ARTICLE_EXPERIMENTS
+    assert get_experiment("cifar-sweep-100").hidden == (100,)
+
+
+def test_every_compared_configuration_has_three_seeds_of_one_recipe() -> None:
+    """Each compared configuration is its seed-0 run and copies that differ only in
+    name, seed and (never affecting the weights) snapshots."""
+    names = {e.name for e in EXPERIMENTS}
+    compared = [*COMPARED_ARTICLE, *(e.name for e in CONVNETS),
+                *(e.name for d in ("mnist", "cifar10") for e in sweep_experiments(d)
+                  if e.seed == 0)]
+    for name in compared:
+        runs = seeds_of(name)
+        assert len(runs) == len(SEEDS) >= 3 and set(runs) <= names, name
+        base = get_experiment(name)
+        for run, seed in zip(runs, SEEDS, strict=True):
+            e = get_experiment(run)
+            assert e.seed == seed
+            assert replace(e, name=name, seed=base.seed, snapshots=base.snapshots) == base
+    assert seeds_of("cifar-1layer") == ("cifar-1layer",)  # compared with nothing
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
@@ -31,8 +58,8 @@ def test_the_capacity_sweep_shares_one_recipe(dataset: str) -> None:
     assert len({e.name for e in sweep}) == len(sweep)
     assert {e.hidden for e in sweep} == {(), (10,), (30,), (100,), (300,), (100, 100),
                                          (100, 100, 100)}
-    assert sorted(e.seed for e in sweep if e.hidden == (10,)) == [0, 1, 2]
-    assert all(e.seed == 0 for e in sweep if e.hidden != (10,))
+    for hidden in {e.hidden for e in sweep}:
+        assert sorted(e.seed for e in sweep if e.hidden == hidden) == list(SEEDS)
     recipe = {(e.dataset, e.activation, e.epochs, e.batch_size, e.optimizer, e.lr,
                e.weight_decay, e.init, e.conv) for e in sweep}
     assert len(recipe) == 1

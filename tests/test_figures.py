@@ -42,6 +42,7 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "cifar-weights-all": (1, list(CIFAR_CLASSES_ZH)),
     "cifar-confusion": (1, []),
     "two-layer-network": (2, ["28×28 图像"]),
+    "activations": (2, ["sigmoid", "ReLU"]),
     "mnist-hidden-filters": (2, [str(i) for i in range(1, 11)]),
     "mnist-hidden-top-images": (1, ["过滤器", "最兴奋的 8 张", "最不兴奋的 8 张"]),
     # four panels, each with its cost axis
@@ -114,21 +115,32 @@ def test_cifar_samples_tiles_are_the_sampled_images_under_their_classes(
 
 
 def test_training_curves_draw_every_history_under_its_name(inputs: ProductInputs) -> None:
+    """One panel pair per configuration, titled by its seed-0 run (with "×3" where it
+    has three seeds), every run's curves in it."""
+    import re
+
     fig = render("training-curves", inputs)
     (ax,) = fig.axes
+    groups: dict[str, list[str]] = {}
+    for name in inputs.results:
+        groups.setdefault(re.sub(r"-seed\d+$", "", name), []).append(name)
+    titles = [f"{n} ×{len(r)}" if len(r) > 1 else n for n, r in groups.items()]
     texts = [t.get_text() for t in ax.texts]
-    assert [t for t in texts if t in inputs.results] == list(inputs.results)
-    # Two lines an experiment, loss then accuracy: their heights follow the history
-    # (an affine map of it, so correlation 1), and every point is drawn.
-    lines = ax.get_lines()
-    assert len(lines) == 2 * len(inputs.results)
-    for k, name in enumerate(inputs.results):
-        for line, key in zip(lines[2 * k:2 * k + 2], ("loss", "test_accuracy"), strict=True):
-            y = np.asarray(inputs.results[name].history[key], dtype=float)
-            drawn = np.asarray(line.get_ydata(), dtype=float)
-            assert len(drawn) == len(y)
-            if np.ptp(y) > 0:
-                assert np.corrcoef(drawn, y)[0, 1] > 1 - 1e-9
+    assert [t for t in texts if t in titles] == titles
+    # Per configuration, every run's loss line, then every run's accuracy line: their
+    # heights follow the history (an affine map of it, so correlation 1), and every
+    # point is drawn.
+    lines = iter(ax.get_lines())
+    assert len(ax.get_lines()) == 2 * len(inputs.results)
+    for runs in groups.values():
+        for key in ("loss", "test_accuracy"):
+            for name in runs:
+                line = next(lines)
+                y = np.asarray(inputs.results[name].history[key], dtype=float)
+                drawn = np.asarray(line.get_ydata(), dtype=float)
+                assert len(drawn) == len(y)
+                if np.ptp(y) > 0:
+                    assert np.corrcoef(drawn, y)[0, 1] > 1 - 1e-9
     import matplotlib.pyplot as plt
 
     plt.close(fig)

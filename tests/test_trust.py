@@ -26,6 +26,8 @@ from looking_inside.build import MANIFEST, Build
 from looking_inside.cache import STAMP, sha256_bytes
 from looking_inside.config import load_settings
 
+from helpers import descendants, kill_and_check_no_orphans
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -229,28 +231,6 @@ def test_a_product_entry_with_the_wrong_files_is_rebuilt(warm: Path, data_root: 
 
 # 5. Children die with their parent; scratch folders of dead builds are swept. --------
 
-def _descendants(pid: int) -> list[int]:
-    parents = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                parents[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    out, frontier = [], [pid]
-    while frontier:
-        frontier = [p for p, pp in parents.items() if pp in frontier]
-        out.extend(frontier)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_killing_mkdocs_while_figures_render_leaves_no_process(warm: Path, data_root: Path,
                                                                tmp_path: Path) -> None:
     """mkdocs -> generate -> a pool of workers: SIGKILL to mkdocs ends them all."""
@@ -262,16 +242,10 @@ def test_killing_mkdocs_while_figures_render_leaves_no_process(warm: Path, data_
                              str(tmp_path / "site")], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while len(_descendants(proc.pid)) < 3:  # generate and two workers
+    while len(descendants(proc.pid)) < 3:  # generate and two workers
         assert time.monotonic() < deadline and proc.poll() is None, "no pool started"
         time.sleep(0.02)
-    children = _descendants(proc.pid)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(_alive(p) for p in children):
-        time.sleep(0.1)
-    assert not [p for p in children if _alive(p)], "orphans left running"
+    kill_and_check_no_orphans(proc)
 
 
 def test_a_dead_builds_scratch_folder_is_swept(tmp_path: Path) -> None:
@@ -359,19 +333,10 @@ def test_a_font_rewritten_in_place_moves_the_figure_keys(tmp_path: Path, data_ro
 
 # 8. Roots the build should refuse. ----------------------------------------------------
 
-@pytest.fixture()
-def project(tmp_path: Path) -> Path:
-    dst = tmp_path / "project"
-    dst.mkdir()
-    shutil.copy(ROOT / "mkdocs.yml", dst)
-    shutil.copytree(ROOT / "docs", dst / "docs")
-    shutil.copytree(ROOT / "gen", dst / "gen", ignore=shutil.ignore_patterns("__pycache__"))
-    (dst / "src").symlink_to(ROOT / "src")
-    return dst
-
-
 @pytest.mark.parametrize("where", ["docs/cache", "site/cache"])
-def test_a_cache_inside_the_site_is_refused(project: Path, data_root: Path, where: str) -> None:
+def test_a_cache_inside_the_site_is_refused(project_copy: Path, data_root: Path,
+                                            where: str) -> None:
+    project = project_copy
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project,
                           env={**os.environ, "LOOKING_INSIDE_DATA": str(data_root),
                                "LOOKING_INSIDE_CACHE": where}, capture_output=True, text=True,

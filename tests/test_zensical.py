@@ -26,9 +26,7 @@ beside the pinned packages, it changes none of them, and the macros module can i
 
 from __future__ import annotations
 
-import functools
 import html
-import http.server
 import importlib.util
 import json
 import os
@@ -37,7 +35,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +44,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 ZENSICAL = "zensical==0.0.73"
@@ -298,20 +296,9 @@ def test_raw_html_urls_are_relative_to_the_page(zensical_site: Build, page: str)
 
 # --- in a browser ---------------------------------------------------------------
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
-
-
 @pytest.fixture(scope="module")
 def zensical_server(zensical_site: Build) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(zensical_site.site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    yield from serve(zensical_site.site)
 
 
 def _outside(page: Any, server: str) -> list[str]:

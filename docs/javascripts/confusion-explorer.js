@@ -4,8 +4,8 @@
  * Each .li-explorer element names its JSON (data-src, written by the build from
  * the same cached results as the static figure inside it). The static figure
  * stays until the data has loaded; without JavaScript it is all the reader gets.
- * Data loads when the explorer comes near the viewport, so a page with two
- * explorers only fetches the second one's images if the reader scrolls there.
+ * Data loads when the explorer comes near the viewport (150 px away), so a page
+ * with two explorers only fetches the second one's images if the reader scrolls there.
  */
 (function () {
   "use strict";
@@ -93,7 +93,9 @@
 
     this.title = el("p", { class: "li-ex-title" });
     this.summary = el("p", { class: "li-ex-summary" });
-    this.thumbs = el("div", { class: "li-ex-thumbs", role: "list" });
+    // A scroll box: focusable, so the keyboard can scroll it too.
+    this.thumbs = el("div", { class: "li-ex-thumbs", role: "list", tabindex: "0",
+      "aria-label": "这个格子里的测试图" });
     // Only the heading and the count are announced: 40 thumbnails per hover would
     // drown a screen reader.
     var panel = el("div", { class: "li-ex-panel" }, [
@@ -209,7 +211,7 @@
       entries.forEach(function (e) {
         if (e.isIntersecting) { io.unobserve(e.target); start(e.target); }
       });
-    }, { rootMargin: "600px 0px" });
+    }, { rootMargin: "150px 0px" }); // not sooner: a phone's first load stays under 1 MB
     roots.forEach(function (r) { io.observe(r); });
   }
 

@@ -151,7 +151,8 @@
 
     var ui = el("div", { class: "li-draw-ui" }, [
       el("div", { class: "li-draw-top" }, [pad].concat(parts)),
-      el("h3", { class: "li-templates-title", text: "每个输出神经元怎么投票" }),
+      // h2: the pad comes before the page's first h2, and headings must not skip a level.
+      el("h2", { class: "li-templates-title", text: "每个输出神经元怎么投票" }),
       legend, grid
     ]);
     this.root.appendChild(ui);

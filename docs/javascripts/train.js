@@ -10,7 +10,7 @@
   "use strict";
 
   var el = LiDom.el;
-  var SIZE = 28, PAD = 280, PEN = 22, DRAW_MS = 48;
+  var SIZE = 28, PAD = 280, PEN = 22, DRAW_MS = 48, ANNOUNCE_MS = 5000;
   var PAD_HINT = "在方框里写一个数字。还没训练的网络也会猜，只是多半猜错。";
 
   /* What a reader may set, and the range each value is kept in. */
@@ -281,7 +281,8 @@
   function tiles(parent, n, cls) {
     var out = [];
     for (var i = 0; i < n; i++) {
-      var c = el("canvas", { width: SIZE, height: SIZE, class: cls || "li-tr-tile", role: "img" });
+      var c = el("canvas", { width: SIZE, height: SIZE, class: cls || "li-tr-tile", role: "img",
+        "aria-label": (n > 10 ? "隐藏神经元 " : "神经元 ") + i + " 的权重图" });
       var fig = el("div", { class: "li-tr-cell" }, [c, el("span", { text: String(i) })]);
       parent.appendChild(fig);
       out.push(c);
@@ -450,6 +451,10 @@
     });
     this.status = el("p", { class: "li-tr-status", "aria-live": "polite", text: "按“开始”下载训练样本（约 1 MB）并开始训练。" });
 
+    // The curves' current values as text, for screen readers (the canvases are pictures):
+    // announced when they change, at most every ANNOUNCE_MS while training runs.
+    this.values = el("p", { class: "li-sr-only li-tr-values", "aria-live": "polite" });
+    this.announced = -Infinity;
     this.weightsLabel = el("p", { class: "li-tr-label li-tr-wlabel" });
     this.grid = el("div", { class: "li-tr-grid" });
     this.barCanvas = el("canvas", { class: "li-tr-bars", role: "img", "aria-label": "每个数字的输出权重" });
@@ -471,6 +476,7 @@
     root.appendChild(this.notes);
     root.appendChild(bar);
     root.appendChild(this.status);
+    root.appendChild(this.values);
     root.appendChild(el("div", { class: "li-tr-row" }, [
       el("div", { class: "li-tr-weights" }, [this.weightsLabel, this.grid, this.barCanvas]),
       el("div", { class: "li-tr-side" }, [this.lossCanvas, this.accCanvas])
@@ -548,6 +554,20 @@
     this.buttons.pause.disabled = s !== "running";
     this.buttons.step.disabled = s === "running" || s === "loading" || s === "error";
     this.buttons.reset.disabled = s === "idle" || s === "loading" || s === "error";
+    // A button that disables itself under the keyboard's focus would drop the focus to
+    // the page's top: hand it to its counterpart (start <-> pause), else the next one.
+    // While the sample loads every button is off: the status line holds the focus.
+    var focused = document.activeElement, btns = this.buttons;
+    if (focused && (focused === this.status
+        || (focused.disabled && focused.getAttribute("data-action")))) {
+      var order = s === "running" ? ["pause", "step", "reset"] : ["start", "step", "reset"];
+      var to = order.map(function (k) { return btns[k]; }).filter(function (x) { return !x.disabled; })[0];
+      if (to) to.focus();
+      else {
+        this.status.setAttribute("tabindex", "-1");
+        this.status.focus();
+      }
+    }
   };
 
   /* The worker, and the sample, on first use only: a reader who only reads the replay
@@ -646,6 +666,7 @@
     this.state = "paused";
     this.showState();
     this.post({ type: "pause" });
+    this.dirty = true; // say the values where training stopped
   };
 
   Live.prototype.step = function () {
@@ -710,7 +731,36 @@
       hint: "开始训练后，这里画出留出测试图片上的准确率"
     });
     confusionPlot(this.confCanvas, this.confusion, "开始训练后填入");
+    this.describe(m, last);
     this.predict();
+  };
+
+  /* The charts' current values as text: the canvases' names, and the live region. */
+  Live.prototype.describe = function (m, acc) {
+    var loss = this.history.loss.length ? this.history.loss[this.history.loss.length - 1][1] : null;
+    var accText = acc !== null ? (100 * acc).toFixed(1) + "%" : "尚未评估";
+    var lossText = loss !== null ? fmt(loss) : "尚无";
+    this.lossCanvas.setAttribute("aria-label", "训练损失曲线：当前 " + lossText);
+    this.accCanvas.setAttribute("aria-label", "测试准确率曲线：当前 " + accText);
+    var wrong = null;
+    if (this.confusion) {
+      for (var k = 0; k < 100; k++) {
+        if (k % 11 && this.confusion[k] && (!wrong || this.confusion[k] > wrong[1])) wrong = [k, this.confusion[k]];
+      }
+    }
+    this.confCanvas.setAttribute("aria-label", "留出测试样本上的混淆矩阵" + (wrong
+      ? "：最常见的错误是把 " + Math.floor(wrong[0] / 10) + " 认成 " + wrong[0] % 10 + "（" + wrong[1] + " 次）"
+      : ""));
+    var text = m.rest ? "尚未开始训练。" : "第 " + m.step.toLocaleString("en-US") + " 步：训练损失 "
+      + lossText + "，测试准确率 " + accText + "。";
+    var now = performance.now();
+    if (text === this.values.textContent) return;
+    if (this.state === "running" && now - this.announced < ANNOUNCE_MS) {
+      this.dirty = true; // come back to it: the latest values must be said
+      return;
+    }
+    this.announced = now;
+    this.values.textContent = text;
   };
 
   /* ---- the digit to predict ----------------------------------------------------------- */
@@ -822,6 +872,10 @@
       liveRoot.dataset.state = "ready";
     }
     if (replayRoot) {
+      // The static figure is only for readers without JavaScript, or if the data fail
+      // to load (interactive.css keeps it from showing, and so from downloading).
+      var replayFallback = replayRoot.querySelector(".li-fallback");
+      replayFallback.hidden = true;
       fetch(replayRoot.dataset.replay)
         .then(function (r) {
           if (!r.ok) throw new Error("HTTP " + r.status);
@@ -835,6 +889,7 @@
           replayRoot.dataset.state = "ready";
         })
         .catch(function (e) {
+          replayFallback.hidden = false;
           replayRoot.appendChild(el("p", { class: "li-load-error",
             text: "回放数据读取失败（" + e.message + "），下面保留静态图。" }));
           replayRoot.dataset.state = "error";

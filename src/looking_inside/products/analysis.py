@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from looking_inside.config import Dataset, sweep_experiments
+from looking_inside.config import Dataset, seeds_of, sweep_experiments
 
 if TYPE_CHECKING:
     from looking_inside.training.results import Results
@@ -195,10 +195,127 @@ def training_gflops(forward_flops: int, n_train: int) -> float:
 
 
 def best_point(results: Mapping[str, Results], dataset: Dataset) -> str | None:
-    """The capacity sweep's most accurate perceptron on ``dataset`` (first seed of each
-    point; a tie goes to the first name in sorted order), among ``results``; None if
-    none of the sweep is there. Shared by its figure and its facts, so that the picture
-    and the text always name the same network."""
+    """The capacity sweep's most accurate perceptron on ``dataset``, by its mean test
+    accuracy over its seeds (a tie goes to the first name in sorted order), as the
+    name of its seed-0 run; None if none of the sweep is in ``results``. Shared by its
+    figure and its facts, so that the picture and the text always name the same
+    network."""
     names = sorted(e.name for e in sweep_experiments(dataset)
                    if e.seed == 0 and e.name in results)
-    return max(names, key=lambda n: results[n].test_accuracy) if names else None
+    return max(names, key=lambda n: mean_accuracy(results, n)) if names else None
+
+
+def mean_accuracy(results: Mapping[str, Results], name: str) -> float:
+    """Mean test accuracy of every run of ``name``'s configuration (its seeds)."""
+    return float(np.mean([correct(results[n]).mean() for n in seeds_of(name)]))
+
+
+# --- Noise: comparing two configurations trained with several seeds ----------------
+
+def mcnemar_p(b: int, c: int) -> float:
+    """Exact two-sided McNemar p-value: of the ``b + c`` test images that exactly one
+    of two networks reads right (``b`` only the first, ``c`` only the second), how
+    likely a split at least this uneven is if both are equally good (a fair coin
+    per image). Exact binomial sums in integers, so any test-set size is exact."""
+    n, k = b + c, min(b, c)
+    if n == 0:
+        return 1.0
+    term, tail = 1, 1  # C(n, 0), sum of C(n, i) for i <= k
+    for i in range(1, k + 1):
+        term = term * (n - i + 1) // i
+        tail += term
+    return min(1.0, 2 * tail / 2**n)
+
+
+def discordant(a_correct: np.ndarray, b_correct: np.ndarray) -> tuple[int, int]:
+    """(images only ``a`` reads right, images only ``b`` reads right)."""
+    return int((a_correct & ~b_correct).sum()), int((~a_correct & b_correct).sum())
+
+
+def correct(r: Results) -> np.ndarray:
+    """(N,) bool: which test images ``r``'s network reads right."""
+    return np.asarray(r.test_probs.argmax(1) == r.test_labels)
+
+
+# --- What the pictures show, measured ------------------------------------------------
+
+def class_means(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(10, D) float64: the average image of each class, flattened."""
+    x = images.reshape(len(images), -1).astype(np.float64)
+    return np.stack([x[labels == c].mean(0) if (labels == c).any() else np.zeros(x.shape[1])
+                     for c in range(10)])
+
+
+def correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) Pearson correlation of every row of ``a`` with every row of
+    ``b`` (rows are flattened images); 0 where a row is constant."""
+    a = a.reshape(len(a), -1).astype(np.float64)
+    b = b.reshape(len(b), -1).astype(np.float64)
+    a = a - a.mean(1, keepdims=True)
+    b = b - b.mean(1, keepdims=True)
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    den = np.outer(na, nb)
+    return np.divide(a @ b.T, den, out=np.zeros(den.shape), where=den > 0)
+
+
+# A filter "looks like" a digit when it correlates this well with that digit's
+# average image (either sign: a filter and its negative detect the same pattern).
+LIKE_DIGIT = 0.5
+
+
+def dead_units(hidden: np.ndarray) -> int:
+    """Hidden units that output exactly 0 for every test image (a ReLU unit that
+    never switches on plays no part in any answer)."""
+    return int((hidden.max(0) <= 0).sum())
+
+
+def ink_and_width(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per (N, 28, 28) uint8 digit: how much ink (sum of pixel values / 255) and how
+    wide it is (columns holding any pixel above half intensity)."""
+    x = images.astype(np.float64) / 255
+    return x.reshape(len(x), -1).sum(1), (x > 0.5).any(axis=1).sum(1).astype(np.float64)
+
+
+def misread_as(labels: np.ndarray, probs: np.ndarray, images: np.ndarray, digit: int
+               ) -> tuple[int, float, float]:
+    """Of the test digits wrongly read as ``digit``: how many, and their ink and width
+    against the average of their own true digit (1.2 = 20% more), averaged."""
+    ink, width = ink_and_width(images)
+    preds = probs.argmax(1)
+    idx = np.flatnonzero((preds == digit) & (labels != digit))
+    if not idx.size:
+        return 0, 1.0, 1.0
+    mean_ink = np.array([ink[labels == c].mean() if (labels == c).any() else 1.0
+                         for c in range(10)])
+    mean_width = np.array([width[labels == c].mean() if (labels == c).any() else 1.0
+                           for c in range(10)])
+    return (int(idx.size), float((ink[idx] / mean_ink[labels[idx]]).mean()),
+            float((width[idx] / mean_width[labels[idx]]).mean()))
+
+
+# A filter "is an edge" (bright on one side, dark on the other) when a tilted plane
+# explains at least this share of its weights' variance.
+EDGE_FIT = 0.5
+
+
+def ramp_fit(kernel: np.ndarray) -> float:
+    """R² of the best plane ``a·row + b·col + c`` through a (k, k) kernel's weights:
+    1 is a pure ramp from one side to the other, 0 nothing of the kind."""
+    k = kernel.shape[-1]
+    rows, cols = np.mgrid[0:k, 0:k]
+    design = np.column_stack([rows.ravel(), cols.ravel(), np.ones(k * k)])
+    y = kernel.astype(np.float64).ravel()
+    fit, *_ = np.linalg.lstsq(design, y, rcond=None)
+    total = float(((y - y.mean()) ** 2).sum())
+    return 1 - float(((y - design @ fit) ** 2).sum()) / total if total > 0 else 0.0
+
+
+def border_blueness(template: np.ndarray, frame: int = 4) -> float:
+    """How much a (3, H, W) colour template weighs blue above red and green in its
+    outer ``frame`` pixels: positive where the class's pictures tend to have sky or
+    water around them."""
+    t = template.astype(np.float64)
+    ring = np.ones(t.shape[1:], dtype=bool)
+    ring[frame:-frame, frame:-frame] = False
+    r, g, b = (float(t[c][ring].mean()) for c in range(3))
+    return b - (r + g) / 2

@@ -1,24 +1,30 @@
 """The numbers the chapters quote, computed from results (never typed by hand).
 
 Each fact has a raw ``value`` (for tests and the manifest) and the ``text`` a
-chapter shows. Chapters read them with ``{{ fact("name") }}``.
+chapter shows. Chapters read them with ``{{ fact("name") }}``. A sentence that
+compares two accuracies quotes a ``cmp.*`` fact, whose verdict comes from ``verdict``:
+the noise rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from looking_inside.config import (
+    ARTICLE_EXPERIMENTS,
+    COMPARED_ARTICLE,
     SWEEP_DEPTH_WIDTH,
+    SWEEP_DEPTHS,
     SWEEP_PREFIX,
-    SWEEP_SEED_WIDTH,
-    SWEEP_SEEDS,
     SWEEP_WIDTHS,
     Dataset,
+    Experiment,
     convnet_name,
+    get_experiment,
+    seeds_of,
     sweep_name,
     width_hidden,
 )
@@ -26,6 +32,7 @@ from looking_inside.products import analysis
 from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
 if TYPE_CHECKING:
+    from looking_inside.data.readers import Split
     from looking_inside.products.inputs import ProductInputs
     from looking_inside.training.results import Results
 
@@ -47,32 +54,77 @@ def points(x: float) -> str:
     return f"{100 * abs(x):.1f}"
 
 
-# Two accuracies closer than this read as "about the same" in the text: half a
-# point is a few dozen test images on the subsets, and the sweep's 10-unit point
-# shows seeds alone move one network by at least that much (the chapter quotes
-# the measured spread beside every such comparison).
-SAME_WITHIN = 0.005
+NUMBERS_ZH = ("零", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十")
 
 
-def verdict(a: float, b: float, same_within: float = SAME_WITHIN) -> str:
-    """``a`` against ``b``: "higher", "lower" or "same"."""
-    if abs(a - b) < same_within:
-        return "same"
-    return "higher" if a > b else "lower"
+def number_zh(n: int) -> str:
+    """A small count as a Chinese numeral (2 -> "两"), a larger one in digits, spaced."""
+    return NUMBERS_ZH[n] if 0 <= n < len(NUMBERS_ZH) else f" {n} "
 
 
-VERDICT_ZH = {"higher": "高", "lower": "低", "same": "差不多"}
+def times_zh(n: int) -> str:
+    """3 -> "三次"."""
+    return number_zh(n).strip() + "次"
+
+
+# --- The noise rule --------------------------------------------------------------------
+
+# Significance level of the paired test: a difference is called only when a split of
+# the disagreeing test images at least this uneven would come up less than one time
+# in twenty between two equally good networks.
+ALPHA = 0.05
+
+
+def verdict(acc_a: Sequence[float], acc_b: Sequence[float],
+            pairs: Sequence[tuple[int, int]], alpha: float = ALPHA) -> str:
+    """Configuration ``a`` against ``b``, each trained with several seeds: "higher" or
+    "lower" only when (1) their ranges of test accuracy over the seeds do not overlap
+    and (2) McNemar's test on the same test images says so at ``alpha`` for every pair
+    of runs (``pairs``: per seed, images only ``a``'s run reads right, images only
+    ``b``'s run reads right), in the same direction. Anything else is "noise": the
+    difference is within what retraining and the test set's size account for."""
+    if not pairs:
+        return "noise"
+
+    def significant(sign: int) -> bool:
+        return all(sign * (b - c) > 0 and analysis.mcnemar_p(b, c) < alpha for b, c in pairs)
+
+    if min(acc_a) > max(acc_b) and significant(+1):
+        return "higher"
+    if max(acc_a) < min(acc_b) and significant(-1):
+        return "lower"
+    return "noise"
+
+
+VERDICT_ZH = {"higher": "高", "lower": "低", "noise": "持平"}
+
+
+def phrase(v: str, gap: str) -> str:
+    """How a chapter says a verdict, with the gap between the two printed means."""
+    return {"higher": f"高出 {gap} 个百分点", "lower": f"低了 {gap} 个百分点",
+            "noise": f"相差 {gap} 个百分点，在噪声之内"}[v]
+
+
+# Only for the features chapter's sentence on how the distance between training and
+# test accuracy changes with width: changes smaller than this read as "几乎没变".
+# Accuracies of two networks are never compared with it (see ``verdict``).
+GAP_WITHIN = 0.005
 
 
 def _fact(value: Any, text: str) -> Fact:
     return {"value": value, "text": text}
 
 
-def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
+def compute_facts(results: Mapping[str, Results],
+                  test: Mapping[str, Split] | None = None) -> dict[str, Fact]:
+    """Every fact from ``results`` (by experiment name) and, where a fact measures a
+    picture against the data, the test images ``test`` (by data set)."""
     f: dict[str, Fact] = {"chance": _fact(0.1, pct(0.1, 0))}
     for name, r in results.items():
         f[f"{name}.accuracy"] = _fact(r.test_accuracy, pct(r.test_accuracy))
         f[f"{name}.epochs"] = _fact(r.experiment.epochs, str(r.experiment.epochs))
+        f[f"{name}.lr"] = _fact(r.experiment.lr, f"{r.experiment.lr:g}")
+        f[f"{name}.batch_size"] = _fact(r.experiment.batch_size, str(r.experiment.batch_size))
         errors = int(r.n_test - np.trace(r.confusion))
         f[f"{name}.errors"] = _fact(errors, count(errors))
         if r.experiment.hidden:
@@ -86,25 +138,22 @@ def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
         f[f"{name}.gflops_epoch"] = _fact(gflops, f"{gflops:.2g}")
         per_epoch = r.train_seconds / r.experiment.epochs
         f[f"{name}.seconds_epoch"] = _fact(per_epoch, f"{per_epoch:.2f}")
+        if len(seeds_of(name)) > 1:
+            _runs_facts(f, results, name)
     for prefix, dataset in (("mnist", "mnist"), ("cifar", "cifar10")):
         first = next((r for r in results.values() if r.experiment.dataset == dataset), None)
         if first is not None:
             f[f"{prefix}.n_train"] = _fact(first.n_train, count(first.n_train))
             f[f"{prefix}.n_test"] = _fact(first.n_test, count(first.n_test))
+    f["cmp.alpha"] = _fact(ALPHA, pct(ALPHA, 0))
+    f["cmp.same_within"] = _fact(GAP_WITHIN, points(GAP_WITHIN))
 
     if "mnist-1layer" in results:
         _confusion_facts(f, "mnist", results["mnist-1layer"], [str(d) for d in range(10)])
     if "cifar-1layer" in results:
         _confusion_facts(f, "cifar", results["cifar-1layer"], list(CIFAR_CLASSES_ZH))
     if "mnist-1layer" in results and "mnist-2layer" in results:
-        picks = analysis.select_mistakes(results["mnist-1layer"], results["mnist-2layer"])
-        f["mistakes.easy_confidence"] = _fact(analysis.EASY_CONFIDENCE,
-                                              pct(analysis.EASY_CONFIDENCE, 0))
-        for k, m in enumerate(picks, start=1):
-            f[f"mistakes.{k}.actual"] = _fact(m.actual, str(m.actual))
-            f[f"mistakes.{k}.predicted"] = _fact(m.predicted, str(m.predicted))
-            f[f"mistakes.{k}.confidence"] = _fact(m.confidence, pct(m.confidence, 2))
-            f[f"mistakes.{k}.true_prob"] = _fact(m.true_prob, pct(m.true_prob, 2))
+        _mistake_facts(f, results)
     snaps = results["mnist-1layer"].snapshots if "mnist-1layer" in results else None
     if snaps is not None:
         k = analysis.templates_formed_at(snaps.weights[0])
@@ -117,48 +166,135 @@ def compute_facts(results: Mapping[str, Results]) -> dict[str, Fact]:
                                                  f"{analysis.TEMPLATE_FORMED:.1f}")
         f["snapshots.total_steps"] = _fact(total, count(total))
         f["snapshots.count"] = _fact(len(snaps.steps), str(len(snaps.steps)))
-    f["cmp.same_within"] = _fact(SAME_WITHIN, points(SAME_WITHIN))
+        when = step / total
+        f["snapshots.formed_phrase"] = _fact(when, (
+            "模板出现得很早" if when <= 0.25 else
+            "模板在训练的前半程就出现了" if when <= 0.5 else "模板到训练的后半程才成形"))
     for dataset in SWEEP_PREFIX:
         _sweep_facts(f, results, dataset)
-    if "mnist-1layer" in results and "mnist-2layer" in results:
-        _compare(f, "mnist.hidden10-vs-1layer", "mnist-2layer.accuracy",
-                 "mnist-1layer.accuracy")
+    if all(n in results for a in COMPARED_ARTICLE for n in seeds_of(a)):
+        _compare(f, results, "mnist.hidden10-vs-1layer", "mnist-2layer", "mnist-1layer")
+        f["recipe.mnist-2layer-vs-1layer"] = _fact(
+            None, recipe_differences(get_experiment("mnist-2layer"),
+                                     get_experiment("mnist-1layer"), "单层网络"))
+    for article in ARTICLE_EXPERIMENTS:
+        twin = sweep_name(article.dataset, article.hidden)
+        if article.name in results and twin in results:
+            f[f"recipe.{article.name}"] = _fact(twin, recipe_differences(
+                article, get_experiment(twin), "容量实验"))
     for name in ("mnist-1layer", "cifar-1layer"):
         if name in results:
             r = results[name]
             s = analysis.mean_speckle(r.weights[0], r.experiment.image_shape)
             f[f"{name}.speckle"] = _fact(s, f"{s:.3f}")
+    if "cifar-1layer" in results:
+        r = results["cifar-1layer"]
+        blue = [analysis.border_blueness(w.reshape(r.experiment.image_shape))
+                for w in r.weights[0]]
+        bluest = [int(c) for c in np.argsort(blue)[::-1][:2]]
+        f["cifar.templates.bluest"] = _fact(
+            bluest, "和".join(f"“{CIFAR_CLASSES_ZH[c]}”" for c in bluest))
     if "mnist-2layer" in results:
         top, bottom = analysis.hidden_preferences(results["mnist-2layer"].weights[1])
         for d in range(10):
             f[f"hidden.top.{d}"] = _fact(int(top[d]) + 1, str(int(top[d]) + 1))
             f[f"hidden.bottom.{d}"] = _fact(int(bottom[d]) + 1, str(int(bottom[d]) + 1))
         _example_facts(f, results["mnist-2layer"])
+    if test is not None:
+        _picture_facts(f, results, test)
     return f
 
 
-def _compare(f: dict[str, Fact], key: str, a: str, b: str,
-             same_within: float = SAME_WITHIN) -> None:
-    """``cmp.<key>``: how fact ``a`` stands against fact ``b`` (高/低/差不多), and
-    ``cmp.<key>.points``: the gap in percentage points. The value names both facts,
-    so a test can check every comparison the text makes against the manifest."""
-    va, vb = float(f[a]["value"]), float(f[b]["value"])
-    v = verdict(va, vb, same_within)
-    f[f"cmp.{key}"] = _fact({"a": a, "b": b, "verdict": v, "same_within": same_within},
-                            VERDICT_ZH[v])
-    # The gap a reader computes from the two numbers as the page prints them (89.0%
-    # and 88.7% are 0.3 points apart, whatever the unrounded values say).
-    shown = _shown_percent(f[a]["text"]) - _shown_percent(f[b]["text"])
-    f[f"cmp.{key}.points"] = _fact(va - vb, f"{abs(shown):.1f}")
+def _runs(results: Mapping[str, Results], name: str) -> list[Results]:
+    return [results[n] for n in seeds_of(name)]
+
+
+def _accuracies(runs: Sequence[Results]) -> list[float]:
+    """Each run's test accuracy, counted from its answers (exactly k / n)."""
+    return [float(analysis.correct(r).mean()) for r in runs]
+
+
+def _runs_facts(f: dict[str, Fact], results: Mapping[str, Results], name: str) -> None:
+    """``<name>.mean``, ``.min``, ``.max``, ``.range`` ("84.4–87.4%") and ``.runs``
+    ("三次训练 84.4–87.4%"): a configuration over its seeds, ``name`` its seed-0 run."""
+    acc = _accuracies(_runs(results, name))
+    lo, hi, mean = min(acc), max(acc), float(np.mean(acc))
+    f[f"{name}.mean"] = _fact(mean, pct(mean))
+    f[f"{name}.min"] = _fact(lo, pct(lo))
+    f[f"{name}.max"] = _fact(hi, pct(hi))
+    span = f"{100 * lo:.1f}–{pct(hi)}"
+    f[f"{name}.range"] = _fact([lo, hi], span)
+    f[f"{name}.runs"] = _fact(len(acc), f"{times_zh(len(acc))}训练 {span}")
+
+
+def _compare(f: dict[str, Fact], results: Mapping[str, Results], key: str, a: str,
+             b: str) -> str:
+    """``cmp.<key>``: configuration ``a`` against ``b`` (seed-0 names), by the noise
+    rule; ``.points``: the gap between the two printed means; ``.phrase``: the verdict
+    in words. The value names both mean facts and holds the paired counts, so a test
+    can re-derive the verdict from the manifest."""
+    runs_a, runs_b = _runs(results, a), _runs(results, b)
+    acc_a, acc_b = _accuracies(runs_a), _accuracies(runs_b)
+    pairs = [analysis.discordant(analysis.correct(x), analysis.correct(y))
+             for x, y in zip(runs_a, runs_b, strict=True)]
+    v = verdict(acc_a, acc_b, pairs)
+    f[f"cmp.{key}"] = _fact({
+        "a": f"{a}.mean", "b": f"{b}.mean", "verdict": v, "alpha": ALPHA,
+        "runs_a": [r.experiment.name for r in runs_a],
+        "runs_b": [r.experiment.name for r in runs_b],
+        "pairs": [list(p) for p in pairs],
+        "p": [analysis.mcnemar_p(*p) for p in pairs],
+        "n_test": runs_a[0].n_test,
+    }, VERDICT_ZH[v])
+    # The gap a reader computes from the two numbers as the page prints them.
+    shown = _shown_percent(f[f"{a}.mean"]["text"]) - _shown_percent(f[f"{b}.mean"]["text"])
     gap = f"{abs(shown):.1f}"
-    phrase = {"higher": f"高出 {gap} 个百分点", "lower": f"低了 {gap} 个百分点",
-              "same": f"只差 {gap} 个百分点，可以算持平"}[v]
-    f[f"cmp.{key}.phrase"] = _fact(v, phrase)
+    f[f"cmp.{key}.points"] = _fact(float(np.mean(acc_a) - np.mean(acc_b)), gap)
+    f[f"cmp.{key}.phrase"] = _fact(v, phrase(v, gap))
+    return v
 
 
 def _shown_percent(text: str) -> float:
     """``"88.7%"`` -> 88.7: a percentage as a chapter prints it."""
     return float(text.rstrip("%"))
+
+
+RECIPE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("activation", "激活函数"), ("optimizer", "优化器"), ("lr", "学习率"),
+    ("weight_decay", "权重衰减"), ("batch_size", "每批图像数"), ("init", "初始权重"),
+    ("epochs", "训练轮数"))
+
+
+def _recipe_value(exp: Experiment, field: str) -> str:
+    v = getattr(exp, field)
+    if field == "activation":
+        return {"sigmoid": "sigmoid", "relu": "ReLU"}[v]
+    if field == "optimizer":
+        return {"adam": "Adam", "sgd": "SGD"}[v]
+    if field == "init":
+        return {"zero": "全零", "default": "随机"}[v]
+    if field == "epochs":
+        return f"{v} 轮"
+    return f"{v:g}"
+
+
+def _spaced(value: str) -> str:
+    """A space before a Latin word or a number following Chinese (not before 全零)."""
+    return f" {value}" if value[:1].isascii() else value
+
+
+def recipe_differences(exp: Experiment, other: Experiment, other_label: str) -> str:
+    """How ``exp`` was trained differently from ``other``, in words: "激活函数是
+    sigmoid（容量实验是 ReLU）、训练轮数是 22 轮（容量实验是 9 轮）"; the activation
+    only where both have hidden layers. "训练方法完全相同" where nothing differs."""
+    parts = []
+    for field, label in RECIPE_FIELDS:
+        if field == "activation" and not (exp.hidden and other.hidden):
+            continue
+        mine, theirs = _recipe_value(exp, field), _recipe_value(other, field)
+        if mine != theirs:
+            parts.append(f"{label}是{_spaced(mine)}（{other_label}是{_spaced(theirs)}）")
+    return "、".join(parts) if parts else "训练方法完全相同"
 
 
 def describe_hidden(hidden: tuple[int, ...]) -> str:
@@ -171,11 +307,12 @@ def describe_hidden(hidden: tuple[int, ...]) -> str:
 
 def _example_facts(f: dict[str, Fact], r: Results) -> None:
     """What the hidden units' most exciting test digits are: per unit the commonest
-    digit among its top examples and how many of them it is; then the two units whose
-    top examples agree most (the ones worth reading in the text)."""
+    digit among its top examples and how many of them it is; the two units whose top
+    examples agree most; and every unit whose top examples are all one digit."""
     if r.hidden is None:
         return
-    top, _ = analysis.extreme_examples(r.hidden, analysis.EXAMPLES)
+    k = analysis.EXAMPLES
+    top, _ = analysis.extreme_examples(r.hidden, k)
     picks = []
     for j in range(top.shape[0]):
         counts = np.bincount(r.test_labels[top[j]], minlength=10)
@@ -187,7 +324,19 @@ def _example_facts(f: dict[str, Fact], r: Results) -> None:
         f[f"hidden.examples.clearest{rank}.unit"] = _fact(j + 1, str(j + 1))
         f[f"hidden.examples.clearest{rank}.digit"] = _fact(digit, str(digit))
         f[f"hidden.examples.clearest{rank}.count"] = _fact(-neg, str(-neg))
-    f["hidden.examples.k"] = _fact(analysis.EXAMPLES, str(analysis.EXAMPLES))
+    f["hidden.examples.k"] = _fact(k, str(k))
+    pure = [(j, digit) for neg, j, digit in picks if -neg == top.shape[1]]
+    f["hidden.examples.pure"] = _fact([j + 1 for j, _ in pure], str(len(pure)))
+    if pure:
+        units = "、".join(f"第 {j + 1} 号（全是 {d}）" for j, d in pure)
+        story = (f"{len(pure)} 个神经元最兴奋的 {k} 张图全是同一个数字：{units}"
+                 if len(pure) > 1 else f"只有 1 个神经元最兴奋的 {k} 张图全是同一个数字："
+                 f"{units}")
+    else:
+        neg, j, digit = sorted(picks)[0]
+        story = (f"没有一个神经元最兴奋的 {k} 张图全是同一个数字；最专一的是第 {j + 1} 号，"
+                 f"{k} 张里有 {-neg} 张是 {digit}")
+    f["hidden.examples.story"] = _fact(len(pure), story)
 
 
 def sweep_experiment_flops(results: Mapping[str, Results], dataset: Dataset,
@@ -196,63 +345,165 @@ def sweep_experiment_flops(results: Mapping[str, Results], dataset: Dataset,
 
 
 def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Dataset) -> None:
-    """The capacity sweep's summary: best point, seed spread, where width stops paying,
-    depth against width, and the convnet against the best perceptron."""
+    """The capacity sweep, by the noise rule: every width against every narrower one,
+    the narrowest width that beats no hidden layer, where widening stops paying, depth
+    against one layer, and the convnet against the best perceptron."""
     p = SWEEP_PREFIX[dataset]
     best = analysis.best_point(results, dataset)
     if best is None:
         return
-    acc = {n: r.test_accuracy for n, r in results.items()}
     f[f"{p}.sweep.best"] = _fact(best, describe_hidden(results[best].experiment.hidden))
-    f[f"{p}.sweep.best_accuracy"] = _fact(acc[best], pct(acc[best]))
-    seeds = [sweep_name(dataset, (SWEEP_SEED_WIDTH,), s) for s in SWEEP_SEEDS]
-    if all(s in results for s in seeds):
-        vals = [results[s].test_accuracy for s in seeds]
-        f[f"{p}.sweep.seed_min"] = _fact(min(vals), pct(min(vals)))
-        f[f"{p}.sweep.seed_max"] = _fact(max(vals), pct(max(vals)))
-        f[f"{p}.sweep.seed_spread"] = _fact(max(vals) - min(vals),
-                                            points(max(vals) - min(vals)))
+    f[f"{p}.sweep.best_accuracy"] = _fact(f[f"{best}.mean"]["value"], f[f"{best}.mean"]["text"])
     widths = [w for w in SWEEP_WIDTHS if sweep_name(dataset, width_hidden(w)) in results]
-    w_acc = {w: acc[sweep_name(dataset, width_hidden(w))] for w in widths}
-    if widths:
-        top = max(w_acc.values())
-        # Where more units stop helping: the narrowest layer within SAME_WITHIN of
-        # the widest layers' best.
-        enough = min(w for w in widths if w and top - w_acc[w] < SAME_WITHIN) \
-            if any(w and top - w_acc[w] < SAME_WITHIN for w in widths) else max(widths)
-        f[f"{p}.sweep.enough"] = _fact(enough, str(enough))
-        widest = max(widths)
-        if enough < widest:
-            story = (f"加到 {enough} 个神经元以后，再加宽，测试准确率的提高就不到 "
-                     f"{points(SAME_WITHIN)} 个百分点了")
-        else:
-            prev = max(w for w in widths if w < widest)
-            gain = w_acc[widest] - w_acc[prev]
-            cost = (sweep_experiment_flops(results, dataset, widest)
-                    / sweep_experiment_flops(results, dataset, prev))
-            story = (f"一直加到 {widest} 个神经元，准确率都还在变化：从 {prev} 个到 {widest} "
-                     f"个，{'提高' if gain > 0 else '变化'}了 {points(gain)} 个百分点，"
-                     f"每轮的计算量却变成 {cost:.1f} 倍")
-        f[f"{p}.sweep.width_story"] = _fact({"enough": enough, "widest": widest}, story)
-        f[f"{p}.sweep.widths"] = _fact(list(widths), "、".join(map(str, widths)))
-    one = sweep_name(dataset, ())
-    ten = sweep_name(dataset, (SWEEP_SEED_WIDTH,))
-    if one in results and ten in results:
-        _compare(f, f"{p}.sweep.10-vs-0", f"{ten}.accuracy", f"{one}.accuracy")
-        if f"{p}.sweep.enough" in f:
-            wide = sweep_name(dataset, (int(f[f"{p}.sweep.enough"]["value"]),))
-            _compare(f, f"{p}.sweep.enough-vs-0", f"{wide}.accuracy", f"{one}.accuracy")
+    f[f"{p}.sweep.widths"] = _fact(list(widths), "、".join(map(str, widths)))
+
+    def name(w: int) -> str:
+        return sweep_name(dataset, width_hidden(w))
+
+    wider: dict[tuple[int, int], str] = {}  # (w2, w1) with w2 > w1 -> verdict
+    for i, w1 in enumerate(widths):
+        for w2 in widths[i + 1:]:
+            wider[w2, w1] = _compare(f, results, f"{p}.sweep.{w2}-vs-{w1}", name(w2), name(w1))
+    better = [w for w in widths[1:] if wider[w, widths[0]] == "higher"]
+    first = better[0] if better else None
+    f[f"{p}.sweep.first_better"] = _fact(first, str(first) if first is not None else "")
+    # Where widening stops paying: from the first width that beats none at all (or
+    # from none at all), the narrowest that no wider one beats.
+    enough = next(w for w in widths if w >= (first or 0) and
+                  all(wider[w2, w] != "higher" for w2 in widths if w2 > w))
+    f[f"{p}.sweep.enough"] = _fact(enough, str(enough))
+    widest = widths[-1]
+
+    def said(w2: int, w1: int) -> str:
+        return str(f[f"cmp.{p}.sweep.{w2}-vs-{w1}.phrase"]["text"])
+
+    if first is None:
+        base = widths[0]
+        story = (f"加了隐藏层、再怎么加宽，都没有超出噪声地胜过单层网络：{widest} 个神经元的"
+                 f"网络和单层网络相比{said(widest, base)}")
+    elif first == widest:
+        base = widths[0]
+        story = (f"只有最宽的 {widest} 个神经元的网络超出噪声地胜过了单层网络，"
+                 f"{said(widest, base)}")
+    elif enough == widest:  # then the widest beats the one before it
+        base = widths[-2]
+        story = (f"一直加到 {widest} 个神经元，加宽都还有超出噪声的提高：{widest} 个神经元的"
+                 f"网络比 {base} 个的{said(widest, base)}")
+    else:
+        base = enough
+        story = (f"加到 {enough} 个神经元以后，再加宽就没有超出噪声的提高了：{widest} 个神经元"
+                 f"的网络和 {enough} 个的相比{said(widest, base)}")
+    cost = (sweep_experiment_flops(results, dataset, widest)
+            / sweep_experiment_flops(results, dataset, base))
+    story += f"，每张图的计算量却是它的 {cost:.1f} 倍"
+    f[f"{p}.sweep.width_story"] = _fact({"enough": enough, "widest": widest, "base": base},
+                                        story)
+    ten = name(10)
+    if ten in results:
+        dead = [analysis.dead_units(r.hidden) for r in _runs(results, ten)
+                if r.hidden is not None]
+        runs = f"{times_zh(len(dead))}训练里"
+        f[f"{p}.sweep.10.dead"] = _fact(dead, "、".join(map(str, dead)) + " 个")
+        f[f"{p}.sweep.10.dead_phrase"] = _fact(sum(dead), (
+            f"{runs}，没有一个神经元对所有测试图像都输出 0，每个都派上了用场" if not any(dead)
+            else f"{runs}，分别有 {'、'.join(map(str, dead))} 个神经元对所有测试图像都输出 0，"
+                 "从头到尾没有派上用场"))
+    one = name(0)
+    if one in results:
+        acc = f[f"{one}.mean"]["value"] if f"{one}.mean" in f else results[one].test_accuracy
+        se = float(np.sqrt(acc * (1 - acc) / results[one].n_test))
+        f[f"{p}.test_se"] = _fact(se, points(se))
     d1 = sweep_name(dataset, (SWEEP_DEPTH_WIDTH,))
-    d3 = sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * 3)
-    if d1 in results and d3 in results:
-        _compare(f, f"{p}.sweep.depth3-vs-depth1", f"{d3}.accuracy", f"{d1}.accuracy")
-        ratio = results[d3].experiment.forward_flops / results[d1].experiment.forward_flops
-        f[f"{p}.sweep.depth3_cost_ratio"] = _fact(ratio, f"{ratio:.2f}")
+    for d in SWEEP_DEPTHS[1:]:
+        deep = sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d)
+        if d1 in results and deep in results:
+            _compare(f, results, f"{p}.sweep.depth{d}-vs-depth1", deep, d1)
+            ratio = results[deep].experiment.forward_flops / results[d1].experiment.forward_flops
+            f[f"{p}.sweep.depth{d}_cost_ratio"] = _fact(ratio, f"{ratio:.2f}")
     conv = convnet_name(dataset)
     if conv in results:
-        _compare(f, f"{p}.conv-vs-best", f"{conv}.accuracy", f"{p}.sweep.best_accuracy")
+        _compare(f, results, f"{p}.conv-vs-best", conv, best)
         ratio = results[best].experiment.n_parameters / results[conv].experiment.n_parameters
         f[f"{p}.conv.parameter_ratio"] = _fact(ratio, f"{ratio:.0f}")
+
+
+def _mistake_facts(f: dict[str, Fact], results: Mapping[str, Results]) -> None:
+    """The four mistakes of the single-layer network, and whether its retrained
+    copies (the other seeds) read the same images right."""
+    picks = analysis.select_mistakes(results["mnist-1layer"], results["mnist-2layer"])
+    f["mistakes.easy_confidence"] = _fact(analysis.EASY_CONFIDENCE,
+                                          pct(analysis.EASY_CONFIDENCE, 0))
+    others = [analysis.correct(r) for r in _runs(results, "mnist-1layer")[1:]]
+    n = len(others)
+    for k, m in enumerate(picks, start=1):
+        f[f"mistakes.{k}.actual"] = _fact(m.actual, str(m.actual))
+        f[f"mistakes.{k}.predicted"] = _fact(m.predicted, str(m.predicted))
+        f[f"mistakes.{k}.confidence"] = _fact(m.confidence, pct(m.confidence, 2))
+        f[f"mistakes.{k}.true_prob"] = _fact(m.true_prob, pct(m.true_prob, 2))
+        right = sum(bool(c[m.index]) for c in others)
+        whole = f"换随机种子重新训练的另外{number_zh(n)}个单层网络"
+        f[f"mistakes.{k}.retrained_right"] = _fact(right, (
+            f"{whole}也都认错了" if right == 0 else f"{whole}却都认对了" if right == n
+            else f"{whole}里，有{number_zh(right)}个认对了"))
+
+
+def _picture_facts(f: dict[str, Fact], results: Mapping[str, Results],
+                   test: Mapping[str, Split]) -> None:
+    """What the chapters say a picture shows, measured against the test images."""
+    names = {"mnist": [f"“{d}”" for d in range(10)],
+             "cifar10": [f"“{c}”" for c in CIFAR_CLASSES_ZH]}
+    for prefix, dataset in (("mnist", "mnist"), ("cifar", "cifar10")):
+        single = f"{prefix}-1layer"
+        if single not in results or dataset not in test:
+            continue
+        means = analysis.class_means(test[dataset].images, test[dataset].labels)
+        corr = analysis.correlations(results[single].weights[0], means)  # (10, 10)
+        own = np.diag(corr)
+        best = corr.argmax(1)
+        hits = int((best == np.arange(10)).sum())
+        lo, hi = float(own.min()), float(own.max())
+        f[f"{prefix}.templates.own"] = _fact(hits, str(hits))
+        span = f"相关系数 {lo:.2f} 到 {hi:.2f}"
+        if hits == 10:
+            story = f"十个模板都和自己那一类图像的平均样子最像（{span}）"
+        else:
+            misses = "、".join(f"{names[dataset][c]}的模板更像{names[dataset][int(best[c])]}"
+                               f"的平均图像" for c in range(10) if best[c] != c)
+            story = (f"十个模板里有 {hits} 个和自己那一类图像的平均样子最像（{span}），"
+                     f"例外是：{misses}")
+        f[f"{prefix}.templates.story"] = _fact({"own": hits, "min": lo, "max": hi}, story)
+    if "mnist-2layer" in results and "mnist" in test:
+        means = analysis.class_means(test["mnist"].images, test["mnist"].labels)
+        corr = np.abs(analysis.correlations(results["mnist-2layer"].weights[0], means))
+        like = [(j, int(corr[j].argmax())) for j in range(len(corr))
+                if corr[j].max() >= analysis.LIKE_DIGIT]
+        top = float(corr.max())
+        f["hidden.filters.max_corr"] = _fact(top, f"{top:.2f}")
+        f["hidden.filters.like_digit"] = _fact([j + 1 for j, _ in like], (
+            f"和十个数字的平均图像比，没有一个过滤器像其中哪一个：相关系数最高只有 {top:.2f}"
+            if not like else
+            f"有 {len(like)} 个过滤器和某个数字的平均图像相当像（相关系数在 "
+            f"{analysis.LIKE_DIGIT} 以上）：" + "、".join(f"第 {j + 1} 号像 {d}" for j, d in like)))
+    if "mnist-1layer" in results and "mnist" in test:
+        r = results["mnist-1layer"]
+        for digit in (0, 1):
+            n, ink, width = analysis.misread_as(r.test_labels, r.test_probs,
+                                                test["mnist"].images, digit)
+            f[f"mnist.misread.{digit}.count"] = _fact(n, count(n))
+            f[f"mnist.misread.{digit}.phrase"] = _fact({"ink": ink, "width": width}, (
+                f"墨迹平均比同一个真实数字的平均{'多' if ink >= 1 else '少'} "
+                f"{100 * abs(ink - 1):.0f}%，字也{'宽' if width >= 1 else '窄'} "
+                f"{100 * abs(width - 1):.0f}%"))
+    conv = convnet_name("mnist")
+    if conv in results:
+        kernels = results[conv].weights[0]  # (C, 1, k, k)
+        edges = [j + 1 for j in range(len(kernels))
+                 if analysis.ramp_fit(kernels[j, 0]) >= analysis.EDGE_FIT]
+        f[f"{conv}.edge_filters"] = _fact(edges, (
+            f"{len(kernels)} 个里没有一个是简单的一侧亮、一侧暗" if not edges else
+            f"{len(kernels)} 个里有 {len(edges)} 个（第 {'、'.join(map(str, edges))} 号）"
+            "基本是从一侧亮过渡到另一侧暗：一个倾斜的平面就能解释它们大半的明暗变化，"
+            "正好对应笔画的边缘"))
 
 
 def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results, names: list[str]) -> None:
@@ -277,5 +528,5 @@ def make(inputs: ProductInputs) -> bytes:
     """Every fact, as one JSON file."""
     import json
 
-    facts = compute_facts(inputs.results)
+    facts = compute_facts(inputs.results, inputs.test)
     return json.dumps(facts, ensure_ascii=False, indent=1, sort_keys=True).encode()

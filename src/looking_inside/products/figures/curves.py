@@ -1,8 +1,10 @@
 """The how-built page's training curves: loss and test accuracy per epoch, one small
-panel pair per experiment in a grid, read from each experiment's ``history``."""
+panel pair per configuration in a grid (its seeds drawn over each other), read from
+each experiment's ``history``."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,9 +22,9 @@ ROWS = (("loss", "训练损失"), ("test_accuracy", "测试准确率"))
 
 
 # Panels per row: a grid of small multiples that stays readable at any count of
-# experiments (the site trains about two dozen: the article's, the sweeps, convnets).
+# configurations (the site has about two dozen: the article's, the sweeps, convnets).
 COLUMNS = 6
-CELL_W, CELL_H = 1.45, 2.25  # inches per experiment: its two panels, labels and title
+CELL_W, CELL_H = 1.45, 2.25  # inches per configuration: its two panels, labels, title
 PANEL_W, PANEL_H, PANEL_GAP = 1.05, 0.82, 0.1  # one panel, and the space between two
 LEFT, TOP = 0.5, 0.3  # room for the row labels, and above the first titles
 TICK = 0.03  # tick length, inches
@@ -36,9 +38,9 @@ def training_curves(inputs: ProductInputs, theme: Theme) -> Figure:
     bounding box, most of this figure's time; here the ticks are MaxNLocator's
     values, the gridlines and frames two line collections and the labels plain text,
     drawn the same way."""
-    names = list(inputs.results)
-    cols = min(COLUMNS, len(names))
-    rows = -(-len(names) // cols)
+    groups = _configurations(list(inputs.results))
+    cols = min(COLUMNS, len(groups))
+    rows = -(-len(groups) // cols)
     width, height = CELL_W * cols + LEFT, CELL_H * rows + TOP
     fig = new_figure(width, height)
     ax = fig.add_axes((0, 0, 1, 1))
@@ -48,19 +50,21 @@ def training_curves(inputs: ProductInputs, theme: Theme) -> Figure:
     colours = (theme.positive, theme.correct)
     grid: list[list[tuple[float, float]]] = []
     frame: list[list[tuple[float, float]]] = []
-    for i, name in enumerate(names):
-        history = inputs.results[name].history
+    for i, (name, runs) in enumerate(groups.items()):
+        histories = [inputs.results[n].history for n in runs]
         row, col = divmod(i, cols)
         x0 = LEFT + col * CELL_W + 0.28  # room for the tick labels
         top = height - TOP - row * CELL_H
         for r, (key, label) in enumerate(ROWS):
             y0 = top - (r + 1) * PANEL_H - r * PANEL_GAP
-            y = np.asarray(history[key], dtype=float)
-            epochs = np.arange(1, len(y) + 1, dtype=float)
+            ys = [np.asarray(h[key], dtype=float) for h in histories]
+            y = np.concatenate(ys)
+            epochs = np.arange(1, len(ys[0]) + 1, dtype=float)
             px = _Scale(epochs, x0, PANEL_W)
             py = _Scale(y, y0, PANEL_H)
-            ax.plot(px.many(epochs), py.many(y), color=colours[r], lw=1.4, marker="o", ms=1.8,
-                    clip_on=False)
+            for run in ys:  # every seed's curve, in the same colour
+                ax.plot(px.many(epochs), py.many(run), color=colours[r], lw=1.1, marker="o",
+                        ms=1.5, alpha=0.8 if len(ys) > 1 else 1.0, clip_on=False)
             x_ticks = px.ticks(integer=True)
             y_ticks = py.ticks()
             grid += [[(px(t), y0), (px(t), y0 + PANEL_H)] for t in x_ticks]
@@ -79,12 +83,22 @@ def training_curves(inputs: ProductInputs, theme: Theme) -> Figure:
             if col == 0:
                 ax.text(LEFT - 0.12, y0 + PANEL_H / 2, label, rotation=90, ha="center",
                         va="center", fontsize=7.5, color=theme.fg)
-        ax.text(x0 + PANEL_W / 2, top + 0.05, name, ha="center", va="bottom", fontsize=7.5,
+        title = name if len(runs) == 1 else f"{name} ×{len(runs)}"
+        ax.text(x0 + PANEL_W / 2, top + 0.05, title, ha="center", va="bottom", fontsize=7.5,
                 color=theme.fg)
     ax.add_collection(LineCollection(grid, colors=theme.muted, alpha=0.3, linewidths=0.5,
                                      zorder=0))
     ax.add_collection(LineCollection(frame, colors=theme.muted, linewidths=0.8))
     return fig
+
+
+def _configurations(names: list[str]) -> dict[str, list[str]]:
+    """Experiment names grouped by configuration, in their order: ``mnist-conv`` holds
+    itself and ``mnist-conv-seed1``, ``mnist-conv-seed2``."""
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        groups.setdefault(re.sub(r"-seed\d+$", "", n), []).append(n)
+    return groups
 
 
 class _Scale:

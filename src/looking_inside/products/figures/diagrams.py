@@ -1,4 +1,5 @@
-"""Network diagrams (vector art): the single-layer and two-layer MNIST networks."""
+"""Diagrams (vector art): the single-layer and two-layer MNIST networks, and the two
+activation functions the site's networks use."""
 
 from __future__ import annotations
 
@@ -94,4 +95,31 @@ def two_layer_network(inputs: ProductInputs, theme: Theme) -> Figure:
     ax.annotate("", xy=(1.3, 5.0), xytext=(-0.6, 5.0),
                 arrowprops={"arrowstyle": "->", "color": theme.fg, "lw": 1.2})
     _digit_inset(fig, inputs.test["mnist"].images[0], (0.01, 0.38, 0.13, 0.25), theme)
+    return fig
+
+
+def activations(inputs: ProductInputs, theme: Theme) -> Figure:
+    """The two activation functions the site's networks use, on one input range:
+    sigmoid (the article's two-layer network: every output between 0 and 1) and ReLU
+    (the capacity sweep and the convnets: 0 below zero, the input itself above)."""
+    fig = new_figure(8.0, 2.8)
+    axes = fig.subplots(1, 2)
+    z = np.linspace(-6, 6, 241)
+    for ax, title, y, ticks in (
+            (axes[0], "sigmoid", 1 / (1 + np.exp(-z)), [0, 0.5, 1]),
+            (axes[1], "ReLU", np.maximum(z, 0), [0, 2, 4, 6])):
+        ax.axhline(0, color=theme.muted, lw=0.6)
+        ax.axvline(0, color=theme.muted, lw=0.6)
+        ax.plot(z, y, color=theme.positive, lw=2)
+        ax.set_title(title, fontsize=11, color=theme.fg)
+        ax.set_xlabel("输入 z（加权和）", color=theme.fg, fontsize=9.5)
+        ax.set_xticks([-6, -3, 0, 3, 6])
+        ax.set_yticks(ticks)
+        ax.tick_params(colors=theme.fg, labelsize=9)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        for s in ax.spines.values():
+            s.set_color(theme.muted)
+    axes[0].set_ylabel("输出（激活值）", color=theme.fg, fontsize=9.5)
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.86, bottom=0.2, wspace=0.3)
     return fig

@@ -11,11 +11,10 @@ from matplotlib.figure import Figure
 from looking_inside.config import (
     SWEEP_DEPTH_WIDTH,
     SWEEP_DEPTHS,
-    SWEEP_SEED_WIDTH,
-    SWEEP_SEEDS,
     SWEEP_WIDTHS,
     Dataset,
     convnet_name,
+    seeds_of,
     sweep_name,
     width_hidden,
 )
@@ -29,25 +28,41 @@ if TYPE_CHECKING:
     from looking_inside.training.results import Results
 
 DATASETS: tuple[tuple[Dataset, str], ...] = (("mnist", "MNIST"), ("cifar10", "CIFAR-10"))
-SINGLE = {"mnist": "mnist-1layer", "cifar10": "cifar-1layer"}
 
 
-def _curve(ax: Axes, runs: list[Results], labels: list[str], theme: Theme) -> Axes:
-    """Test and train accuracy over categorical sizes, training cost as bars on a
-    second axis behind them."""
-    x = np.arange(len(runs))
+def _runs(inputs: ProductInputs, name: str) -> list[Results]:
+    """Every run (seed) of the configuration whose seed-0 run is ``name``."""
+    return [inputs.results[n] for n in seeds_of(name)]
+
+
+def _spread(values: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Means, and the (2, n) distances down to the lowest and up to the highest run:
+    what ``errorbar`` draws as each configuration's range over its seeds."""
+    v = [np.asarray(x, dtype=float) for x in values]
+    mean = np.array([x.mean() for x in v])
+    return mean, np.array([mean - [x.min() for x in v], [x.max() for x in v] - mean])
+
+
+def _curve(ax: Axes, configs: list[list[Results]], labels: list[str], theme: Theme) -> Axes:
+    """Mean test and train accuracy over categorical sizes, each with its range over
+    the seeds as an error bar; training cost as bars on a second axis behind them."""
+    x = np.arange(len(configs))
     cost = ax.twinx()
-    gflops = [analysis.training_gflops(r.experiment.forward_flops, r.n_train) for r in runs]
+    gflops = [analysis.training_gflops(runs[0].experiment.forward_flops, runs[0].n_train)
+              for runs in configs]
     cost.bar(x, gflops, width=0.5, color=theme.node, edgecolor=theme.edge, lw=0.6, zorder=0)
     cost.set_ylabel("每轮训练的计算量（GFLOP）", color=theme.muted, fontsize=9)
     cost.tick_params(colors=theme.muted, labelsize=8)
     cost.set_ylim(0, max(gflops) * 2.2)  # bars in the lower half, under the lines
     ax.set_zorder(cost.get_zorder() + 1)
     ax.patch.set_visible(False)
-    test = [r.test_accuracy for r in runs]
-    train = [r.train_accuracy for r in runs]
-    ax.plot(x, train, ls="--", marker="o", ms=3.5, color=theme.muted, label="训练集")
-    ax.plot(x, test, marker="o", ms=4.5, color=theme.positive, label="测试集")
+    n = len(configs[0])
+    mean, err = _spread([[r.train_accuracy for r in runs] for runs in configs])
+    ax.errorbar(x, mean, yerr=err, capsize=3, elinewidth=1.2, ls="--", marker="o", ms=3.5,
+                color=theme.muted, label="训练集")
+    mean, err = _spread([[r.test_accuracy for r in runs] for runs in configs])
+    ax.errorbar(x, mean, yerr=err, capsize=3, elinewidth=1.2, marker="o", ms=4.5,
+                color=theme.positive, label=f"测试集（{n} 次训练的平均与范围）")
     ax.set_xticks(x, labels)
     ax.tick_params(colors=theme.fg, labelsize=8.5)
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
@@ -58,23 +73,17 @@ def _curve(ax: Axes, runs: list[Results], labels: list[str], theme: Theme) -> Ax
 
 def capacity_sweep(inputs: ProductInputs, theme: Theme) -> Figure:
     """Accuracy against width (top) and depth (bottom), MNIST left, CIFAR-10 right;
-    the 10-unit point's seeds drawn as separate dots."""
+    every point the mean of its seeds, with their range."""
     fig = new_figure(9.0, 7.2)
     axes = fig.subplots(2, 2)
     for col, (dataset, title) in enumerate(DATASETS):
-        res = inputs.results
-        widths = [res[sweep_name(dataset, width_hidden(w))] for w in SWEEP_WIDTHS]
+        widths = [_runs(inputs, sweep_name(dataset, width_hidden(w))) for w in SWEEP_WIDTHS]
         ax = axes[0, col]
         _curve(ax, widths, [str(w) for w in SWEEP_WIDTHS], theme)
         ax.set_title(f"{title}：一个隐藏层，宽度不同", fontsize=10.5, color=theme.fg)
         ax.set_xlabel("隐藏神经元个数（0 = 单层网络）", color=theme.fg, fontsize=9)
-        seeds = [res[sweep_name(dataset, (SWEEP_SEED_WIDTH,), s)].test_accuracy
-                 for s in SWEEP_SEEDS]
-        k = SWEEP_WIDTHS.index(SWEEP_SEED_WIDTH)
-        ax.vlines(k, min(seeds), max(seeds), color=theme.negative, lw=2.5, zorder=3)
-        ax.plot([k] * len(seeds), seeds, ls="none", marker="_", ms=10, mew=1.6,
-                color=theme.negative, zorder=4, label=f"{len(seeds)} 个随机种子")
-        deep = [res[sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d)] for d in SWEEP_DEPTHS]
+        deep = [_runs(inputs, sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d))
+                for d in SWEEP_DEPTHS]
         ax = axes[1, col]
         _curve(ax, deep, [str(d) for d in SWEEP_DEPTHS], theme)
         ax.set_title(f"{title}：每层 {SWEEP_DEPTH_WIDTH} 个神经元，层数不同", fontsize=10.5,
@@ -91,27 +100,29 @@ def capacity_sweep(inputs: ProductInputs, theme: Theme) -> Figure:
 
 
 def convnet_vs_mlp(inputs: ProductInputs, theme: Theme) -> Figure:
-    """Chance, the article's single layer, the sweep's best perceptron and the convnet,
-    per data set, as horizontal bars with their accuracy and parameter count."""
+    """Chance, the sweep's single-layer network, its best perceptron and the convnet,
+    per data set, as horizontal bars at their mean accuracy over the seeds, with the
+    range as an error bar, their mean accuracy and parameter count written beside."""
     fig = new_figure(9.0, 3.4)
     axes = fig.subplots(1, 2)
     for ax, (dataset, title) in zip(axes, DATASETS, strict=True):
         best = analysis.best_point(inputs.results, dataset)
         assert best is not None, "the figure declares every point of the sweep"
-        conv = convnet_name(dataset)
-        rows = [("随机猜测", 0.1, None),
-                ("单层网络", inputs.results[SINGLE[dataset]].test_accuracy,
-                 inputs.results[SINGLE[dataset]].experiment.n_parameters),
-                ("最好的多层网络", inputs.results[best].test_accuracy,
-                 inputs.results[best].experiment.n_parameters),
-                ("卷积网络", inputs.results[conv].test_accuracy,
-                 inputs.results[conv].experiment.n_parameters)]
+        rows: list[tuple[str, list[float], int | None]] = [("随机猜测", [0.1], None)]
+        for label, name in (("单层网络", sweep_name(dataset, ())), ("最好的多层网络", best),
+                            ("卷积网络", convnet_name(dataset))):
+            runs = _runs(inputs, name)
+            rows.append((label, [r.test_accuracy for r in runs],
+                         runs[0].experiment.n_parameters))
         y = np.arange(len(rows))[::-1]
+        mean, err = _spread([r[1] for r in rows])
         colours = [theme.muted, theme.edge, theme.positive, theme.correct]
-        ax.barh(y, [r[1] for r in rows], color=colours, height=0.6)
-        for yi, (_, acc, n_par) in zip(y, rows, strict=True):
-            note = f"{100 * acc:.1f}%" + (f"（{n_par:,} 个参数）" if n_par else "")
-            ax.text(acc + 0.01, yi, note, va="center", fontsize=10, color=theme.fg)
+        ax.barh(y, mean, color=colours, height=0.6)
+        ax.errorbar(mean[1:], y[1:], xerr=err[:, 1:], fmt="none", ecolor=theme.fg,
+                    elinewidth=1.2, capsize=3)
+        for yi, m, hi, (_, _, n_par) in zip(y, mean, mean + err[1], rows, strict=True):
+            note = f"{100 * m:.1f}%" + (f"（{n_par:,} 个参数）" if n_par else "")
+            ax.text(hi + 0.015, yi, note, va="center", fontsize=10, color=theme.fg)
         ax.set_yticks(y, [r[0] for r in rows])
         ax.set_xlim(0, 1.6)  # room for the notes after the longest bar
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])

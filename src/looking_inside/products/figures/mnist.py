@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -69,7 +70,11 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme) -> Figure:
             bare(a)
         else:
             lim = float(np.abs(img).max()) or 1.0
-            a.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            # Zero is the page's own colour: white on the light page, and on the dark
+            # page a dark centre (RdBu_r's white there made two glaring squares).
+            cmap = "RdBu_r" if theme.name == "light" else LinearSegmentedColormap.from_list(
+                "li-dark-diverging", ["#4393c3", "#1e2129", "#d6604d"])
+            a.imshow(img, cmap=cmap, vmin=-lim, vmax=lim)
             bare(a)
         a.set_title(title, fontsize=9, color=theme.fg)
         if k < 2:
@@ -175,8 +180,10 @@ def confusion_samples(inputs: ProductInputs, theme: Theme) -> Figure:
                 ax.add_patch(Rectangle((p - 0.5, a - 0.5), 1, 1, fill=False,
                                        edgecolor=theme.correct, lw=2.0))
             elif best[a, p] < 0:
+                # An empty cell says so: a bare grey square read as a broken image.
                 ax.add_patch(Rectangle((p - 0.47, a - 0.47), 0.94, 0.94,
                                        facecolor=theme.cell, edgecolor="none"))
+                ax.text(p, a, "无", ha="center", va="center", fontsize=10, color=theme.muted)
     from looking_inside.products.figures.common import confusion_axes
 
     confusion_axes(ax, DIGITS, theme)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from looking_inside.config import CONVNETS, experiment_names, sweep_experiments
+from looking_inside.config import CONVNETS, experiment_names, seeds_of, sweep_experiments
 from looking_inside.products.figures import render
 from looking_inside.products.inputs import Product
 
@@ -68,11 +68,11 @@ class FigureSpec:
         )
 
 
-# What the features chapter's figures read: every point of both sweeps, and the
-# convolutional networks.
+# What the features chapter's figures read: every run (seed) of every point of both
+# sweeps, and of the convolutional networks.
 _SWEEP = tuple(e.name for d in ("mnist", "cifar10") for e in sweep_experiments(d))
-_SWEEP_ONE_SEED = tuple(n for n in _SWEEP if "-seed" not in n)
 _CONVNETS = tuple(e.name for e in CONVNETS)
+_CONVNET_RUNS = tuple(n for c in _CONVNETS for n in seeds_of(c))
 
 
 FIGURES: tuple[FigureSpec, ...] = (
@@ -88,19 +88,19 @@ FIGURES: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "mnist-weights-0", "mnist", "weights_zero", ("mnist-1layer",), ("mnist",),
-        "训练好的单层网络中，输出神经元“0”的权重排成 28×28：最低的权重画成黑色，最高的画成白色。",
+        "训练好的单层网络中，输出神经元“0”的权重排成 28×28：最低的权重画成黑色，最高的画成白色。看亮的部分围成的那一圈，和圈中间暗下去的一块：0 的笔画常走的地方权重高，0 中间的空洞权重低。",
         "一张 28×28 的灰度图，亮的部分围成一个模糊的圆环，中间是暗的空洞，看起来像一个模糊的数字 0。",
         data="weights_zero_data",
     ),
     FigureSpec(
         "mnist-weights-all", "mnist", "weights_all", ("mnist-1layer",), ("mnist",),
-        "单层 MNIST 网络全部 10 个输出神经元的权重：每一幅都像对应数字的一个模糊模板。",
+        "单层 MNIST 网络全部 10 个输出神经元的权重，按 0 到 9 排列。挨个看看：你能从每一幅里认出它负责的那个数字吗？",
         "两行共十幅灰度图，分别标着 0 到 9，每一幅里都能隐约看出对应数字的轮廓。",
         data="weights_all_data",
     ),
     FigureSpec(
         "mnist-weights-training", "mnist", "weights_training", ("mnist-1layer",), ("mnist",),
-        "单层 MNIST 网络训练过程中的同一组权重：每一步占一栏，栏里是训练到这一步时的 10 个模板（左列 0–4，右列 5–9），栏头写着步数和当时在测试集上的准确率。",
+        "单层 MNIST 网络训练过程中的同一组权重：每一栏是训练到某一步时的一份快照，栏里是当时的 10 个模板（左列 0–4，右列 5–9），栏头写着步数和当时在测试集上的准确率。从左往右看，数字的轮廓是在哪一栏冒出来的？",
         "六列灰度小图，每列两竖排共十幅。最左一列是杂乱的噪点，往右逐渐出现数字的轮廓，最右一列是清晰的 0 到 9 模板；每列上方写着步数和准确率。",
     ),
     FigureSpec(
@@ -129,8 +129,8 @@ FIGURES: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "cifar-weights-all", "cifar", "weights_all", ("cifar-1layer",), ("cifar10",),
-        "单层 CIFAR-10 网络 10 个输出神经元的权重，按颜色通道还原成 32×32 的彩色图像。",
-        "两行共十幅模糊的彩色图，分别标着十个类别；飞机和船的图四周偏蓝，其余大多是模糊的色块。",
+        "单层 CIFAR-10 网络 10 个输出神经元的权重，按颜色通道还原成 32×32 的彩色图像。看看飞机和船的模板四周是不是偏蓝。",
+        "两行共十幅模糊的彩色图，分别标着十个类别；每一幅都是平滑过渡的色块，有的中间能看出一团和背景颜色不同的轮廓。",
         data="weights_all_data",
     ),
     FigureSpec(
@@ -145,38 +145,42 @@ FIGURES: tuple[FigureSpec, ...] = (
         "示意图：左边一列输入神经元，中间一列 10 个隐藏神经元，右边一列 10 个输出神经元，相邻两列之间全部用线相连。",
     ),
     FigureSpec(
+        "activations", "diagrams", "activations", (), (),
+        "两种激活函数：神经元先把输入加权求和得到 z，再把 z 送进激活函数，输出就是它的激活值。左边的 sigmoid 把任何 z 压到 0 和 1 之间，z 越大越接近 1；右边的 ReLU 在 z 小于 0 时输出 0，否则原样输出 z。",
+        "两幅曲线图。左图是 sigmoid：一条 S 形曲线，左端贴近 0，在 z 等于 0 处经过 0.5，右端贴近 1。右图是 ReLU：z 小于 0 时是贴着横轴的水平线，z 大于 0 时是一条斜向上的直线。",
+    ),
+    FigureSpec(
         "mnist-hidden-filters", "mnist", "hidden_filters", ("mnist-2layer",), ("mnist",),
-        "双层 MNIST 网络：顶部是 10 个隐藏神经元的输入权重（过滤器）；下面每一行对应一个数字类别，柱子是该类输出神经元从每个隐藏神经元得到的权重，蓝色为正、橙色为负。",
-        "顶部一排十幅灰度小图，像笔画、圆环和数字的局部；下面十行柱状图，每行标着一个数字，柱子对齐上方的过滤器，有向上的蓝柱和向下的橙柱。",
+        "双层 MNIST 网络：顶部是 10 个隐藏神经元的输入权重（过滤器）；下面每一行对应一个数字类别，柱子是该类输出神经元从每个隐藏神经元得到的权重，蓝色为正、橙色为负。挑一行，找出最高的蓝柱和最长的橙柱，再回到顶部看看这两个过滤器长什么样。",
+        "顶部一排十幅灰度小图，是明暗交错的斑块；下面十行柱状图，每行标着一个数字，柱子对齐上方的过滤器，有向上的蓝柱和向下的橙柱。",
         data="hidden_filters_data",
     ),
     FigureSpec(
         "mnist-hidden-top-images", "hidden", "top_images", ("mnist-2layer",), ("mnist",),
-        "双层 MNIST 网络的 10 个隐藏神经元，每行一个：左边是它的过滤器，中间是测试集里让它最兴奋（激活值最高）的 8 张图，右边是让它最不兴奋的 8 张图。",
+        "双层 MNIST 网络的 10 个隐藏神经元，每行一个：左边是它的过滤器，中间是测试集里让它最兴奋（激活值最高）的 8 张图，右边是让它最不兴奋的 8 张图。看看每一行中间的 8 张：是同一个数字，还是好几个数字混在一起？",
         "十行图像。每行最左边是一幅灰度过滤器小图，旁边是两组各 8 张手写数字：第一组是让这个神经元激活最强的测试图像，第二组是激活最弱的。",
         data="top_images_data",
     ),
     FigureSpec(
         "capacity-sweep", "features", "capacity_sweep", _SWEEP, (),
-        "同一套训练方法下，网络大小与准确率：上排改变唯一一个隐藏层的神经元个数（0 表示没有隐藏层），下排改变每层 100 个神经元的隐藏层层数；左边是 MNIST，右边是 CIFAR-10。蓝线是测试集准确率，灰色虚线是训练集准确率，灰色柱子（右侧坐标）是每轮训练的计算量；10 个神经元处的橙色竖线是三个随机种子之间的差距。",
-        "四幅折线图，两行两列。每幅都有一条蓝色的测试准确率折线、一条灰色虚线表示训练准确率，背后是表示计算量的浅色柱子；上排横轴是 0、10、30、100、300 个隐藏神经元，下排横轴是 1、2、3 层；上排 10 个神经元处有一段橙色竖线标出三个种子的准确率范围。",
+        "同一套训练方法下，网络大小与准确率：上排改变唯一一个隐藏层的神经元个数（0 表示没有隐藏层），下排改变每层 100 个神经元的隐藏层层数；左边是 MNIST，右边是 CIFAR-10。每个点是换随机种子训练三次的平均，短竖线是三次的范围；蓝线是测试集准确率，灰色虚线是训练集准确率，灰色柱子（右侧坐标）是每轮训练的计算量，单位 GFLOP（十亿次浮点运算）。看蓝线在哪里变平，再看相邻两点的竖线是否重叠：重叠的，差距就在噪声之内。",
+        "四幅折线图，两行两列。每幅都有一条蓝色的测试准确率折线、一条灰色虚线表示训练准确率，每个点上都有一段短竖线标出三次训练的范围，背后是表示计算量的浅色柱子；上排横轴是 0、10、30、100、300 个隐藏神经元，下排横轴是 1、2、3 层。",
     ),
     FigureSpec(
-        "convnet-vs-mlp", "features", "convnet_vs_mlp",
-        ("mnist-1layer", "cifar-1layer", *_SWEEP_ONE_SEED, *_CONVNETS), (),
-        "测试集准确率对比：随机猜测、单层网络、容量实验里最好的多层网络，以及一个小小的卷积网络；左边是 MNIST，右边是 CIFAR-10。括号里是各网络的参数个数。",
-        "两幅横向柱状图，分别是 MNIST 和 CIFAR-10。每幅四根柱子，从上到下是随机猜测、单层网络、最好的多层网络和卷积网络，柱子末端写着准确率和参数个数。",
+        "convnet-vs-mlp", "features", "convnet_vs_mlp", (*_SWEEP, *_CONVNET_RUNS), (),
+        "测试集准确率对比：随机猜测、容量实验里的单层网络和最好的多层网络，以及一个小小的卷积网络；左边是 MNIST，右边是 CIFAR-10。柱子是三次训练的平均，短横线是三次的范围，括号里是参数个数。比一比卷积网络和最好的多层网络：谁的柱子更长，参数又是谁多？",
+        "两幅横向柱状图，分别是 MNIST 和 CIFAR-10。每幅四根柱子，从上到下是随机猜测、单层网络、最好的多层网络和卷积网络，柱子末端有一段短横线标出范围，旁边写着平均准确率和参数个数。",
     ),
     FigureSpec(
         "convnet-filters", "features", "convnet_filters", _CONVNETS, (),
-        "卷积网络第一层的 5×5 过滤器：上排是 MNIST 网络的（灰度，越亮权重越高），下排是 CIFAR-10 网络的（彩色，灰色表示 0，颜色表示它偏爱或排斥的颜色）。每个过滤器都在整张图上逐处滑动使用。",
-        "两排小方块图。上排 8 个灰度方块，有的像一道亮暗交界的边，有的像一小段斜线；下排 8 个彩色方块，有的是颜色的过渡，有的是明暗相间的条纹。",
+        "卷积网络第一层的 5×5 过滤器：上排是 MNIST 网络的（灰度，越亮权重越高），下排是 CIFAR-10 网络的（彩色，灰色表示 0，颜色表示它偏爱或排斥的颜色）。每个过滤器都在整张图上逐处滑动使用。看上排：哪些过滤器一侧亮、一侧暗，像笔画的一道边缘？",
+        "两排小方块图。上排 8 个 5×5 的灰度方块，明暗分布各不相同；下排 8 个 5×5 的彩色方块，是几种颜色的搭配。",
         data="convnet_filters_data",
     ),
     FigureSpec(
         "training-curves", "curves", "training_curves", tuple(experiment_names()), (),
-        "本站每个网络的训练过程：每个网络一对小图，上面是每一轮的训练损失，下面是每一轮结束时在测试集上的准确率；每幅小图的纵轴按自己的数据取范围，看的是曲线的走势。",
-        "上下两行小折线图，每一列标着一个网络的名字。上面一行是训练损失随轮数变化的曲线，下面一行是测试准确率随轮数变化的曲线，横轴都是训练轮数。",
+        "本站每个网络的训练过程：每种网络一对小图，上面是每一轮的训练损失，下面是每一轮结束时在测试集上的准确率；名字后面写着“×3”的，是换随机种子训练的三次，三条曲线画在一起。每幅小图的纵轴按自己的数据取范围，看的是曲线的走势：训练轮数就定在测试准确率的曲线变平的地方。",
+        "许多组上下成对的小折线图，每组标着一种网络的名字。上面是训练损失随轮数变化的曲线，下面是测试准确率随轮数变化的曲线，横轴都是训练轮数；训练了三次的网络每幅小图里有三条曲线。",
         data="training_curves_data",
     ),
 )
