@@ -10,7 +10,7 @@ differ from a real full build, which is the point (the site must be right for bo
 
 The steps run on a snapshot of the working tree, as a checkout would hold it (the files
 ``git ls-files --cached --others --exclude-standard`` lists), copied into
-``<out>/tree`` first, with the ignored ``node_modules`` folders npm installed linked in:
+``<out>/tree`` first, with copies of the ignored ``node_modules`` folders npm installed:
 edits made while it runs (it takes a while) do not mix into it, and
 its ``site/`` is not the working tree's. They are read from the snapshot's
 ``.github/workflows/site.yml`` (the ``run:`` lines of the steps in ``STEPS``), each line
@@ -103,17 +103,17 @@ def snapshot(tree: Path) -> str:
             (tree / os.fsdecode(rel)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, tree / os.fsdecode(rel), follow_symlinks=False)
             n += 1
-    # What an install step puts in place and git ignores (npm's node_modules): linked.
+    # What an install step puts in place and git ignores (npm's node_modules): copied,
+    # never linked (the workflow's own `npm ci` would empty the working tree's).
     ignored = subprocess.run(["git", "ls-files", "-z", "--others", "--ignored",
                               "--exclude-standard", "--directory"], cwd=ROOT,
                              capture_output=True).stdout.split(b"\0")
-    linked = [os.fsdecode(d).rstrip("/") for d in ignored
+    copied = [os.fsdecode(d).rstrip("/") for d in ignored
               if os.fsdecode(d).rstrip("/").endswith("node_modules")]
-    for rel in linked:
-        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tree / rel).symlink_to(ROOT / rel, target_is_directory=True)
+    for rel in copied:
+        shutil.copytree(ROOT / rel, tree / rel, symlinks=True)
     where = tree.relative_to(ROOT) if tree.is_relative_to(ROOT) else tree
-    return f"{n} files in {where}" + (f" (+ {', '.join(linked)})" if linked else "")
+    return f"{n} files in {where}" + (f" (+ {', '.join(copied)})" if copied else "")
 
 
 def workflow_commands(tree: Path = ROOT) -> list[tuple[str, str]]:
