@@ -270,3 +270,29 @@ def test_an_epoch_matches_a_numpy_reference(optimizer: str, hidden: tuple[int, .
     # The trainer sums the epoch's loss in float32, whatever the model's dtype.
     assert loss.item() == pytest.approx(ref_loss, rel=1e-6)
     assert correct.item() == ref_correct
+
+
+def test_workers_claim_each_experiment_exactly_once(tmp_path) -> None:
+    """Workers racing down the same list (real processes) train each network once."""
+    import subprocess
+    import sys
+
+    names = [e.name for e in EXPERIMENTS]
+    script = ("import sys; from pathlib import Path; "
+              "from looking_inside.config import EXPERIMENTS; "
+              "from looking_inside.training.workers import claim; "
+              f"print(' '.join(e.name for e in EXPERIMENTS if claim(Path({str(tmp_path)!r}), e)))")
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    taken = [p.communicate()[0].split() for p in procs]
+    assert sorted(n for t in taken for n in t) == sorted(names)
+
+
+def test_workers_start_with_the_convolutional_networks() -> None:
+    from looking_inside.training.workers import order
+
+    ranked = order(list(EXPERIMENTS))
+    n_conv = sum(bool(e.conv) for e in EXPERIMENTS)
+    assert all(e.conv for e in ranked[:n_conv])
+    mlp = [e.epochs * e.forward_flops for e in ranked[n_conv:]]
+    assert mlp == sorted(mlp, reverse=True)

@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"train only this experiment ({', '.join(experiment_names())})")
     t.add_argument("--serial", action="store_true",
                    help="train here, one experiment after another (what each worker does)")
+    t.add_argument("--claims", type=Path, help=argparse.SUPPRESS)  # workers' shared folder
     d = sub.add_parser("data", help="check the data sets (downloading them where allowed)")
     for p in (g, t, d):
         p.add_argument("--data-root", help="data root (default: $LOOKING_INSIDE_DATA)")
@@ -50,25 +51,34 @@ def _generate(settings: Settings, out: Path | None) -> dict:
             "repaired": manifest.repaired, "seconds": round(time.perf_counter() - t, 3)}
 
 
-def _train(settings: Settings, serial: bool) -> dict:
+def _train(settings: Settings, serial: bool, claims: Path | None = None) -> dict:
     """Train what is missing: here one after another (``--serial``, what each worker
-    does), else in one worker process per CPU."""
+    does: only what it claims first in ``claims``, if given), else in one worker process
+    per CPU."""
     from looking_inside.training.pipeline import Pipeline
 
     pipe = Pipeline(settings)
     missing = [e for e in settings.experiments if pipe.lookup(e) is None]
     if missing:
         pipe.cache.check_writable()
+    shown = settings.experiments
     if serial or len(missing) == 1:  # one network gains nothing from a worker
-        for exp in missing:
-            pipe.train(exp)
+        from looking_inside.training.workers import claim
+
+        trained = []
+        for exp in missing:  # claimed one at a time: the next that no worker has taken
+            if claims is None or claim(claims, exp):
+                pipe.train(exp)
+                trained.append(exp)
+        if claims is not None:  # the other workers' networks may still be training
+            shown = tuple(trained)
     elif missing:
         from looking_inside.training.workers import train_in_workers
 
         train_in_workers(settings, missing, settings.cache_dir,
                          verbose=logging.getLogger("mkdocs.plugins").isEnabledFor(logging.INFO))
     return {"experiments": [{**pipe.summary(e), "cache_hit": e not in missing}
-                            for e in settings.experiments]}
+                            for e in shown]}
 
 
 def _table(rows: list[dict]) -> str:
@@ -99,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"({result['seconds']:.1f} s); made: "
                     f"{', '.join(result['made']) or 'nothing (all cached)'}")
         elif args.command == "train":
-            result = _train(settings, args.serial)
+            result = _train(settings, args.serial, args.claims)
             text = _table(result["experiments"])
         else:
             from looking_inside.data.datasets import NAMES

@@ -27,11 +27,11 @@ from looking_inside.machine import available_cpus, die_with_parent
 from looking_inside.products.catalog import FACTS_FILE, products
 from looking_inside.products.figures.registry import FIGURES
 from looking_inside.sources import (
+    Imports,
     closure,
     files_hash,
     folder_modules,
     function_lines,
-    import_graph,
 )
 from looking_inside.training.pipeline import Pipeline
 
@@ -104,7 +104,8 @@ class Build:
         self.settings = settings
         self.cache = Cache(settings.cache_dir)
         self.pipeline = Pipeline(settings, self.cache)
-        self.graph = import_graph()
+        self.graph = Imports()
+        self.data_modules = set(folder_modules("data", known=self.graph.known))
         self.products = products()
         self._digests: dict[str, str] = {}  # module -> its file's hash
         self.trained: set[str] = set()
@@ -115,7 +116,7 @@ class Build:
         its other inputs (font, library versions)."""
         code = closure(p.code, self.graph)
         if p.datasets:  # it reads images: the code that reads them too
-            code |= set(folder_modules("data"))
+            code |= self.data_modules
         for m in code - set(self._digests):
             self._digests[m] = files_hash([m])
         return hash_json({

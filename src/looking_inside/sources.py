@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 PACKAGE = "looking_inside"
@@ -78,16 +78,29 @@ def imports_of(module: str, known: set[str] | None = None) -> set[str]:
     return found
 
 
+class Imports(dict[str, set[str]]):
+    """Module -> the package modules it imports, each file read when first asked for:
+    a build reads only the modules its products import."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.known = set(modules())
+
+    def __missing__(self, module: str) -> set[str]:
+        found = self[module] = imports_of(module, self.known)
+        return found
+
+
 def import_graph() -> dict[str, set[str]]:
     """Every module of the package, with the package modules it imports."""
-    known = set(modules())
-    return {m: imports_of(m, known) for m in known}
+    graph = Imports()
+    return {m: graph[m] for m in sorted(graph.known)}
 
 
-def closure(roots: Iterable[str], graph: dict[str, set[str]] | None = None) -> set[str]:
-    """``roots`` and every package module they import, directly or not. ``graph``:
-    ``import_graph()``, when the caller asks for several closures."""
-    graph = import_graph() if graph is None else graph
+def closure(roots: Iterable[str], graph: Mapping[str, set[str]] | None = None) -> set[str]:
+    """``roots`` and every package module they import, directly or not. ``graph``: an
+    ``Imports`` (or ``import_graph()``), when the caller asks for several closures."""
+    graph = Imports() if graph is None else graph
     seen: set[str] = set()
     todo = list(roots)
     while todo:
@@ -107,9 +120,11 @@ def files_hash(mods: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def folder_modules(*folders: str) -> list[str]:
-    """Every module inside the given sub-packages (``"data"``, ``"training"``)."""
-    return [m for m in modules() if m.split(".")[0] in folders]
+def folder_modules(*folders: str, known: Iterable[str] | None = None) -> list[str]:
+    """Every module inside the given sub-packages (``"data"``, ``"training"``), of
+    ``known`` (default: ``modules()``)."""
+    return sorted(m for m in (modules() if known is None else known)
+                  if m.split(".")[0] in folders)
 
 
 def function_lines(module: str, function: str) -> tuple[str, int, int]:

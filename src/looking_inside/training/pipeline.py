@@ -46,6 +46,7 @@ class Pipeline:
         # one experiment are different inputs.
         self._keys: dict[Experiment, str] = {}
         self._fingerprints: dict[str, str] = {}
+        self._code: str | None = None  # the hash of the files of STAGES
         # Entries found whole once (every file hashed against its stamp); misses are
         # not remembered: trainers may fill them meanwhile.
         self._entries: dict[Experiment, Entry] = {}
@@ -56,11 +57,13 @@ class Pipeline:
         return self._fingerprints[dataset]
 
     def result_key(self, exp: Experiment) -> str:
+        if self._code is None:
+            self._code = files_hash(folder_modules(*STAGES))
         if exp not in self._keys:
             self._keys[exp] = hash_json({
                 "kind": "results",
                 "experiment": exp.as_dict(),
-                "code": files_hash(folder_modules(*STAGES)),
+                "code": self._code,
                 "data": self.fingerprint(exp.dataset),
                 "libraries": versions("torch", "numpy"),
                 "device": device_kind(self.settings),

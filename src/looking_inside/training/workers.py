@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from looking_inside.config import Experiment, Settings
@@ -19,42 +20,46 @@ from looking_inside.errors import Reported
 from looking_inside.machine import available_cpus, die_with_parent
 
 
-def cost(exp: Experiment) -> int:
-    """Relative training cost: epochs x one image's forward FLOPs (not seconds)."""
-    return exp.epochs * exp.forward_flops
+def order(experiments: list[Experiment]) -> list[Experiment]:
+    """Longest first, so that what is left at the end is short: convolutional networks
+    (on a CPU a convolution's FLOPs run several times slower than a matrix product's),
+    then by epochs x one image's forward FLOPs."""
+    return sorted(experiments, key=lambda e: (bool(e.conv), e.epochs * e.forward_flops),
+                  reverse=True)
 
 
-def groups(experiments: list[Experiment], n: int) -> list[list[Experiment]]:
-    """Longest first onto the least loaded of ``n`` workers (LPT scheduling)."""
-    bins: list[tuple[int, list[Experiment]]] = [(0, []) for _ in range(max(1, n))]
-    for exp in sorted(experiments, key=cost, reverse=True):
-        i = min(range(len(bins)), key=lambda k: bins[k][0])
-        bins[i] = (bins[i][0] + cost(exp), [*bins[i][1], exp])
-    return [b for _, b in bins if b]
+def claim(claims: Path, exp: Experiment) -> bool:
+    """True for exactly one of the workers that ask (an exclusive create)."""
+    try:
+        os.close(os.open(claims / exp.name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
 
 
 def train_in_workers(settings: Settings, experiments: list[Experiment], cache_dir: Path,
                      verbose: bool = False) -> None:
     """Train ``experiments`` in child processes that store their results in the cache
-    folder ``cache_dir`` (checked writable first: ``Cache.check_writable``)."""
+    folder ``cache_dir`` (checked writable first: ``Cache.check_writable``). Each worker
+    goes down the same list and takes the next experiment no other worker has claimed:
+    no worker waits on an estimate of what the others cost."""
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["OMP_NUM_THREADS"] = "1"  # no OpenMP pool to spin up at all
-    procs = []
-    for group in groups(experiments, available_cpus()):
+    with tempfile.TemporaryDirectory(prefix="looking-inside-claims-") as claims:
         cmd = [sys.executable, "-m", "looking_inside", "train", "--serial", "--data-root",
                str(settings.data_root), "--cache-dir", str(cache_dir),
-               "--device", settings.device]
+               "--device", settings.device, "--claims", claims]
         if verbose:
             cmd.append("--verbose")
-        for e in group:
+        for e in order(experiments):
             cmd += ["--only", e.name]
         # Errors and progress reach our stderr as they are; their tables are not news.
-        procs.append(subprocess.Popen(
-            cmd, env=env, stdout=subprocess.DEVNULL,
-            preexec_fn=die_with_parent if sys.platform == "linux" else None))
-    failed = [p for p in procs if p.wait() != 0]
+        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                  preexec_fn=die_with_parent if sys.platform == "linux" else None)
+                 for _ in range(min(available_cpus(), len(experiments)))]
+        failed = [p for p in procs if p.wait() != 0]
     if failed:
         raise Reported("training failed (its error is printed above); fix it and run "
                        "the build again")
