@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parents[1]
 BASE_ENV = dict(os.environ)  # for the children, before BLAS is limited to one thread
 CPUS = len(os.sched_getaffinity(0))
 FULL_N = {"mnist": 60000, "cifar10": 50000}
-QUICK_EXPERIMENTS = ("mnist-1layer", "cifar-2layer", "mnist-conv")
+QUICK_EXPERIMENTS = ("mnist-1layer", "cifar-sweep-100", "mnist-conv")
 PLAY = {"lr": 0.003, "wd": 0.01, "b": 32, "seed": 7}  # as tests/test_playground.py
 
 
