@@ -387,6 +387,139 @@ def test_example_buttons_load_real_digits(tab: Tab, built_site: Path,
             x, np.array(examples["pixels"][k]).reshape(28, 28) / 255.0, atol=INPUT_TOL)
 
 
+# --- "为什么它说是 3": the live breakdown of the top two classes ---------------------------
+
+def _js_fixed(v: float, digits: int) -> str:
+    """JavaScript's toFixed for the values here (no exact decimal ties among them)."""
+    return f"{v:.{digits}f}"
+
+
+def _js_score(v: float) -> str:
+    """draw-digit.js's fmt: a real minus sign, no plus."""
+    return ("−" if v < 0 else "") + _js_fixed(abs(v), 2)
+
+
+def _diverging(t: np.ndarray, dark: bool) -> np.ndarray:
+    """draw-digit.js's colour for t in [-1, 1], as (N, 3) bytes: the page's colour at 0,
+    the palette's red or blue at +-1, linear in between, rounded as Math.round."""
+    neutral = np.array([30, 33, 41] if dark else [247, 247, 247], float)
+    red = np.array([244, 165, 130] if dark else [202, 0, 32], float)
+    blue = np.array([146, 197, 222] if dark else [5, 113, 176], float)
+    end = np.where((t >= 0)[:, None], red, blue)
+    a = np.minimum(1.0, np.abs(t))[:, None]
+    return np.floor(neutral + (end - neutral) * a + 0.5)
+
+
+def _check_why(page: Any, ref: dict[str, Any], dark: bool = False) -> list[int]:
+    """The breakdown on the page against numpy on the very input the page used: the
+    top two classes, their sums, biases, scores and probabilities as printed, the
+    sentence for screen readers, and every pixel of the two w ⊙ x maps."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+    x = np.array(page.evaluate("window.__digitInput"))
+    w, b = ref["w"], ref["b"]
+    z = w @ x + b
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    top = sorted(range(10), key=lambda c: (-z[c], c))[:2]
+    sums = [float(np.dot(w[c], x)) for c in top]
+    why = page.evaluate("window.__digitWhy")
+    assert why["classes"] == top
+    np.testing.assert_allclose(why["sums"], sums, rtol=0, atol=SCORE_TOL)
+    np.testing.assert_allclose(why["scores"], z[top], rtol=0, atol=SCORE_TOL)
+    np.testing.assert_allclose(why["probs"], p[top], rtol=0, atol=SCORE_TOL)
+    np.testing.assert_allclose(np.add(why["sums"], why["biases"]), why["scores"], atol=SCORE_TOL)
+    section = page.locator(".li-why")
+    assert section.locator("h2").inner_text() == f"为什么它说是 {top[0]}"
+    rows = section.locator("tbody tr").evaluate_all(
+        "rs => rs.map(r => Array.from(r.children).map(c => c.textContent))")
+    want = [[f"“{c}”", _js_score(sums[k]), _js_score(float(b[c])), _js_score(float(z[c])),
+             _js_fixed(100 * p[c], 1) + "%"] for k, c in enumerate(top)]
+    assert rows == want
+    live = section.locator("[aria-live=polite]")
+    text = live.inner_text()
+    for k, c in enumerate(top):
+        for part in (f" {c}：", want[k][1], want[k][2], want[k][3], want[k][4]):
+            assert part in text, (part, text)
+    lim = max(float(np.abs(w[c] * x).max()) for c in top)
+    assert section.locator(".li-why-ticks span").all_inner_texts() == \
+        [_js_score(-lim), "0", _js_score(lim)]
+    maps = section.locator(".li-why-map canvas").evaluate_all(
+        "cs => cs.map(c => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data))")
+    for k, c in enumerate(top):
+        rgba = np.array(maps[k]).reshape(784, 4)
+        expected = _diverging(w[c] * x / lim, dark)
+        assert np.abs(rgba[:, :3] - expected).max() <= 1, f"the map of {c}"
+    return top
+
+
+def _three(box: dict[str, float]) -> list[list[tuple[float, float]]]:
+    """A 3 as two strokes (upper and lower bowl), in page pixels."""
+    t = np.linspace(-0.75 * np.pi, 0.5 * np.pi, 18)
+    upper = [(0.48 + 0.2 * np.cos(a), 0.33 + 0.14 * np.sin(a)) for a in t]
+    t = np.linspace(-0.5 * np.pi, 0.75 * np.pi, 18)
+    lower = [(0.48 + 0.22 * np.cos(a), 0.64 + 0.17 * np.sin(a)) for a in t]
+    return [[(box["x"] + u * box["width"], box["y"] + v * box["height"]) for u, v in s]
+            for s in (upper, lower)]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_why_breakdown_follows_the_drawing(browser: Any, server: str,
+                                           reference: dict[str, Any], scheme: str) -> None:
+    """Drawn with the mouse, stroke by stroke: after each stroke, and in the middle of
+    one, the breakdown is numpy's on the input the page shows; the screen readers'
+    sentence is marked busy while the pen is down."""
+    t = Tab(browser, server, viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    try:
+        page = _open_draw(t)
+        assert page.evaluate("window.__digitWhy") is None
+        live = page.locator(".li-why [aria-live=polite]")
+        assert live.inner_text() == ""
+        seen = []
+        for stroke in _three(_pad_box(page)):
+            page.mouse.move(*stroke[0])
+            page.mouse.down()
+            for pt in stroke[1:10]:
+                page.mouse.move(*pt)
+            assert live.get_attribute("aria-busy") == "true"
+            _check_against_python(page, reference)
+            seen.append(_check_why(page, reference, dark=scheme == "dark"))
+            for pt in stroke[10:]:
+                page.mouse.move(*pt)
+            page.mouse.up()
+            page.wait_for_function("document.querySelector('.li-why [aria-live]')"
+                                   ".getAttribute('aria-busy') === 'false'")
+            _check_against_python(page, reference)
+            seen.append(_check_why(page, reference, dark=scheme == "dark"))
+        page.get_by_role("button", name="清除").click()
+        assert page.evaluate("window.__digitWhy") is None
+        assert page.locator(".li-why tbody td").all_inner_texts() == ["—"] * 8
+    finally:
+        t.close()
+
+
+def test_why_breakdown_on_a_phone(browser: Any, server: str, reference: dict[str, Any]) -> None:
+    """390 px, touch: the breakdown fits the screen, its text is >= 9 CSS px, and it
+    follows a digit drawn with a finger."""
+    t = Tab(browser, server, viewport={"width": 390, "height": 844}, device_scale_factor=2,
+            is_mobile=True, has_touch=True)
+    try:
+        page = _open_draw(t)
+        cdp = t.context.new_cdp_session(page)
+        for stroke in _three(_pad_box(page)):
+            _cdp_stroke(cdp, "touch", stroke)
+        _check_against_python(page, reference)
+        _check_why(page, reference)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        box = page.locator(".li-why").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        sizes = page.locator(".li-why").evaluate(
+            "s => Array.from(s.querySelectorAll('*')).filter(e => e.childNodes.length"
+            " && Array.from(e.childNodes).some(n => n.nodeType === 3 && n.textContent.trim())"
+            " && e.getClientRects().length).map(e => parseFloat(getComputedStyle(e).fontSize))")
+        assert sizes and min(sizes) >= 9
+    finally:
+        t.close()
+
+
 # --- without JavaScript, without a network --------------------------------------------------
 
 @pytest.mark.parametrize(("path", "figure"), [(EXPLORER, "fig-mnist-confusion"),

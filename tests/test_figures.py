@@ -35,6 +35,10 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     # image grids: one axes, each tile titled by an annotation (common.draw_tiles)
     "mnist-weights-all": (1, DIGIT_TITLES),
     "mnist-weights-training": (6, ["初始化\n准确率 10%"]),
+    # input, the two product maps, their colour bar, scores, probabilities
+    "mnist-trace-single": (6, []),
+    # the input, the activation curves, the activations, the class scores
+    "mnist-trace-hidden": (4, []),
     "mnist-mistakes": (4, []),
     "mnist-confusion": (1, []),
     "mnist-confusion-samples": (1, []),

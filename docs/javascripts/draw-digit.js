@@ -4,7 +4,8 @@
  * weights have loaded; without JavaScript it is all the reader gets.
  *
  * Needs digit-core.js (window.LiDigits). Test hooks: window.__digitInput (784
- * numbers), window.__digitScores, window.__digitPredicted, window.__digitPad.
+ * numbers), window.__digitScores, window.__digitPredicted, window.__digitPad,
+ * window.__digitWhy (the "why" breakdown of the top two classes, unrounded).
  */
 (function () {
   "use strict";
@@ -22,11 +23,15 @@
     return document.body.getAttribute("data-md-color-scheme") === "slate";
   }
 
-  /* Diverging colour for t in [-1, 1]: blue for negative, red for positive (the
-   * colours of the static "weights as a grid" figure), neutral at 0. */
+  /* Diverging colour for t in [-1, 1]: blue for negative, red for positive, the
+   * page's colour at 0 (the static figures' maps, and interactive.css's --li-pos,
+   * --li-neg): dark ends on the light page, light ends on the dark one, so strong
+   * values stand out in both. */
   function diverging(t) {
-    var neutral = isDark() ? [30, 33, 41] : [247, 247, 247];
-    var end = t >= 0 ? [202, 0, 32] : [5, 113, 176];
+    var dark = isDark();
+    var neutral = dark ? [30, 33, 41] : [247, 247, 247];
+    var end = t >= 0 ? (dark ? [244, 165, 130] : [202, 0, 32])
+      : (dark ? [146, 197, 222] : [5, 113, 176]);
     var a = Math.min(1, Math.abs(t));
     return [0, 1, 2].map(function (i) { return Math.round(neutral[i] + (end[i] - neutral[i]) * a); });
   }
@@ -151,6 +156,7 @@
 
     var ui = el("div", { class: "li-draw-ui" }, [
       el("div", { class: "li-draw-top" }, [pad].concat(parts)),
+      this.buildWhy(),
       // h2: the pad comes before the page's first h2, and headings must not skip a level.
       el("h2", { class: "li-templates-title", text: "每个输出神经元怎么投票" }),
       legend, grid
@@ -196,6 +202,7 @@
       if (e.pointerType === "mouse" && e.button !== 0) return;
       e.preventDefault();
       pad.setPointerCapture(e.pointerId);
+      self.why.live.setAttribute("aria-busy", "true");
       var p = self.point(e);
       self.strokes[e.pointerId] = p;
       self.dot(p);
@@ -217,6 +224,7 @@
     });
     function end(e) {
       delete self.strokes[e.pointerId];
+      if (!Object.keys(self.strokes).length) self.settle();
     }
     pad.addEventListener("pointerup", end);
     pad.addEventListener("pointercancel", end);
@@ -327,6 +335,107 @@
         + (blank ? "" : "，概率 " + (100 * p[k]).toFixed(1) + "%"));
     }
     this.paintProducts(x, z, best, blank);
+    this.paintWhy(x, z, p, blank);
+  };
+
+  /* ---- "why does it say 3": the top two classes, term by term -------------------- */
+
+  Demo.prototype.buildWhy = function () {
+    var why = { maps: [], titles: [], cells: [], ends: [] };
+    var maps = el("div", { class: "li-why-maps" });
+    for (var k = 0; k < 2; k++) {
+      var canvas = el("canvas", { width: D.FRAME, height: D.FRAME, role: "img" });
+      var title = el("figcaption", {});
+      maps.appendChild(el("figure", { class: "li-why-map" }, [canvas, title]));
+      why.maps.push(canvas);
+      why.titles.push(title);
+    }
+    why.ends = [el("span", {}), el("span", { text: "0" }), el("span", {})];
+    var scale = el("div", { class: "li-why-scale" }, [
+      el("span", { class: "li-why-gradient", "aria-hidden": "true" }),
+      el("span", { class: "li-why-ticks" }, why.ends)
+    ]);
+    var note = el("p", { class: "li-why-note", text: "每一格是这个像素的墨迹 × 它的权重：红色推高"
+      + "这一类的得分，蓝色拉低它；两幅图用同一把色标。" });
+    var head = el("tr", {}, ["类别", "Σ(w⊙x)", "偏置 b", "得分 z", "概率"].map(function (t) {
+      return el("th", { scope: "col", text: t });
+    }));
+    var body = el("tbody", {});
+    for (var r = 0; r < 2; r++) {
+      var cells = [el("th", { scope: "row" })];
+      for (var c = 0; c < 4; c++) cells.push(el("td", {}));
+      body.appendChild(el("tr", { "data-rank": String(r + 1) }, cells));
+      why.cells.push(cells);
+    }
+    var table = el("table", { class: "li-why-table" }, [el("thead", {}, [head]), body]);
+    // The same numbers as one sentence, for screen readers: announced once a stroke
+    // ends (aria-busy while drawing), not at every frame.
+    why.live = el("p", { class: "li-sr-only", "aria-live": "polite", "aria-atomic": "true" });
+    why.title = el("h2", { class: "li-why-title", id: "li-why-title" });
+    this.why = why;
+    return el("section", { class: "li-why", "aria-labelledby": "li-why-title" }, [
+      why.title,
+      el("div", { class: "li-why-body" }, [
+        el("div", { class: "li-why-left" }, [maps, scale, note]),
+        el("div", { class: "li-why-right" }, [table,
+          el("p", { class: "li-why-note", text: "得分 z = Σ(w⊙x) + b（表里的数四舍五入到两位"
+            + "小数）；概率由 softmax 把十个得分换算而来。" }), why.live])
+      ])
+    ]);
+  };
+
+  /* The two best-scoring classes: their w ⊙ x maps on one colour scale, and the
+   * terms of their scores. */
+  Demo.prototype.paintWhy = function (x, z, p, blank) {
+    var why = this.why, w = this.model.weights, b = this.model.biases;
+    var order = Array.from(z.keys()).sort(function (i, j) { return z[j] - z[i] || i - j; });
+    var top = order.slice(0, 2), lim = 1e-9, sums = [];
+    var maps = top.map(function (c) {
+      var prod = new Float64Array(784), s = 0;
+      for (var i = 0; i < 784; i++) {
+        prod[i] = w[c][i] * x[i];
+        s += prod[i];
+        lim = Math.max(lim, Math.abs(prod[i]));
+      }
+      sums.push(s);
+      return prod;
+    });
+    window.__digitWhy = blank ? null : {
+      classes: top, sums: sums, biases: top.map(function (c) { return b[c]; }),
+      scores: top.map(function (c) { return z[c]; }),
+      probs: top.map(function (c) { return p[c]; }), lim: lim
+    };
+    why.title.textContent = blank ? "为什么它会这样说" : "为什么它说是 " + top[0];
+    for (var k = 0; k < 2; k++) {
+      var c = top[k], rank = k === 0 ? "第一" : "第二";
+      paint28(why.maps[k], maps[k], function (v) { return blank ? diverging(0) : diverging(v / lim); });
+      why.titles[k].textContent = blank ? (k === 0 ? "第一名" : "第二名")
+        : "“" + c + "”的 w⊙x（" + rank + "）";
+      why.maps[k].setAttribute("aria-label", blank ? "空白"
+        : "输入与神经元 " + c + " 的权重逐像素相乘，红色推高、蓝色拉低它的得分");
+      var cells = why.cells[k];
+      cells[0].textContent = blank ? "—" : "“" + c + "”";
+      cells[1].textContent = blank ? "—" : fmt(sums[k]);
+      cells[2].textContent = blank ? "—" : fmt(b[c]);
+      cells[3].textContent = blank ? "—" : fmt(z[c]);
+      cells[4].textContent = blank ? "—" : (100 * p[c]).toFixed(1) + "%";
+    }
+    why.ends[0].textContent = blank ? "" : fmt(-lim);
+    why.ends[2].textContent = blank ? "" : fmt(lim);
+    why.live.textContent = blank ? "" : top.map(function (c, k) {
+      return (k === 0 ? "得分最高的是 " : "第二名是 ") + c + "：Σ(w⊙x) " + fmt(sums[k])
+        + "，加偏置 " + fmt(b[c]) + "，得分 " + fmt(z[c]) + "，概率 "
+        + (100 * p[c]).toFixed(1) + "%";
+    }).join("；") + "。";
+  };
+
+  /* A stroke has ended: the breakdown may be announced. */
+  Demo.prototype.settle = function () {
+    var self = this;
+    requestAnimationFrame(function () {
+      self.update();
+      self.why.live.setAttribute("aria-busy", "false");
+    });
   };
 
   Demo.prototype.paintTemplates = function () {

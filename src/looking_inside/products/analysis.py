@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from looking_inside.config import Dataset, seeds_of, sweep_experiments
+from looking_inside.config import Dataset, seeds_of, spec, sweep_experiments
 
 if TYPE_CHECKING:
     from looking_inside.training.results import Results
@@ -319,3 +319,103 @@ def border_blueness(template: np.ndarray, frame: int = 4) -> float:
     ring[frame:-frame, frame:-frame] = False
     r, g, b = (float(t[c][ring].mean()) for c in range(3))
     return b - (r + g) / 2
+
+
+# --- One digit through the network ---------------------------------------------------
+# The weights chapter's example ("假设输入一张 2"): the digit both chapters follow.
+TRACED_DIGIT = 2
+
+
+def traced_digit(single: Results, hidden: Results, digit: int = TRACED_DIGIT) -> int:
+    """Test index of a typical ``digit``: of the test images of that digit that both
+    networks read right (all of that digit if none is), the one whose single-layer
+    margin between its top two scores is the median (the lower one of an even count;
+    ties to the lower index). The margin is log p1 - log p2, which is exactly z1 - z2:
+    softmax shifts every log-probability by the same amount, so the stored
+    probabilities rank the margins without the images."""
+    labels = single.test_labels
+    mine = np.flatnonzero(labels == digit)
+    if not mine.size:
+        raise ValueError(f"no test image of the digit {digit}")
+    both = mine[correct(single)[mine] & correct(hidden)[mine]]
+    pool = both if both.size else mine
+    logp = np.log(np.maximum(single.test_probs[pool].astype(np.float64), 1e-300))
+    top2 = np.sort(logp, axis=1)[:, -2:]
+    margin = top2[:, 1] - top2[:, 0]
+    order = np.lexsort((pool, margin))
+    return int(pool[order[(len(pool) - 1) // 2]])
+
+
+def network_input(image: np.ndarray, dataset: Dataset) -> np.ndarray:
+    """A uint8 test image as the network's input row (float64): pixel / 255 minus the
+    data set's centre, as training fed it."""
+    return image.reshape(-1).astype(np.float64) / 255.0 - spec(dataset).centre
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+@dataclass(frozen=True)
+class LinearTrace:
+    """Every number between a single-layer network's input and its answer: the score
+    of class c is ``bias[c] + products[c].sum()``, exactly."""
+
+    x: np.ndarray  # (D,) the input row
+    products: np.ndarray  # (10, D) weight times pixel, per class
+    bias: np.ndarray  # (10,)
+    scores: np.ndarray  # (10,) the logits
+    probs: np.ndarray  # (10,) their softmax
+
+    @property
+    def ranked(self) -> np.ndarray:
+        """Classes by score, highest first (ties to the lower class)."""
+        return np.lexsort((np.arange(len(self.scores)), -self.scores))
+
+
+def linear_trace(weights: np.ndarray, bias: np.ndarray, x: np.ndarray) -> LinearTrace:
+    products = weights.astype(np.float64) * x[None, :]
+    b = bias.astype(np.float64)
+    scores = b + products.sum(1)
+    return LinearTrace(x, products, b, scores, softmax(scores))
+
+
+@dataclass(frozen=True)
+class HiddenTrace:
+    """A one-hidden-layer network on one input: each unit's weighted sum ``pre`` and
+    activation ``h``; each class's score as its bias plus one term per unit,
+    ``contributions[c, j] = v[c, j] * h[j]``."""
+
+    x: np.ndarray  # (D,)
+    pre: np.ndarray  # (H,)
+    h: np.ndarray  # (H,)
+    contributions: np.ndarray  # (10, H)
+    bias: np.ndarray  # (10,)
+    scores: np.ndarray  # (10,)
+    probs: np.ndarray  # (10,)
+
+    @property
+    def ranked(self) -> np.ndarray:
+        return np.lexsort((np.arange(len(self.scores)), -self.scores))
+
+
+def activate(z: np.ndarray, activation: str) -> np.ndarray:
+    if activation == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-z))
+    if activation == "relu":
+        return np.maximum(z, 0.0)
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+def hidden_trace(r: Results, x: np.ndarray) -> HiddenTrace:
+    """``r``: a perceptron with one hidden layer."""
+    if len(r.weights) != 2 or r.experiment.conv:
+        raise ValueError(f"{r.experiment.name} is not a one-hidden-layer perceptron")
+    w1, w2 = (w.astype(np.float64) for w in r.weights)
+    b1, b2 = (b.astype(np.float64) for b in r.biases)
+    pre = w1 @ x + b1
+    h = activate(pre, r.experiment.activation)
+    contributions = w2 * h[None, :]
+    scores = b2 + contributions.sum(1)
+    return HiddenTrace(x, pre, h, contributions, b2, scores, softmax(scores))

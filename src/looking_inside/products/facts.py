@@ -494,6 +494,8 @@ def _picture_facts(f: dict[str, Fact], results: Mapping[str, Results],
                 f"墨迹平均比同一个真实数字的平均{'多' if ink >= 1 else '少'} "
                 f"{100 * abs(ink - 1):.0f}%，字也{'宽' if width >= 1 else '窄'} "
                 f"{100 * abs(width - 1):.0f}%"))
+    if "mnist-1layer" in results and "mnist-2layer" in results and "mnist" in test:
+        _trace_facts(f, results["mnist-1layer"], results["mnist-2layer"], test["mnist"])
     conv = convnet_name("mnist")
     if conv in results:
         kernels = results[conv].weights[0]  # (C, 1, k, k)
@@ -504,6 +506,74 @@ def _picture_facts(f: dict[str, Fact], results: Mapping[str, Results],
             f"{len(kernels)} 个里有 {len(edges)} 个（第 {'、'.join(map(str, edges))} 号）"
             "基本是从一侧亮过渡到另一侧暗：一个倾斜的平面就能解释它们大半的明暗变化，"
             "正好对应笔画的边缘"))
+
+
+# An activation this close to 0 or 1 sits on a flat end of the sigmoid.
+SATURATED = 0.1
+
+
+def signed(v: float) -> str:
+    """A score as the figures print it: sign always, two decimals."""
+    return f"{v:+.2f}"
+
+
+def _trace_facts(f: dict[str, Fact], single: Results, hidden: Results, test: Split) -> None:
+    """The test digit the weights and hidden chapters follow through both networks
+    (figures ``mnist-trace-*``): its scores, and what makes them. Every ordering
+    word in a story is decided here from the numbers it prints."""
+    i = analysis.traced_digit(single, hidden)
+    x = analysis.network_input(test.images[i], "mnist")
+    f["trace.index"] = _fact(i, str(i))
+    f["trace.digit"] = _fact(int(test.labels[i]), str(int(test.labels[i])))
+    one = analysis.linear_trace(single.weights[0], single.biases[0], x)
+    a, b = (int(c) for c in one.ranked[:2])
+    z = one.scores
+    f["trace.single.scores"] = _fact([float(v) for v in z], "、".join(signed(v) for v in z))
+    for k, c in (("first", a), ("second", b)):
+        red = float(one.products[c][one.products[c] > 0].sum())
+        blue = float(one.products[c][one.products[c] < 0].sum())
+        f[f"trace.single.{k}"] = _fact(c, str(c))
+        f[f"trace.single.{k}.score"] = _fact(float(z[c]), signed(float(z[c])))
+        f[f"trace.single.{k}.bias"] = _fact(float(one.bias[c]), signed(float(one.bias[c])))
+        f[f"trace.single.{k}.red"] = _fact(red, signed(red))
+        f[f"trace.single.{k}.blue"] = _fact(blue, signed(blue))
+        f[f"trace.single.{k}.prob"] = _fact(float(one.probs[c]), pct(float(one.probs[c])))
+    # The gap a reader computes from the two scores as printed.
+    gap = float(z[a] - z[b])
+    shown = float(signed(float(z[a]))) - float(signed(float(z[b])))
+    f["trace.single.margin"] = _fact(gap, f"{shown:.2f}")
+    right = "认对了" if a == int(test.labels[i]) else f"认成了 {a}"
+    f["trace.single.story"] = _fact({"first": a, "second": b}, (
+        f"单层网络{right}：“{a}”的得分 {signed(float(z[a]))} 最高，第二名是“{b}”，"
+        f"得分 {signed(float(z[b]))}，两者相差 {shown:.2f}"))
+
+    two = analysis.hidden_trace(hidden, x)
+    a2, b2 = (int(c) for c in two.ranked[:2])
+    terms = two.contributions[a2]
+    up, down = int(np.argmax(terms)), int(np.argmin(terms))
+    f["trace.hidden.first"] = _fact(a2, str(a2))
+    f["trace.hidden.second"] = _fact(b2, str(b2))
+    f["trace.hidden.first.score"] = _fact(float(two.scores[a2]), signed(float(two.scores[a2])))
+    f["trace.hidden.second.score"] = _fact(float(two.scores[b2]), signed(float(two.scores[b2])))
+    f["trace.hidden.first.prob"] = _fact(float(two.probs[a2]), pct(float(two.probs[a2])))
+    f["trace.hidden.first.bias"] = _fact(float(two.bias[a2]), signed(float(two.bias[a2])))
+    # Near the curve's flat ends a unit reads as "off" or "on".
+    saturated = int(((two.h < SATURATED) | (two.h > 1 - SATURATED)).sum())
+    f["trace.hidden.saturated"] = _fact(saturated, str(saturated))
+    f["trace.hidden.saturated_lo"] = _fact(SATURATED, f"{SATURATED:.1f}")
+    f["trace.hidden.saturated_hi"] = _fact(1 - SATURATED, f"{1 - SATURATED:.1f}")
+    for key, unit, sign, verb in (("up", up, 1, "推高"), ("down", down, -1, "拉低")):
+        term, h = float(terms[unit]), float(two.h[unit])
+        f[f"trace.hidden.{key}"] = _fact({"unit": unit + 1, "term": term, "h": h}, (
+            f"{verb}得分最多的是第 {unit + 1} 号隐藏神经元，这一项是 {signed(term)}"
+            f"（它的激活值 {h:.2f}）" if sign * term > 0 else
+            f"没有一项{verb}得分"))
+    label = int(test.labels[i])
+    right2 = (("也" if a == label else "") + "认对了") if a2 == label else f"认成了 {a2}"
+    agree = f"和单层网络一样是“{b2}”" if b2 == b else f"是“{b2}”（单层网络的第二名是“{b}”）"
+    f["trace.hidden.story"] = _fact({"first": a2, "second": b2, "single_second": b}, (
+        f"双层网络{right2}：“{a2}”的得分 {signed(float(two.scores[a2]))} 最高，"
+        f"第二名{agree}，得分 {signed(float(two.scores[b2]))}"))
 
 
 def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results, names: list[str]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
-from matplotlib.colors import to_rgba
+from matplotlib.colors import Colormap, LinearSegmentedColormap, to_rgba
 from matplotlib.patches import Circle
 
 from looking_inside.products.figures.style import Theme
@@ -74,6 +74,20 @@ def template_rgb(w: np.ndarray) -> np.ndarray:
 def cifar_rgb(image: np.ndarray) -> np.ndarray:
     """(3, 32, 32) uint8 -> (32, 32, 3) for imshow."""
     return image.transpose(1, 2, 0)
+
+
+# The dark page's background (Material's slate), for what must blend into it.
+DARK_PAGE = "#1e2129"
+
+
+def diverging_cmap(theme: Theme) -> str | Colormap:
+    """Blue for negative, red for positive, zero in the page's own colour: white on
+    the light page and, on the dark page, a dark centre (RdBu_r's white there made
+    glaring squares) with RdBu's light ends, so that strong values stand out."""
+    if theme.name == "light":
+        return "RdBu_r"
+    return LinearSegmentedColormap.from_list("li-dark-diverging",
+                                             ["#92c5de", DARK_PAGE, "#f4a582"])
 
 
 def bare(ax: Axes) -> None:

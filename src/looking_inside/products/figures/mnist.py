@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from looking_inside.products import analysis
 from looking_inside.products.figures.common import (
     bare,
+    diverging_cmap,
     draw_confusion_counts,
     draw_tiles,
     neuron,
@@ -70,11 +70,7 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme) -> Figure:
             bare(a)
         else:
             lim = float(np.abs(img).max()) or 1.0
-            # Zero is the page's own colour: white on the light page, and on the dark
-            # page a dark centre (RdBu_r's white there made two glaring squares).
-            cmap = "RdBu_r" if theme.name == "light" else LinearSegmentedColormap.from_list(
-                "li-dark-diverging", ["#4393c3", "#1e2129", "#d6604d"])
-            a.imshow(img, cmap=cmap, vmin=-lim, vmax=lim)
+            a.imshow(img, cmap=diverging_cmap(theme), vmin=-lim, vmax=lim)
             bare(a)
         a.set_title(title, fontsize=9, color=theme.fg)
         if k < 2:
