@@ -524,6 +524,7 @@
     if (this.nets[kind] && this.data.answers[kind]) this.setNet(kind);
     else this.setNet(this.net);
     if (!this.size) this.resize();
+    if (this.hovered >= 0) this.hover(-1, 0, 0); // its tooltip belongs to the old map
     this.redraw();
     this.placeDrawn();
     if (this.chosen >= 0) this.choose(this.chosen);

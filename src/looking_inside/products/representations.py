@@ -3,9 +3,9 @@ layer and the convnet's last hidden layer see them, each projected to 2-D, and h
 well the classes separate there. Shared by the features chapter's figure, its facts
 and the interactive map, so all three show the same points.
 
-The projection is PCA, computed here with numpy: exact and deterministic (no random
-start, no iterations to converge), and linear, so the interactive page places a digit
-the reader draws with the same two axes (a mean and a 2 x D matrix). Its limit is
+The projection is PCA, computed here with numpy: exact (to rounding) and deterministic
+(a fixed start, nothing random, nothing to tune), and linear, so the interactive page
+places a digit the reader draws with the same two axes (a mean and a 2 x D matrix). Its limit is
 measured, not hidden: ``Projection.kept`` is the share of the representation's spread
 that the two axes keep.
 """
