@@ -26,7 +26,7 @@ FULL_FIXTURES = {"built_site", "server", "browser", "session_cache", "generated"
 # Whole modules of real processes: crashes and races of trainers, a download from a
 # local server, `mkdocs serve`, the CLI on hostile roots.
 FULL_MODULES = {"test_cache", "test_cache_hostile", "test_download", "test_serve",
-                "test_data_hostile", "test_ci", "test_trust"}
+                "test_data_hostile", "test_ci", "test_trust", "test_map_page"}
 # Single tests that train or build for real although nothing above says so.
 FULL_TESTS = {"test_full_size_files_load",
               "test_a_figure_module_edit_moves_exactly_its_figures_keys",

@@ -30,7 +30,7 @@ BLOCKING = ("critical", "serious")
 FIRST_LOAD = 1_000_000
 MIN_TARGET = 24
 # The interactive parts of a page, and when each is built.
-ROOTS = (".li-explorer", ".li-draw", ".li-train-replay", ".li-train-live")
+ROOTS = (".li-explorer", ".li-draw", ".li-train-replay", ".li-train-live", ".li-map")
 CONTROLS = ", ".join(f"{r} :is(button, input, select, [tabindex='0'])" for r in ROOTS)
 
 
@@ -41,7 +41,7 @@ def _pages(site: Path) -> list[str]:
 
 PAGES = ["/", "/intro/", "/weights/", "/mistakes/", "/confusion/", "/cifar/", "/hidden/",
          "/features/", "/interactive/confusion-explorer/", "/interactive/draw-digit/",
-         "/interactive/train/", "/how-built/"]
+         "/interactive/train/", "/interactive/representation-map/", "/how-built/"]
 
 
 def test_every_page_is_audited(built_site: Path) -> None:

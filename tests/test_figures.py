@@ -53,6 +53,9 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "capacity-sweep": (8, ["MNIST：一个隐藏层，宽度不同", "CIFAR-10：一个隐藏层，宽度不同"]),
     "convnet-vs-mlp": (2, ["MNIST 测试集准确率", "CIFAR-10 测试集准确率"]),
     "convnet-filters": (1, [str(i) for i in range(1, 9)]),
+    # the pixels, the two networks' hidden layers (tests/test_maps.py checks the rest)
+    "representation-maps": (3, ["像素\n（每张图 784 个数）", "双层网络的隐藏层\n（每张图 10 个数）",
+                                "卷积网络的最后一个隐藏层\n（每张图 256 个数）"]),
     # every panel in one axes (curves.py); its titles are checked below
     "training-curves": (1, []),
 }

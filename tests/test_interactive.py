@@ -203,7 +203,8 @@ def test_export_keys_cover_their_code(data_root: Path, tmp_path: Path) -> None:
     builder = Build(load_settings(data_root, tmp_path))
     found = {p.name: p for p in products() if p.kind == "export"}
     assert set(found) == {"confusion-mnist", "confusion-cifar", "mnist-1layer-weights",
-                          "mnist-examples", "train-replay", "train-sample"}
+                          "mnist-examples", "train-replay", "train-sample",
+                          "representation-map"}
     from looking_inside.sources import closure
 
     for p in found.values():
@@ -231,7 +232,9 @@ def test_sprite_tiling_is_row_major() -> None:
 # --- the built pages --------------------------------------------------------------------
 
 PAGES = {"interactive/confusion-explorer/index.html": ("confusion-explorer.js",),
-         "interactive/draw-digit/index.html": ("digit-core.js", "draw-digit.js")}
+         "interactive/draw-digit/index.html": ("digit-core.js", "draw-digit.js"),
+         "interactive/representation-map/index.html": ("digit-core.js", "digit-pad.js",
+                                                       "representation-map.js")}
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
@@ -253,6 +256,7 @@ def test_page_links_resolve(built_site: Path, page: str) -> None:
     ("interactive/confusion-explorer/index.html", ("mnist-confusion", "cifar-confusion"),
      "li-explorer"),
     ("interactive/draw-digit/index.html", ("weights-as-grid",), "li-draw"),
+    ("interactive/representation-map/index.html", ("representation-maps",), "li-map"),
 ])
 def test_static_figure_is_the_fallback(built_site: Path, page: str, figures: tuple[str, ...],
                                        root: str) -> None:

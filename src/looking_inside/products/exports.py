@@ -14,6 +14,10 @@ under ``assets/data/``. The pages fetch them at run time: no server, no CDN.
   playground's replay (read on page load, so kept small: weights as 8-bit images).
 - ``train-sample``: MNIST digits the playground trains on in the browser, one gzipped
   binary fetched only when the reader presses start.
+- ``representation-map``: the features chapter's map of representations for its
+  interactive page: every digit's place on each map, its class and the networks'
+  answers, what places a drawn digit on a map (the networks' hidden layers and the
+  projections), and the digits in one sprite sheet.
 """
 
 from __future__ import annotations
@@ -243,6 +247,71 @@ def make_sample(inputs: ProductInputs) -> dict[str, bytes]:
     return {"train-sample.bin": gzip.compress(body, compresslevel=6, mtime=0)}
 
 
+def _b64(a: np.ndarray, dtype: str = "<f4") -> str:
+    """An array's values, row-major, as base64 of little-endian numbers (float32 by
+    default: a quarter of the bytes of the same numbers as JSON text)."""
+    import base64
+
+    import numpy as np
+
+    return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).tobytes()).decode()
+
+
+MAP_SPRITE = "representation-map-sprite.png"
+# A digit's place on a map, as a 16-bit step of the map's extent: 1/65,535 of the
+# map, far below a screen pixel, at half the bytes of float32.
+MAP_STEPS = 65535
+
+
+def make_map(inputs: ProductInputs) -> dict[str, bytes]:
+    import numpy as np
+
+    from looking_inside.products import representations as reps
+
+    test = inputs.test["mnist"]
+    maps = reps.article_maps(inputs.results, test.images, test.labels)
+    index = reps.sample(test.labels)
+    nets = reps.KINDS[1:]
+    doc_maps = []
+    for m in maps:
+        c = m.projection.coords
+        lo, hi = c.min(0), c.max(0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        q = np.rint((c - lo) / span * MAP_STEPS)
+        doc_maps.append({
+            "kind": m.kind, "dims": m.dims, "kept": round(m.projection.kept, 4),
+            "lo": lo.tolist(), "hi": (lo + span).tolist(), "steps": MAP_STEPS,
+            "coords": _b64(q, "<u2"),  # (N, 2): x, y per digit
+            "mean": _b64(m.projection.mean), "axes": _b64(m.projection.axes),  # (D,), (2, D)
+        })
+    networks: dict[str, Any] = {}
+    for name in nets:
+        r = inputs.results[name]
+        exp = r.experiment
+        # What places a drawn digit: every layer before the hidden layer the map shows.
+        depth = len(exp.conv) if exp.conv else 1
+        networks[name] = {
+            "activation": exp.activation, "accuracy": round(float(r.test_accuracy), 6),
+            "layers": [{"kind": "conv" if w.ndim == 4 else "linear", "shape": list(w.shape),
+                        "weight": _b64(w), "bias": _b64(b)}
+                       for w, b in zip(r.weights[:depth], r.biases[:depth], strict=True)],
+        }
+    answers = {}
+    for name in nets:
+        probs = inputs.results[name].test_probs[index]
+        answers[name] = {"predicted": probs.argmax(1).tolist(),
+                         # per mille: the page prints 0.1 per cent
+                         "confidence": np.rint(probs.max(1) * 1000).astype(int).tolist()}
+    doc = {
+        "n": len(index), "k": reps.K, "index": index.tolist(),
+        "label": test.labels[index].tolist(), "answers": answers, "maps": doc_maps,
+        "networks": networks,
+        "sprite": {"file": MAP_SPRITE, "tile": 28, "columns": 40, "tiles": len(index)},
+    }
+    sheet = sprites.tile(test.images[index], 40)
+    return {"representation-map.json": _json(doc), MAP_SPRITE: sprites.encode(sheet, "png")}
+
+
 def _json(doc: dict[str, Any]) -> bytes:
     # Compact: these files are downloaded by every reader of the page.
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"),
@@ -259,4 +328,7 @@ def exports() -> list[Product]:
         Product("export", "train-sample", MODULE, make=make_sample, datasets=("mnist",),
                 reads_train=True,
                 params={"train": SAMPLE_TRAIN_PER_CLASS, "test": SAMPLE_TEST_PER_CLASS}),
+        Product("export", "representation-map", MODULE, make=make_map,
+                experiments=("mnist-2layer", "mnist-conv"), datasets=("mnist",),
+                params={"libraries": versions("numpy", "pillow")}),
     ]

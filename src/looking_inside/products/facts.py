@@ -29,6 +29,7 @@ from looking_inside.config import (
     width_hidden,
 )
 from looking_inside.products import analysis
+from looking_inside.products import representations as reps
 from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
 if TYPE_CHECKING:
@@ -202,6 +203,7 @@ def compute_facts(results: Mapping[str, Results],
         _example_facts(f, results["mnist-2layer"])
     if test is not None:
         _picture_facts(f, results, test)
+        _map_facts(f, results, test)
     return f
 
 
@@ -574,6 +576,72 @@ def _trace_facts(f: dict[str, Fact], single: Results, hidden: Results, test: Spl
     f["trace.hidden.story"] = _fact({"first": a2, "second": b2, "single_second": b}, (
         f"双层网络{right2}：“{a2}”的得分 {signed(float(two.scores[a2]))} 最高，"
         f"第二名{agree}，得分 {signed(float(two.scores[b2]))}"))
+
+
+def _map_facts(f: dict[str, Fact], results: Mapping[str, Results],
+               test: Mapping[str, Split]) -> None:
+    """The map of representations (features chapter): how well the classes separate
+    on each 2-D map, by the vote of each point's nearest neighbours, over every run
+    of each network; and the maps compared by the noise rule (``_compare_maps``)."""
+    nets = reps.KINDS[1:]
+    if "mnist" not in test or not all(r in results for n in nets for r in seeds_of(n)):
+        return
+    s = reps.Sample.of(test["mnist"].images, test["mnist"].labels)
+    maps = {kind: [reps.make_map(kind, results, s, run) for run in
+                   ([reps.RAW] if kind == reps.RAW else seeds_of(kind))]
+            for kind in reps.KINDS}
+    f["maps.n"] = _fact(len(s.index), count(len(s.index)))
+    f["maps.per_class"] = _fact(reps.PER_CLASS, count(reps.PER_CLASS))
+    f["maps.k"] = _fact(reps.K, str(reps.K))
+    for kind, runs in maps.items():
+        key = f"maps.{kind}"
+        acc = [m.separation for m in runs]
+        mean = float(np.mean(acc))
+        f[f"{key}.dims"] = _fact(runs[0].dims, count(runs[0].dims))
+        # The figure's map (the seed-0 run's): the share its two axes keep.
+        f[f"{key}.kept"] = _fact(runs[0].projection.kept, pct(runs[0].projection.kept, 0))
+        f[f"{key}.knn"] = _fact(mean, pct(mean))
+        if len(runs) > 1:
+            lo, hi = min(acc), max(acc)
+            f[f"{key}.knn_runs"] = _fact(acc, f"{times_zh(len(acc))}训练 "
+                                              f"{100 * lo:.1f}–{pct(hi)}")
+    per_class = [float(maps[reps.RAW][0].correct[s.labels == d].mean()) for d in range(10)]
+    best = int(np.argmax(per_class))
+    rest = float(np.mean([c for d, c in enumerate(per_class) if d != best]))
+    f["maps.pixels.best_class"] = _fact(best, str(best))
+    f["maps.pixels.best_class_knn"] = _fact(per_class[best], pct(per_class[best]))
+    f["maps.pixels.rest_knn"] = _fact(rest, pct(rest))
+    for a, b in ((reps.HIDDEN_NET, reps.RAW), (reps.CONV_NET, reps.RAW),
+                 (reps.CONV_NET, reps.HIDDEN_NET)):
+        _compare_maps(f, f"{a}-vs-{b}", a, maps[a], b, maps[b])
+    # The two networks' accuracies, for what the chapter says next to their maps.
+    _compare(f, results, "mnist.conv-vs-2layer", reps.CONV_NET, reps.HIDDEN_NET)
+
+
+def _compare_maps(f: dict[str, Fact], key: str, a: str, runs_a: Sequence[reps.Map], b: str,
+                  runs_b: Sequence[reps.Map]) -> None:
+    """``maps.cmp.<key>``: map ``a`` against map ``b`` by the noise rule, on the
+    neighbour vote: the ranges of the runs' shares of points voted right, and
+    McNemar's test on the same points per pair of runs (seed with seed; the pixels'
+    one map against every run). Shaped like ``cmp.*`` facts, with the runs' shares in
+    the value (they are not test accuracies of experiments)."""
+    b_runs = list(runs_b) * len(runs_a) if len(runs_b) == 1 else list(runs_b)
+    acc_a, acc_b = [m.separation for m in runs_a], [m.separation for m in runs_b]
+    pairs = [analysis.discordant(x.correct, y.correct)
+             for x, y in zip(runs_a, b_runs, strict=True)]
+    v = verdict(acc_a, acc_b, pairs)
+    name = f"maps.cmp.{key}"
+    f[name] = _fact({
+        "a": f"maps.{a}.knn", "b": f"maps.{b}.knn", "verdict": v, "alpha": ALPHA,
+        "runs_a": [m.run for m in runs_a], "runs_b": [m.run for m in b_runs],
+        "acc_a": acc_a, "acc_b": acc_b, "pairs": [list(p) for p in pairs],
+        "p": [analysis.mcnemar_p(*p) for p in pairs], "n": len(runs_a[0].labels),
+    }, VERDICT_ZH[v])
+    shown = _shown_percent(f[f"maps.{a}.knn"]["text"]) - \
+        _shown_percent(f[f"maps.{b}.knn"]["text"])
+    gap = f"{abs(shown):.1f}"
+    f[f"{name}.points"] = _fact(float(np.mean(acc_a) - np.mean(acc_b)), gap)
+    f[f"{name}.phrase"] = _fact(v, phrase(v, gap))
 
 
 def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results, names: list[str]) -> None:
