@@ -276,3 +276,12 @@ def test_the_template_sentences_follow_the_facts(built_site: Path) -> None:
     cifar = chapter_text(built_site, "cifar")
     assert f["cifar.templates.story"]["text"] in cifar
     assert f"负数占 {f['cifar.templates.negative']['text']}" in cifar
+
+
+def test_the_template_figures_declare_the_training_images() -> None:
+    """Declared, so that their key holds the data set's identity (both splits) and
+    the builder hands them the training split; the other figures are not handed it."""
+    from looking_inside.products.figures.registry import FIGURES
+
+    reads = {s.name for s in FIGURES if s.product(font="f").reads_train}
+    assert reads == {"mnist-templates-vs-averages", "cifar-templates-vs-averages"}
