@@ -97,14 +97,29 @@ def fake_results(exp: Experiment, labels: np.ndarray, seed: int = 0) -> Results:
 
 
 def fake_inputs() -> ProductInputs:
-    """Synthetic results of every experiment, with test images of both data sets."""
+    """Synthetic results of every experiment, with test and training images of both
+    data sets."""
     from looking_inside.config import EXPERIMENTS
 
     mnist, cifar = fake_bundle("mnist", 300, seed=1), fake_bundle("cifar10", 300, seed=2)
     test = {"mnist": mnist.test, "cifar10": cifar.test}
     results = {e.name: fake_results(e, test[e.dataset].labels, seed=i)
                for i, e in enumerate(EXPERIMENTS)}
-    return ProductInputs(results=results, test=test)
+    return ProductInputs(results=results, test=test,
+                         train={"mnist": mnist.train, "cifar10": cifar.train})
+
+
+def readable(inputs: ProductInputs) -> ProductInputs:
+    """The same networks, with MNIST test labels that the single-layer network reads
+    right (its own answers): random weights read random images right only by chance,
+    and the shift test's flipped digit needs digits that two networks read right."""
+    import dataclasses
+
+    from looking_inside.products import shifts
+
+    test = inputs.test["mnist"]
+    labels = shifts.scores(inputs.results["mnist-1layer"], test.images).argmax(1)
+    return dataclasses.replace(inputs, test={**inputs.test, "mnist": Split(test.images, labels)})
 
 
 # --- real data files, read and written without the package's readers ------------------

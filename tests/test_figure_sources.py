@@ -19,7 +19,7 @@ from looking_inside.products.figures.registry import FIGURES, get_figure
 from looking_inside.products.inputs import ProductInputs
 from looking_inside.sources import function_lines
 
-from helpers import fake_inputs
+from helpers import fake_inputs, readable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,8 @@ def table(spec_name: str, inputs: ProductInputs) -> list[list[str]]:
 
 @pytest.mark.parametrize("spec", [s for s in FIGURES if s.data], ids=lambda s: s.name)
 def test_every_table_is_rectangular_csv(spec, inputs: ProductInputs) -> None:
-    rows = table(spec.name, inputs)
+    # The flipped digit needs digits that the networks read right.
+    rows = table(spec.name, readable(inputs) if spec.name == "mnist-shift-flip" else inputs)
     assert len(rows) > 1 and all(len(r) == len(rows[0]) for r in rows)
     assert spec.data_filename() == f"{spec.name}.csv"
 

@@ -34,16 +34,22 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "mnist-weights-0": (1, ["输出神经元“0”的 784 个权重"]),
     # image grids: one axes, each tile titled by an annotation (common.draw_tiles)
     "mnist-weights-all": (1, DIGIT_TITLES),
+    # two blocks of five classes: average, template, difference
+    "mnist-templates-vs-averages": (2, []),
     "mnist-weights-training": (6, ["初始化\n准确率 10%"]),
     # input, the two product maps, their colour bar, scores, probabilities
     "mnist-trace-single": (6, []),
     # the input, the activation curves, the activations, the class scores
     "mnist-trace-hidden": (4, []),
     "mnist-mistakes": (4, []),
+    # the digit unshifted and moved each way, in one mosaic (tests/test_shifts.py
+    # checks it on networks that read digits; these random ones read none right)
+    "mnist-shift-flip": (1, []),
     "mnist-confusion": (1, []),
     "mnist-confusion-samples": (1, []),
     "cifar-samples": (1, []),
     "cifar-weights-all": (1, list(CIFAR_CLASSES_ZH)),
+    "cifar-templates-vs-averages": (2, []),
     "cifar-confusion": (1, []),
     "two-layer-network": (2, ["28×28 图像"]),
     "activations": (2, ["sigmoid", "ReLU"]),
@@ -56,6 +62,7 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     # the pixels, the two networks' hidden layers (tests/test_maps.py checks the rest)
     "representation-maps": (3, ["像素\n（每张图 784 个数）", "双层网络的隐藏层\n（每张图 10 个数）",
                                 "卷积网络的最后一个隐藏层\n（每张图 256 个数）"]),
+    "mnist-shift-accuracy": (2, ["左右平移", "上下平移"]),
     # every panel in one axes (curves.py); its titles are checked below
     "training-curves": (1, []),
 }
@@ -508,3 +515,30 @@ def test_svg_box_measured_by_agg_matches_the_svg_backends() -> None:
     style.plt.close(fig)
     for a, b in zip(_svg_size(ours), _svg_size(buf.getvalue()), strict=True):
         assert abs(a - b) < 0.5
+
+
+# Text sizes in CSS px: an SVG W pt wide shows at W*4/3 px, shrunk to fit the article
+# column (358 px on a 390 px phone, 688 px at 1280 px); f pt text is f*4/3 px at
+# natural size, times that scale.
+PHONE_COLUMN, DESKTOP_COLUMN = 358, 688
+
+
+@pytest.mark.parametrize("name", ["mnist-templates-vs-averages", "cifar-templates-vs-averages",
+                                  "mnist-shift-flip", "mnist-shift-accuracy"])
+def test_figure_text_is_legible_on_a_phone(name: str, inputs: ProductInputs) -> None:
+    """Every text at >= 9 CSS px on a 390 px phone and >= 11 px at 1280 px."""
+    import re
+
+    from matplotlib.text import Text
+
+    from helpers import readable
+
+    fig = render(name, readable(inputs))
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip()]
+    m = re.search(rb'width="([0-9.]+)pt"', style.save(fig))
+    assert m is not None and sizes
+    width = float(m.group(1)) * 4 / 3
+    px = min(sizes) * 4 / 3
+    assert px * min(1.0, PHONE_COLUMN / width) >= 9, (name, width, min(sizes))
+    assert px * min(1.0, DESKTOP_COLUMN / width) >= 11, (name, width, min(sizes))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 import shutil
 from collections.abc import Callable, Mapping
@@ -278,9 +279,14 @@ def _results(path: Path, name: str) -> Results:
 
 @functools.cache
 def _split(settings: Settings, dataset: Dataset, which: str) -> Split:
-    from looking_inside.data.load import load, load_test
+    """One split of a data set: only its files are read (the product's key holds the
+    whole data set's fingerprint, taken before this reads)."""
+    from looking_inside.data.load import ensure_files
+    from looking_inside.data.readers import read_splits
 
-    return load(settings, dataset).train if which == "train" else load_test(settings, dataset)
+    ensure_files(settings, dataset)
+    (split,) = read_splits(settings.data_root, spec(dataset), (which,))
+    return split
 
 
 def generate(settings: Settings, out: Path) -> Manifest:

@@ -240,10 +240,12 @@ def correct(r: Results) -> np.ndarray:
 # --- What the pictures show, measured ------------------------------------------------
 
 def class_means(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(10, D) float64: the average image of each class, flattened."""
-    x = images.reshape(len(images), -1).astype(np.float64)
-    return np.stack([x[labels == c].mean(0) if (labels == c).any() else np.zeros(x.shape[1])
-                     for c in range(10)])
+    """(10, D) float64: the average image of each class, flattened. Summed in float64
+    class by class, without a float64 copy of the whole split (50,000 CIFAR-10
+    training images would be 1.2 GB)."""
+    x = images.reshape(len(images), -1)
+    return np.stack([x[labels == c].mean(0, dtype=np.float64) if (labels == c).any()
+                     else np.zeros(x.shape[1]) for c in range(10)])
 
 
 def correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -256,6 +258,49 @@ def correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
     den = np.outer(na, nb)
     return np.divide(a @ b.T, den, out=np.zeros(den.shape), where=den > 0)
+
+
+@dataclass(frozen=True)
+class TemplateMatch:
+    """A single-layer network's templates beside the average image of each class."""
+
+    means: np.ndarray  # (10, D) each class's average image, pixel values 0-255
+    corr: np.ndarray  # (10, 10) correlation of template c (row) with average k (column)
+    # (10,) the multiple of its class's average input that fits each template best (least
+    # squares, no offset: zero weight is zero input), and (10, D) what is left:
+    # template minus that multiple, in the template's own units (weights).
+    scale: np.ndarray
+    difference: np.ndarray
+    # (10,) of the difference's size (its absolute values, added up), the share that
+    # is negative: weights pushed below what the average alone would give.
+    negative_share: np.ndarray
+    # (10,) correlation of each difference with the average input of the other nine
+    # classes: negative when the difference is negative where they are drawn.
+    against_others: np.ndarray
+
+    @property
+    def own(self) -> np.ndarray:
+        """(10,) each template's correlation with its own class's average."""
+        return np.diag(self.corr)
+
+
+def match_templates(weights: np.ndarray, images: np.ndarray, labels: np.ndarray,
+                    centre: float = 0.0) -> TemplateMatch:
+    """``weights`` (10, D), one template a class, against the class averages of
+    ``images`` (by ``labels``); the network's input is ``pixel / 255 - centre``."""
+    means = class_means(images, labels)
+    inputs = means / 255 - centre  # the average input of each class
+    w = weights.reshape(len(weights), -1).astype(np.float64)
+    norm = (inputs * inputs).sum(1)
+    scale = np.divide((w * inputs).sum(1), norm, out=np.zeros(len(w)), where=norm > 0)
+    difference = w - scale[:, None] * inputs
+    size = np.abs(difference).sum(1)
+    negative = -np.minimum(difference, 0).sum(1)
+    others = (inputs.sum(0) - inputs) / 9
+    return TemplateMatch(
+        means, correlations(w, means), scale, difference,
+        np.divide(negative, size, out=np.zeros(len(w)), where=size > 0),
+        np.diag(correlations(difference, others)).copy())
 
 
 # A filter "looks like" a digit when it correlates this well with that digit's

@@ -29,10 +29,11 @@ def _make_facts(inputs: ProductInputs) -> dict[str, bytes]:
 
 
 def products() -> list[Product]:
-    # The test images too: some facts measure what a picture shows against them
-    # (templates against class averages, the digits misread as 0 or 1).
+    # The images too: some facts measure what a picture shows against them (templates
+    # against the average training image of their class; the digits misread as 0 or
+    # 1, and the shift test, on test images).
     facts = Product("facts", "facts", "products.facts", make=_make_facts,
                     experiments=tuple(experiment_names()), datasets=("mnist", "cifar10"),
-                    params={"libraries": versions("numpy")})
+                    params={"libraries": versions("numpy")}, reads_train=True)
     font = fonts.identity()
     return [*(s.product(font) for s in FIGURES), facts, *exports()]

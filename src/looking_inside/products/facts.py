@@ -25,10 +25,11 @@ from looking_inside.config import (
     convnet_name,
     get_experiment,
     seeds_of,
+    spec,
     sweep_name,
     width_hidden,
 )
-from looking_inside.products import analysis
+from looking_inside.products import analysis, shifts
 from looking_inside.products import representations as reps
 from looking_inside.products.labels import CIFAR_CLASSES_ZH
 
@@ -117,9 +118,11 @@ def _fact(value: Any, text: str) -> Fact:
 
 
 def compute_facts(results: Mapping[str, Results],
-                  test: Mapping[str, Split] | None = None) -> dict[str, Fact]:
+                  test: Mapping[str, Split] | None = None,
+                  train: Mapping[str, Split] | None = None) -> dict[str, Fact]:
     """Every fact from ``results`` (by experiment name) and, where a fact measures a
-    picture against the data, the test images ``test`` (by data set)."""
+    picture against the data, the test images ``test`` and training images ``train``
+    (by data set)."""
     f: dict[str, Fact] = {"chance": _fact(0.1, pct(0.1, 0))}
     for name, r in results.items():
         f[f"{name}.accuracy"] = _fact(r.test_accuracy, pct(r.test_accuracy))
@@ -204,6 +207,10 @@ def compute_facts(results: Mapping[str, Results],
     if test is not None:
         _picture_facts(f, results, test)
         _map_facts(f, results, test)
+        if "mnist" in test and all(n in results for n in shifts.experiments()):
+            _shift_facts(f, results, test["mnist"])
+    if train is not None:
+        _template_facts(f, results, train)
     return f
 
 
@@ -452,28 +459,6 @@ def _mistake_facts(f: dict[str, Fact], results: Mapping[str, Results]) -> None:
 def _picture_facts(f: dict[str, Fact], results: Mapping[str, Results],
                    test: Mapping[str, Split]) -> None:
     """What the chapters say a picture shows, measured against the test images."""
-    names = {"mnist": [f"“{d}”" for d in range(10)],
-             "cifar10": [f"“{c}”" for c in CIFAR_CLASSES_ZH]}
-    for prefix, dataset in (("mnist", "mnist"), ("cifar", "cifar10")):
-        single = f"{prefix}-1layer"
-        if single not in results or dataset not in test:
-            continue
-        means = analysis.class_means(test[dataset].images, test[dataset].labels)
-        corr = analysis.correlations(results[single].weights[0], means)  # (10, 10)
-        own = np.diag(corr)
-        best = corr.argmax(1)
-        hits = int((best == np.arange(10)).sum())
-        lo, hi = float(own.min()), float(own.max())
-        f[f"{prefix}.templates.own"] = _fact(hits, str(hits))
-        span = f"相关系数 {lo:.2f} 到 {hi:.2f}"
-        if hits == 10:
-            story = f"十个模板都和自己那一类图像的平均样子最像（{span}）"
-        else:
-            misses = "、".join(f"{names[dataset][c]}的模板更像{names[dataset][int(best[c])]}"
-                               f"的平均图像" for c in range(10) if best[c] != c)
-            story = (f"十个模板里有 {hits} 个和自己那一类图像的平均样子最像（{span}），"
-                     f"例外是：{misses}")
-        f[f"{prefix}.templates.story"] = _fact({"own": hits, "min": lo, "max": hi}, story)
     if "mnist-2layer" in results and "mnist" in test:
         means = analysis.class_means(test["mnist"].images, test["mnist"].labels)
         corr = np.abs(analysis.correlations(results["mnist-2layer"].weights[0], means))
@@ -644,6 +629,123 @@ def _compare_maps(f: dict[str, Fact], key: str, a: str, runs_a: Sequence[reps.Ma
     f[f"{name}.phrase"] = _fact(v, phrase(v, gap))
 
 
+def signed_r(x: float) -> str:
+    """A correlation as printed, with a true minus sign: "−0.83"."""
+    return f"{x:.2f}".replace("-", "−")
+
+
+def _template_facts(f: dict[str, Fact], results: Mapping[str, Results],
+                    train: Mapping[str, Split]) -> None:
+    """Each single-layer network's templates against the average training image of
+    each class (the figure beside them draws the same ``analysis.match_templates``):
+    how many are most like their own class's average and how strongly; and what is
+    left of a template once the best multiple of its average is taken away: how much
+    of it is negative, and whether it is negative where the other classes are drawn."""
+    names = {"mnist": [f"“{d}”" for d in range(10)],
+             "cifar10": [f"“{c}”" for c in CIFAR_CLASSES_ZH]}
+    for prefix, dataset in (("mnist", "mnist"), ("cifar", "cifar10")):
+        single = f"{prefix}-1layer"
+        if single not in results or dataset not in train:
+            continue
+        m = analysis.match_templates(results[single].weights[0], train[dataset].images,
+                                     train[dataset].labels, spec(dataset).centre)
+        own, best = m.own, m.corr.argmax(1)
+        hits = int((best == np.arange(10)).sum())
+        lo, hi = float(own.min()), float(own.max())
+        f[f"{prefix}.templates.own"] = _fact(hits, str(hits))
+        span = f"相关系数 {lo:.2f} 到 {hi:.2f}"
+        if hits == 10:
+            story = f"十个模板都和自己那一类训练图像的平均样子最像（{span}）"
+        else:
+            misses = "、".join(f"{names[dataset][c]}的模板更像{names[dataset][int(best[c])]}"
+                               f"的平均图像" for c in range(10) if best[c] != c)
+            story = (f"十个模板里有 {hits} 个和自己那一类训练图像的平均样子最像（{span}），"
+                     f"例外是：{misses}")
+        f[f"{prefix}.templates.story"] = _fact({"own": hits, "min": lo, "max": hi}, story)
+        f[f"{prefix}.templates.corr"] = _fact([float(v) for v in own],
+                                              f"{lo:.2f} 到 {hi:.2f}")
+        neg = m.negative_share
+        f[f"{prefix}.templates.negative"] = _fact(
+            [float(v) for v in neg], f"{pct(float(neg.min()), 0)} 到 {pct(float(neg.max()), 0)}")
+        a = m.against_others
+        f[f"{prefix}.templates.others"] = _fact(
+            {"min": float(a.min()), "max": float(a.max()), "per_class": [float(v) for v in a]},
+            f"{signed_r(float(a.min()))} 到 {signed_r(float(a.max()))}")
+
+
+def _shift_facts(f: dict[str, Fact], results: Mapping[str, Results], test: Split) -> None:
+    """The shift test as the chapters quote it: per network, the accuracy on the
+    subset unshifted and moved ``QUOTED_SHIFT`` and ``MAX_SHIFT`` pixels (the mean of
+    the four directions), over its seeds; comparisons by the noise rule; and the
+    digit that flips (``shifts.pick_flip``)."""
+    quoted, far = shifts.QUOTED_SHIFT, shifts.MAX_SHIFT
+    moves = [(0, 0), *shifts.quoted_shifts(), *shifts.quoted_shifts(far)]
+    t = shifts.run_test(results, test.images, test.labels, moves)
+    n = len(t.index)
+    f["shift.n_images"] = _fact(n, count(n))
+    f["shift.per_class"] = _fact(shifts.PER_CLASS, str(shifts.PER_CLASS))
+    f["shift.pixels"] = _fact(quoted, str(quoted))
+    f["shift.max"] = _fact(far, str(far))
+    at = {0: [moves.index((0, 0))], quoted: [moves.index(m) for m in shifts.quoted_shifts()],
+          far: [moves.index(m) for m in shifts.quoted_shifts(far)]}
+
+    def accuracies(role: str, px: int) -> list[list[float]]:
+        """Per run, the accuracy under each move of ``px`` pixels."""
+        return [[float(t.correct[r][k].mean()) for k in at[px]] for r in t.runs[role]]
+
+    for role, label in shifts.ROLES:
+        f[f"shift.{role}.network"] = _fact(t.runs[role][0], label)
+        for px in (0, quoted, far):
+            acc = [float(np.mean(a)) for a in accuracies(role, px)]
+            lo, hi, mean = min(acc), max(acc), float(np.mean(acc))
+            f[f"shift.{role}.at{px}"] = _fact(mean, pct(mean))
+            span = f"{100 * lo:.1f}–{pct(hi)}"
+            f[f"shift.{role}.at{px}.runs"] = _fact([lo, hi], f"{times_zh(len(acc))}训练 {span}")
+
+    def compare(key: str, a: tuple[str, int], b: tuple[str, int]) -> None:
+        """``shift.cmp.<key>``: network ``a[0]`` moved ``a[1]`` pixels against ``b``,
+        by the noise rule: the runs paired by seed, and McNemar's test asked for each
+        pair of runs once per direction, never over the four directions pooled (the
+        same digit moved four ways is not four independent trials); every one of
+        those tests must agree. The value holds every number the verdict came from."""
+        (ra, pa), (rb, pb) = a, b
+        runs_a, runs_b = t.runs[ra], t.runs[rb]
+        ka = at[pa]
+        kb = at[pb] if len(at[pb]) == len(ka) else at[pb] * len(ka)
+        pairs = [analysis.discordant(t.correct[x][i], t.correct[y][j])
+                 for x, y in zip(runs_a, runs_b, strict=True) for i, j in zip(ka, kb, strict=True)]
+        acc_a = [float(np.mean(v)) for v in accuracies(ra, pa)]
+        acc_b = [float(np.mean(v)) for v in accuracies(rb, pb)]
+        v = verdict(acc_a, acc_b, pairs)
+        fa, fb = f"shift.{ra}.at{pa}", f"shift.{rb}.at{pb}"
+        f[f"shift.cmp.{key}"] = _fact({
+            "a": fa, "b": fb, "verdict": v, "alpha": ALPHA, "n": n,
+            "runs_a": runs_a, "runs_b": runs_b,
+            "moves_a": [list(moves[i]) for i in ka], "moves_b": [list(moves[j]) for j in kb],
+            "accuracy_a": accuracies(ra, pa), "accuracy_b": accuracies(rb, pb),
+            "pairs": [list(p) for p in pairs], "p": [analysis.mcnemar_p(*p) for p in pairs],
+        }, VERDICT_ZH[v])
+        shown = _shown_percent(f[fa]["text"]) - _shown_percent(f[fb]["text"])
+        gap = f"{abs(shown):.1f}"
+        f[f"shift.cmp.{key}.phrase"] = _fact(v, phrase(v, gap))
+
+    for role, _ in shifts.ROLES:
+        compare(f"{role}.at{quoted}-vs-at0", (role, quoted), (role, 0))
+        compare(f"{role}.at{far}-vs-at{quoted}", (role, far), (role, quoted))
+    for other in ("single", "best"):
+        for px in (quoted, far):
+            compare(f"conv-vs-{other}.at{px}", ("conv", px), (other, px))
+    flip = shifts.pick_flip(t)
+    if flip is not None:
+        f["shift.flip.index"] = _fact(flip.index, str(flip.index))
+        f["shift.flip.label"] = _fact(flip.label, str(flip.label))
+        f["shift.flip.single_wrong"] = _fact(flip.single_wrong, number_zh(flip.single_wrong))
+        f["shift.flip.conv_wrong"] = _fact(flip.conv_wrong, number_zh(flip.conv_wrong))
+        wrong = sorted({a for a in flip.single[1:] if a != flip.label})
+        f["shift.flip.single_answers"] = _fact(
+            flip.single, "、".join(str(a) for a in wrong) if wrong else "")
+
+
 def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results, names: list[str]) -> None:
     a, p, n = analysis.largest_confusion(r.confusion)
     p_key = f"{prefix}.confusion"
@@ -666,5 +768,5 @@ def make(inputs: ProductInputs) -> bytes:
     """Every fact, as one JSON file."""
     import json
 
-    facts = compute_facts(inputs.results, inputs.test)
+    facts = compute_facts(inputs.results, inputs.test, inputs.train or None)
     return json.dumps(facts, ensure_ascii=False, indent=1, sort_keys=True).encode()

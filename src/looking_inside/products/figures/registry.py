@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from looking_inside.config import CONVNETS, experiment_names, seeds_of, sweep_experiments
+from looking_inside.config import (
+    CONVNETS,
+    convnet_name,
+    experiment_names,
+    seeds_of,
+    sweep_experiments,
+)
 from looking_inside.products.figures import render
 from looking_inside.products.inputs import Product
 
@@ -39,6 +45,9 @@ class FigureSpec:
     # A function ``(inputs) -> Table`` in the same module giving the numbers behind the
     # figure as CSV; without one, the data file is what the figure drew, as JSON.
     data: str | None = None
+    # Whether it reads the training images of ``datasets`` too (their identity is
+    # already in the key: a data set's fingerprint covers both splits).
+    train: bool = False
 
     def render_function(self) -> Callable[[ProductInputs, Theme], Figure]:
         return render.function_of(self.module, self.function)
@@ -58,7 +67,7 @@ class FigureSpec:
         return Product(
             "figure", self.name, f"products.figures.{self.module}",
             make=partial(render.files, self), experiments=self.experiments,
-            datasets=self.datasets,
+            datasets=self.datasets, reads_train=self.train,
             # Everything else that changes the bytes: the font file, and the libraries
             # that draw and encode (matplotlib, numpy; Pillow writes the images inside
             # an SVG).
@@ -73,6 +82,11 @@ class FigureSpec:
 _SWEEP = tuple(e.name for d in ("mnist", "cifar10") for e in sweep_experiments(d))
 _CONVNETS = tuple(e.name for e in CONVNETS)
 _CONVNET_RUNS = tuple(n for c in _CONVNETS for n in seeds_of(c))
+# What the shift test reads (as ``products.shifts.experiments``): every run of the
+# MNIST single-layer network and convnet, and the whole MNIST sweep (its best point is
+# chosen from it).
+_SHIFT_RUNS = (*(n for c in ("mnist-1layer", convnet_name("mnist")) for n in seeds_of(c)),
+               *(e.name for e in sweep_experiments("mnist")))
 
 
 FIGURES: tuple[FigureSpec, ...] = (
@@ -99,6 +113,13 @@ FIGURES: tuple[FigureSpec, ...] = (
         data="weights_all_data",
     ),
     FigureSpec(
+        "mnist-templates-vs-averages", "templates", "mnist_templates", ("mnist-1layer",),
+        ("mnist",),
+        "单层 MNIST 网络的模板和每个数字训练图像的平均样子并排。每一列是一个数字，从上到下依次是：这个数字全部训练图像的平均、它的模板，以及差值，即模板减去按最合适的比例缩放后的平均图像（蓝色是模板比它高的地方，橙色是低的地方）。前两行的每幅图都按自己的范围从黑到白显示。列头的 r 是模板和平均图像的相关系数。看最下一行：橙色落在哪里？是不是别的数字常有笔画、这个数字却空着的地方？",
+        "两组各三行五列的小图，上一组是数字 0 到 4，下一组是 5 到 9，每列上方写着数字和相关系数 r。第一行是模糊的白色平均数字，第二行是灰度的模板，第三行是蓝橙两色的差值图：蓝色和橙色各落在哪里，是这幅图要看的地方。",
+        data="mnist_templates_data", train=True,
+    ),
+    FigureSpec(
         "mnist-trace-single", "trace", "single_layer", ("mnist-1layer", "mnist-2layer"),
         ("mnist",),
         "一张测试图走过单层网络。挑法：两个网络都认对的 2 里，单层网络第一名和第二名得分之差排在正中间的那一张。上排是输入，和得分最高的两个类别各自的 w⊙x（每个像素乘上它的权重）：红色的像素推高这一类的得分，蓝色的拉低；一幅图里的数全加起来，再加上偏置 b，就是这一类的得分 z：这是等式，不是近似。下排是十个得分，和 softmax 把它们换算成的概率。先看第一名的图里红色落在哪几笔上，再看第二名的图：同样的笔画在那里是红还是蓝？",
@@ -115,6 +136,13 @@ FIGURES: tuple[FigureSpec, ...] = (
         "单层网络在测试集上的四个错误：左边两个情有可原（正确答案只以很小的差距屈居第二），右边两个错得离谱（另一个网络能轻松认出的数字，它却很有把握地认错了）。",
         "四张手写数字图像，每张上方写着实际数字和网络认成的数字，下方写着网络对错误答案的把握和对正确答案给出的概率。",
         data="mistakes_data",
+    ),
+    FigureSpec(
+        "mnist-shift-flip", "shift_test", "shift_flip", ("mnist-1layer", convnet_name("mnist")),
+        ("mnist",),
+        "同一个测试数字，原样和往四个方向各平移 2 个像素（移出去的部分丢掉，空出来的地方填黑）。每张图下面是两个网络的答案：“单层”是上一章的单层网络，“卷积”是最后一章的小卷积网络，认错的标成橙色并注明“错”。这个数字是按固定规则挑出来的：在两个网络不平移时都认对的数字里，先找卷积网络平移后认错次数最少的，其中再找单层网络认错次数最多的（还相同就取测试集里排在前面的）。",
+        "五张并排的手写数字小图，各有一个细边框：第一张是原图，其余四张是同一个数字往左、右、上、下各挪了 2 个像素。每张图下面两行字写着单层网络和卷积网络各把它认成了几，认错的答案用橙色加粗并注明“错”：看两行字在挪动以后哪一行变了。",
+        data="shift_flip_data",
     ),
     FigureSpec(
         "mnist-confusion", "mnist", "confusion", ("mnist-1layer",), ("mnist",),
@@ -139,6 +167,13 @@ FIGURES: tuple[FigureSpec, ...] = (
         "单层 CIFAR-10 网络 10 个输出神经元的权重，按颜色通道还原成 32×32 的彩色图像。看看飞机和船的模板四周是不是偏蓝。",
         "两行共十幅模糊的彩色图，分别标着十个类别；每一幅都是平滑过渡的色块，有的中间能看出一团和背景颜色不同的轮廓。",
         data="weights_all_data",
+    ),
+    FigureSpec(
+        "cifar-templates-vs-averages", "templates", "cifar_templates", ("cifar-1layer",),
+        ("cifar10",),
+        "单层 CIFAR-10 网络的模板和每一类训练图像的平均样子并排。每一列是一类，从上到下依次是：这一类全部训练图像的平均、它的模板，以及差值，即模板减去按最合适的比例缩放后的平均图像（灰色表示差值为 0，偏向哪种颜色，就是模板比缩放后的平均图像更看重这种颜色）。前两行的每幅图都按自己的范围拉伸了明暗。列头的 r 是模板和平均图像的相关系数。比一比前两行：模板和平均图像像到什么程度？",
+        "两组各三行五列的彩色小图，对应十个类别，每列上方写着类名和相关系数 r。第一行是模糊的平均照片，大多是中间一团、四周一圈的色块；第二行是模板，色块的分布和第一行相似；第三行是以灰色为底的差值图，色块的分布又和模板相似。",
+        data="cifar_templates_data", train=True,
     ),
     FigureSpec(
         "cifar-confusion", "cifar", "confusion", ("cifar-1layer",), ("cifar10",),
@@ -190,6 +225,12 @@ FIGURES: tuple[FigureSpec, ...] = (
         "卷积网络第一层的 5×5 过滤器：上排是 MNIST 网络的（灰度，越亮权重越高），下排是 CIFAR-10 网络的（彩色，灰色表示 0，颜色表示它偏爱或排斥的颜色）。每个过滤器都在整张图上逐处滑动使用。看上排：哪些过滤器一侧亮、一侧暗，像笔画的一道边缘？",
         "两排小方块图。上排 8 个 5×5 的灰度方块，明暗分布各不相同；下排 8 个 5×5 的彩色方块，是几种颜色的搭配。",
         data="convnet_filters_data",
+    ),
+    FigureSpec(
+        "mnist-shift-accuracy", "shift_test", "shift_accuracy", _SHIFT_RUNS, ("mnist",),
+        "把 300 张测试数字（每个数字随机取 30 张，随机种子固定）左右或上下平移 0 到 4 个像素（移出去的部分丢掉，空出来的地方填黑）以后，三个网络的准确率：单层网络、容量实验里最好的多层网络和卷积网络。线是换随机种子训练三次的平均，色带是三次的范围。先看平移 2 个像素时三条线各掉了多少，再看平移到 4 个像素时，卷积网络还剩多少。",
+        "上下两幅折线图，横轴是平移的像素数，中间是 0，往左是向左（上图）或向上（下图）平移，往右是向右或向下平移，纵轴是准确率。每幅图三条线：单层网络、最好的多层网络和卷积网络，每条线外面有一条浅色的带。三条线都在中间平移为 0 处最高，往两边下降：比一比三条线下降得有多快。",
+        data="shift_accuracy_data",
     ),
     FigureSpec(
         "representation-maps", "maps", "representation_maps", ("mnist-2layer", "mnist-conv"),
