@@ -164,7 +164,7 @@ def measure(tab: Tab, built_site: Path, manifest: dict[str, Any], screen: str
                 rel = urlsplit(s["src"]).path.removeprefix(urlsplit(tab.server).path)
                 file = rel.rsplit("/", 1)[-1]
                 entry = manifest[name]
-                layouts = entry.get("narrow") or []
+                layouts = (entry.get("narrow") or {}).get("files") or []
                 want = (layouts if screen == "phone" and layouts else entry["files"])
                 if file != want[0 if theme == "light" else 1]:
                     wrong.append(f"{path} {name} ({theme}, {screen}): shows {file}, "
@@ -210,3 +210,32 @@ def test_every_figure_text_is_big_enough(screen: tuple[str, Tab, float], built_s
                     for r in rows if r["px"] < least})
     assert not wrong, "\n".join(wrong)
     assert not small, f"{name}: figure text under {least} CSS px:\n" + "\n".join(small)
+
+
+def test_the_zoom_opens_the_wide_layout_on_a_phone(browser: Any, server: str,
+                                                   manifest: dict[str, Any]) -> None:
+    """On a phone the page shows a figure's narrow layout; its zoom (GLightbox) opens
+    the wide one, in the palette shown."""
+    name, path = "capacity-sweep", "/features/"
+    assert manifest[name]["narrow"], f"{name} has no phone layout"
+    tab = Tab(browser, server, **PHONE)
+    try:
+        page = tab.open(path, None)
+        for scheme, k in (("default", 0), ("slate", 1)):
+            _palette(page, scheme)
+            link = page.locator(f"#fig-{name} a.glightbox:visible")
+            link.scroll_into_view_if_needed()
+            img = link.locator("img")
+            page.wait_for_function("i => i.complete && i.naturalWidth > 0",
+                                   arg=img.element_handle())
+            shown = img.evaluate("i => i.currentSrc")
+            assert shown.endswith("/" + manifest[name]["narrow"]["files"][k]), shown
+            link.click()
+            zoomed = page.locator(".gslide.current .gslide-image img")
+            zoomed.wait_for()
+            assert zoomed.get_attribute("src").split("#")[0].endswith(
+                "/" + manifest[name]["files"][k])
+            page.keyboard.press("Escape")
+            page.wait_for_selector(".glightbox-container", state="detached")
+    finally:
+        tab.close()
