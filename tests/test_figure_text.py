@@ -14,7 +14,10 @@ own text objects, at sizes, rotations and palettes chosen for the test.
 
 In the browser, per page, palette and screen: every figure shows exactly one image (the
 palette's), its ``currentSrc`` is the palette's file, and the phone layout where the
-figure has one (``<picture>``); its smallest text is measured against the threshold.
+figure has one (``<picture>``), its zoom link the wide file; its smallest text is
+measured against the threshold, and no page scrolls sideways. A figure inside an
+interactive part's fallback (hidden once the part is built) is measured where a
+chapter shows it. Both screens are in the full tier (the ``browser`` fixture).
 """
 
 from __future__ import annotations
@@ -150,9 +153,12 @@ def measure(tab: Tab, built_site: Path, manifest: dict[str, Any], screen: str
     for path in figure_pages(built_site):
         page = tab.open(path, None)
         page.wait_for_load_state("networkidle")
+        width = page.viewport_size["width"]
         for scheme, theme in SCHEMES.items():
             _palette(page, scheme)
             shown = page.evaluate(SHOWN)
+            if page.evaluate("document.documentElement.scrollWidth") > width:
+                wrong.append(f"{path} ({theme}): the page scrolls sideways")
             for fig_id in {s["figure"] for s in shown}:
                 n = sum(s["figure"] == fig_id and s["src"] is not None for s in shown)
                 if n != 1:
