@@ -150,6 +150,30 @@ def test_source_line_forms(monkeypatch: pytest.MonkeyPatch) -> None:
     assert f"[代码](https://github.com/o/r/blob/{'c' * 40}/src/x.py#L3-L9)" in linked
 
 
+def test_figure_markdown_offers_the_phone_layout() -> None:
+    """A figure with a phone layout: per palette, a <picture> whose <source> names the
+    narrow file for narrow screens, inside the zoom link to the wide file, the <img>
+    keeping its palette fragment, alt text, lazy loading and width, and left alone by
+    the zoom plugin (it would wrap the <img> inside the <picture>). Without one: plain
+    images, as before."""
+    from looking_inside.build import Manifest
+
+    fig = {"name": "f", "files": ["f.light.svg", "f.dark.svg"], "data": "f.json",
+           "caption": "说明", "alt": "替代[文字]", "width": 600,
+           "narrow": {"files": ["f.light.narrow.svg", "f.dark.narrow.svg"], "width": 350},
+           "code": {"path": "src/x.py", "lines": [1, 2], "function": "f"}}
+    m = Manifest([fig, {**fig, "name": "g", "narrow": None}], {}, [], [], {}, {})
+    md = site.figure_markdown(m, "f", "weights.md", None, 3)
+    for theme in ("light", "dark"):
+        picture = (f'<picture><source media="{site.NARROW_SCREEN}" srcset="figures/f.{theme}'
+                   f'.narrow.svg" width="350">![替代（文字）](figures/f.{theme}.svg#only-'
+                   f'{theme}){{ loading=lazy width=600 .li-skip-zoom }}</picture>')
+        assert f"[{picture}](figures/f.{theme}.svg#only-{theme}){{ .glightbox " in md
+    plain = site.figure_markdown(m, "g", "weights.md", None, 4)
+    assert "<picture>" not in plain and "li-skip-zoom" not in plain
+    assert "![替代（文字）](figures/f.light.svg#only-light){ loading=lazy width=600 }" in plain
+
+
 # --- the built site -----------------------------------------------------------------
 
 FIGURE_BLOCK = re.compile(r'<figure class="li-figure" id="fig-([^"]+)">(.*?)</figure>', re.S)

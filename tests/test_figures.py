@@ -66,6 +66,23 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     # every panel in one axes (curves.py); its titles are checked below
     "training-curves": (1, []),
 }
+# The phone layouts (``narrow=True``) whose axes or titles differ from the wide ones'.
+NARROW_EXPECTED: dict[str, tuple[int, list[str]]] = {
+    "mnist-hidden-top-images": (2, ["过滤器", "最兴奋的 8 张", "过滤器", "最不兴奋的 8 张"]),
+}
+# Every layout drawn: (spec, narrow).
+LAYOUTS = [(s, n) for s in FIGURES for n in s.layouts()]
+NARROW = [s for s in FIGURES if s.narrow]
+
+
+def _id(layout: tuple[object, bool]) -> str:
+    spec, narrow = layout
+    return f"{spec.name}{'-narrow' if narrow else ''}"  # type: ignore[attr-defined]
+
+
+def _flat(text: str) -> str:
+    """Text without its white space: a layout may break a title over two lines."""
+    return "".join(text.split())
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +90,11 @@ def inputs() -> ProductInputs:
     return fake_inputs()
 
 
-def render(name: str, inputs: ProductInputs, theme: style.Theme = style.LIGHT) -> Figure:
+def render(name: str, inputs: ProductInputs, theme: style.Theme = style.LIGHT,
+           narrow: bool = False) -> Figure:
     style.setup(theme)
-    return get_figure(name).render_function()(inputs, theme)
+    draw = get_figure(name).render_function()
+    return draw(inputs, theme, narrow=True) if narrow else draw(inputs, theme)
 
 
 def test_every_figure_has_an_expectation() -> None:
@@ -84,29 +103,87 @@ def test_every_figure_has_an_expectation() -> None:
         assert f.caption and f.alt and f.caption != f.alt
 
 
-@pytest.mark.parametrize("name", list(EXPECTED))
-def test_figure_panels(name: str, inputs: ProductInputs) -> None:
-    fig = render(name, inputs)
+def test_a_phone_layout_is_the_same_function_with_narrow() -> None:
+    """One drawing function per figure: its phone layout is a keyword, never a copy."""
+    import inspect
+
+    for spec in FIGURES:
+        params = inspect.signature(spec.render_function()).parameters
+        if spec.narrow:
+            assert "narrow" in params and params["narrow"].default is False, spec.name
+            assert params["narrow"].kind is not inspect.Parameter.POSITIONAL_ONLY
+        assert spec.images()[:2] == [spec.filename("light"), spec.filename("dark")]
+        assert len(spec.images()) == 2 * len(spec.layouts())
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=_id)
+def test_figure_panels(layout: tuple, inputs: ProductInputs) -> None:
+    spec, narrow = layout
+    fig = render(spec.name, inputs, narrow=narrow)
     try:
-        n_axes, titles = EXPECTED[name]
+        n_axes, titles = EXPECTED[spec.name]
+        if narrow:
+            n_axes, titles = NARROW_EXPECTED.get(spec.name, (n_axes, titles))
         assert len(fig.axes) == n_axes
-        shown = [t for ax in fig.axes
+        shown = [_flat(t) for ax in fig.axes
                  for t in [ax.get_title()] + [a.get_text() for a in ax.texts
                                               if isinstance(a, Annotation) and a.get_text()]
                  if t]
-        assert shown[: len(titles)] == titles
+        assert shown[: len(titles)] == [_flat(t) for t in titles]
     finally:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
 
 
+# Phone layouts whose drawn coordinates are layout (the curves are placed in inches),
+# and those whose tiles are rearranged in their mosaic (each checked tile by tile
+# below, in both layouts).
+IN_INCHES = {"training-curves"}
+REARRANGED = {"cifar-samples", "mnist-hidden-top-images"}
+
+
+@pytest.mark.parametrize("spec", NARROW, ids=lambda s: s.name)
+def test_the_phone_layout_shows_what_the_wide_one_does(spec, inputs: ProductInputs) -> None:
+    """Only the layout changes: the same texts, bars, lines and images, read back from
+    the drawn figures (``numbers.drawn``: what the data file of a figure without a
+    table holds)."""
+    from looking_inside.products.figures import numbers
+
+    def content(narrow: bool) -> dict[str, object]:
+        fig = render(spec.name, inputs, narrow=narrow)
+        try:
+            drawn = numbers.drawn(fig)
+        finally:
+            style.plt.close(fig)
+        panels = drawn["panels"]
+        texts = {_flat(t) for p in panels for t in [p.get("title", ""), *p.get("text", [])]}
+        out: dict[str, object] = {
+            "texts": (texts | {_flat(t) for t in drawn.get("text", [])}) - {""},
+            "bars": [b for p in panels for b in p.get("bars", [])],
+            "lines": [ln for p in panels for ln in p.get("lines", [])],
+            "images": [i for p in panels for i in p.get("images", [])]}
+        if spec.name in IN_INCHES:
+            out["lines"] = len(out["lines"])  # type: ignore[arg-type]
+        if spec.name in REARRANGED:
+            del out["images"]
+        return out
+
+    wide, narrow = content(False), content(True)
+    for part in wide:  # as JSON: NaN (an image's transparent gap) equals itself there
+        a, b = (json.dumps(sorted(x) if isinstance(x, set) else x) for x in
+                (wide[part], narrow[part]))
+        assert a == b, f"{spec.name}: the phone layout's {part} differ"
+
+
+@pytest.mark.parametrize("narrow", [False, True])
 def test_cifar_samples_tiles_are_the_sampled_images_under_their_classes(
-        inputs: ProductInputs) -> None:
+        inputs: ProductInputs, narrow: bool) -> None:
     from looking_inside.products.figures.cifar import SAMPLE_COLS, samples_data
 
     rows = samples_data(inputs)[1:]
-    fig = render("cifar-samples", inputs)
+    fig = render("cifar-samples", inputs, narrow=narrow)
+    cols = SAMPLE_COLS // 2 if narrow else SAMPLE_COLS
     (ax,) = fig.axes
     assert [a.get_text() for a in ax.texts] == [r[3] for r in rows]
     mosaic = np.asarray(ax.images[0].get_array())  # (H, W, 4) uint8
@@ -118,9 +195,9 @@ def test_cifar_samples_tiles_are_the_sampled_images_under_their_classes(
     xs = np.flatnonzero(opaque.any(0))
     row_starts = ys[np.r_[True, np.diff(ys) > 1]]
     col_starts = xs[np.r_[True, np.diff(xs) > 1]]
-    assert len(col_starts) == SAMPLE_COLS
+    assert len(col_starts) == cols
     for k, r in enumerate(rows):
-        y, x = row_starts[k // SAMPLE_COLS], col_starts[k % SAMPLE_COLS]
+        y, x = row_starts[k // cols], col_starts[k % cols]
         tile = mosaic[y:y + 32, x:x + 32, :3]
         np.testing.assert_array_equal(tile, images[int(r[1])].transpose(1, 2, 0))
     import matplotlib.pyplot as plt
@@ -128,18 +205,21 @@ def test_cifar_samples_tiles_are_the_sampled_images_under_their_classes(
     plt.close(fig)
 
 
-def test_training_curves_draw_every_history_under_its_name(inputs: ProductInputs) -> None:
+@pytest.mark.parametrize("narrow", [False, True])
+def test_training_curves_draw_every_history_under_its_name(inputs: ProductInputs,
+                                                           narrow: bool) -> None:
     """One panel pair per configuration, titled by its seed-0 run (with "×3" where it
     has three seeds), every run's curves in it."""
     import re
 
-    fig = render("training-curves", inputs)
+    fig = render("training-curves", inputs, narrow=narrow)
     (ax,) = fig.axes
     groups: dict[str, list[str]] = {}
     for name in inputs.results:
         groups.setdefault(re.sub(r"-seed\d+$", "", name), []).append(name)
     titles = [f"{n} ×{len(r)}" if len(r) > 1 else n for n, r in groups.items()]
-    texts = [t.get_text() for t in ax.texts]
+    texts = [_flat(t.get_text()) for t in ax.texts]
+    titles = [_flat(t) for t in titles]
     assert [t for t in texts if t in titles] == titles
     # Per configuration, every run's loss line, then every run's accuracy line: their
     # heights follow the history (an affine map of it, so correlation 1), and every
@@ -200,11 +280,12 @@ def test_confusion_figure_shows_the_counts(inputs: ProductInputs) -> None:
     assert faces[worst][3] == faces[hit][:, 3].max()
 
 
-def test_mistakes_show_true_and_predicted_labels(inputs: ProductInputs) -> None:
+@pytest.mark.parametrize("narrow", [False, True])
+def test_mistakes_show_true_and_predicted_labels(inputs: ProductInputs, narrow: bool) -> None:
     from looking_inside.products.analysis import select_mistakes
 
     picks = select_mistakes(inputs.results["mnist-1layer"], inputs.results["mnist-2layer"])
-    fig = render("mnist-mistakes", inputs)
+    fig = render("mnist-mistakes", inputs, narrow=narrow)
     assert [ax.get_title() for ax in fig.axes] == \
         [f"实际 {m.actual} → 认成 {m.predicted}" for m in picks]
     assert [m.kind for m in picks] == ["understandable"] * 2 + ["glaring"] * 2
@@ -229,20 +310,21 @@ def _svg_size(svg: bytes) -> tuple[float, float]:
     return float(m.group(1)), float(m.group(2))
 
 
-@pytest.mark.parametrize("spec", FIGURES, ids=lambda s: s.name)
-def test_same_results_same_bytes(spec, inputs: ProductInputs) -> None:
-    a = style.save(render(spec.name, inputs))
-    b = style.save(render(spec.name, inputs))
+@pytest.mark.parametrize("layout", LAYOUTS, ids=_id)
+def test_same_results_same_bytes(layout: tuple, inputs: ProductInputs) -> None:
+    spec, narrow = layout
+    a = style.save(render(spec.name, inputs, narrow=narrow))
+    b = style.save(render(spec.name, inputs, narrow=narrow))
     assert a == b
-    dark = style.save(render(spec.name, inputs, style.DARK))
+    dark = style.save(render(spec.name, inputs, style.DARK, narrow=narrow))
     assert dark != a, "the dark variant must differ from the light one"
     assert b"<dc:date>" not in a and b"Matplotlib v" not in a  # no dates or versions
     # A page does not shift when the reader switches palettes.
     assert _svg_size(dark) == _svg_size(a)
 
 
-@pytest.mark.parametrize("spec", FIGURES, ids=lambda s: s.name)
-def test_images_go_in_at_their_own_resolution(spec, inputs: ProductInputs) -> None:
+@pytest.mark.parametrize("layout", LAYOUTS, ids=_id)
+def test_images_go_in_at_their_own_resolution(layout: tuple, inputs: ProductInputs) -> None:
     """Every image in a figure is embedded as it is, one pixel per value, and drawn
     pixelated (sharp at any zoom), not resampled at the SVG's nominal 72 dpi: each
     embedded picture's size is that of an array the figure drew."""
@@ -252,7 +334,8 @@ def test_images_go_in_at_their_own_resolution(spec, inputs: ProductInputs) -> No
 
     from PIL import Image
 
-    fig = render(spec.name, inputs)
+    spec, narrow = layout
+    fig = render(spec.name, inputs, narrow=narrow)
     drawn = [im.get_array().shape[:2] for ax in fig.axes for im in ax.images]
     svg = style.save(fig).decode()
     images = re.findall(r'<image ([^>]*)/>', svg)
@@ -298,7 +381,11 @@ def test_generate_writes_a_complete_manifest(data_root: Path, session_cache: Pat
     for fig in m["figures"]:
         assert fig["caption"] and fig["alt"]
         assert len(fig["files"]) == 2
-        for f in fig["files"]:
+        spec = get_figure(fig["name"])
+        narrow = fig["narrow"]["files"] if fig["narrow"] else []
+        assert [*fig["files"], *narrow] == spec.images()
+        assert bool(narrow) == spec.narrow and set(fig["sha256"]) == set(spec.images())
+        for f in spec.images():
             data = (tmp_path / "a" / "figures" / f).read_bytes()
             assert hashlib.sha256(data).hexdigest() == fig["sha256"][f]
             assert (tmp_path / "b" / "figures" / f).read_bytes() == data
@@ -306,7 +393,7 @@ def test_generate_writes_a_complete_manifest(data_root: Path, session_cache: Pat
                  for p in (tmp_path / "a").rglob("*") if p.is_file()}
     assert published == {"assets/data/manifest.json",
                          *(f"figures/{f}" for fig in m["figures"]
-                           for f in [*fig["files"], fig["data"]]),
+                           for f in [*get_figure(fig["name"]).images(), fig["data"]]),
                          *(f"assets/data/{f}" for e in m["exports"] for f in e["files"])}
     facts = m["facts"]
     for e in EXPERIMENTS:
@@ -372,9 +459,10 @@ def test_extreme_examples_are_the_sorted_ends() -> None:
     assert bottom.tolist() == [[2, 0], [0, 1]]
 
 
+@pytest.mark.parametrize("narrow", [False, True])
 @pytest.mark.parametrize("theme", style.THEMES, ids=lambda t: t.name)
 def test_hidden_top_images_show_the_extreme_digits(inputs: ProductInputs,
-                                                   theme: style.Theme) -> None:
+                                                   theme: style.Theme, narrow: bool) -> None:
     """Every tile of the mosaic, found by the transparent gaps, is the filter or the
     test digit the data file names for it, inked for the palette."""
     from looking_inside.products.analysis import extreme_examples
@@ -384,39 +472,44 @@ def test_hidden_top_images_show_the_extreme_digits(inputs: ProductInputs,
     rows = top_images_data(inputs)[1:]
     top, bottom = extreme_examples(res.hidden, 8)
     assert [r[3] for r in rows] == [*top.ravel(), *bottom.ravel()]
-    fig = render("mnist-hidden-top-images", inputs, theme)
-    (ax,) = fig.axes
-    mosaic = np.asarray(ax.images[0].get_array())  # (H, W, 4) uint8
-    opaque = mosaic[..., 3] == 255
-    ys, xs = np.flatnonzero(opaque.any(1)), np.flatnonzero(opaque.any(0))
-    row_starts = ys[np.r_[True, np.diff(ys) > 1]]
-    col_starts = xs[np.r_[True, np.diff(xs) > 1]]
-    assert (len(row_starts), len(col_starts)) == (10, 17)
+    fig = render("mnist-hidden-top-images", inputs, theme, narrow=narrow)
+    # Wide: one mosaic, the most exciting group then the least; narrow: one mosaic
+    # each, every row starting with its filter.
+    groups = [("most", "least")] if not narrow else [("most",), ("least",)]
+    assert len(fig.axes) == len(groups)
     images = inputs.test["mnist"].images
-    for j, y in enumerate(row_starts):
-        w = res.weights[0][j].astype(np.float64)
-        expect = np.rint((w - w.min()) / (w.max() - w.min()) * 255).reshape(28, 28)
-        np.testing.assert_array_equal(mosaic[y:y + 28, col_starts[0]:col_starts[0] + 28, 0],
-                                      expect)
-        for r in (r for r in rows if r[0] == j + 1):
-            x = col_starts[1 + (0 if r[1] == "most" else 8) + r[2] - 1]
-            digit = images[r[3]].astype(int)
-            ink = 255 - digit if theme is style.LIGHT else digit
-            for c in range(3):
-                np.testing.assert_array_equal(mosaic[y:y + 28, x:x + 28, c], ink)
-            assert float(res.hidden[r[3], j]) == r[5]
+    for ax, names in zip(fig.axes, groups, strict=True):
+        mosaic = np.asarray(ax.images[0].get_array())  # (H, W, 4) uint8
+        opaque = mosaic[..., 3] == 255
+        ys, xs = np.flatnonzero(opaque.any(1)), np.flatnonzero(opaque.any(0))
+        row_starts = ys[np.r_[True, np.diff(ys) > 1]]
+        col_starts = xs[np.r_[True, np.diff(xs) > 1]]
+        assert (len(row_starts), len(col_starts)) == (10, 1 + 8 * len(names))
+        for j, y in enumerate(row_starts):
+            w = res.weights[0][j].astype(np.float64)
+            expect = np.rint((w - w.min()) / (w.max() - w.min()) * 255).reshape(28, 28)
+            np.testing.assert_array_equal(
+                mosaic[y:y + 28, col_starts[0]:col_starts[0] + 28, 0], expect)
+            for r in (r for r in rows if r[0] == j + 1 and r[1] in names):
+                x = col_starts[1 + 8 * names.index(r[1]) + r[2] - 1]
+                digit = images[r[3]].astype(int)
+                ink = 255 - digit if theme is style.LIGHT else digit
+                for c in range(3):
+                    np.testing.assert_array_equal(mosaic[y:y + 28, x:x + 28, c], ink)
+                assert float(res.hidden[r[3], j]) == r[5]
     import matplotlib.pyplot as plt
 
     plt.close(fig)
 
 
+@pytest.mark.parametrize("narrow", [False, True])
 def test_hidden_filter_bars_are_the_output_weights_under_their_filters(
-        inputs: ProductInputs) -> None:
+        inputs: ProductInputs, narrow: bool) -> None:
     from looking_inside.products.figures.mnist import hidden_filters_data
 
     w_in, w_out = inputs.results["mnist-2layer"].weights[:2]
     h = len(w_in)
-    fig = render("mnist-hidden-filters", inputs)
+    fig = render("mnist-hidden-filters", inputs, narrow=narrow)
     tiles, bars = fig.axes
     (container,) = bars.containers
     heights = np.array([r.get_height() for r in container]).reshape(10, h)
@@ -444,12 +537,14 @@ def test_hidden_filter_bars_are_the_output_weights_under_their_filters(
     plt.close(fig)
 
 
-def test_convnet_filter_tiles_are_the_first_layer_weights(inputs: ProductInputs) -> None:
+@pytest.mark.parametrize("narrow", [False, True])
+def test_convnet_filter_tiles_are_the_first_layer_weights(inputs: ProductInputs,
+                                                          narrow: bool) -> None:
     from looking_inside.config import convnet_name
     from looking_inside.products.figures.features import convnet_filters_data
 
     w = {d: inputs.results[convnet_name(d)].weights[0] for d in ("mnist", "cifar10")}
-    fig = render("convnet-filters", inputs)
+    fig = render("convnet-filters", inputs, narrow=narrow)
     (ax,) = fig.axes
     mosaic = np.asarray(ax.images[0].get_array()).astype(float)
     k = w["mnist"].shape[-1]

@@ -93,7 +93,7 @@ def test_rendering_from_a_warm_results_cache_never_imports_torch(
     # The same bytes as the site's build made.
     out = tmp_path / "out"
     for fig in json.loads((out / "assets/data/manifest.json").read_text())["figures"]:
-        for f in [*fig["files"], fig["data"]]:
+        for f in [*fig["files"], *(fig["narrow"] or {}).get("files", []), fig["data"]]:
             assert (out / "figures" / f).read_bytes() == \
                 (built_site / "figures" / f).read_bytes(), f
 

@@ -103,6 +103,13 @@ def test_chapter_shows_its_figures(built_site: Path, chapter: str) -> None:
             assert re.search(rf'<img[^>]+src="(\.\./)?figures/{re.escape(f)}#only-{theme}"',
                              html), f"{chapter}: {f} not shown"
             assert (built_site / "figures" / f).stat().st_size > 1000
+            if spec.narrow:  # its phone layout, in a <picture>, relative to the page
+                n = spec.filename(theme, narrow=True)
+                source = rf'<source media="[^"]+" srcset="(\.\./)?figures/{re.escape(n)}"'
+                assert re.search(source + rf'[^>]*>\s*<img[^>]+src="(\.\./)?figures/'
+                                 rf'{re.escape(f)}#only-{theme}"', html), \
+                    f"{chapter}: {n} not offered before {f}"
+                assert (built_site / "figures" / n).stat().st_size > 1000
         assert spec.caption in html.replace("&quot;", '"')
     text = body_text_without_facts(html)
     assert "{{" not in text and "}}" not in text, f"{chapter}: unrendered macro"

@@ -199,7 +199,7 @@ def test_crafted_summaries_and_unbounded_results_are_retrained(
 # 3. A product's entry holds exactly the files of its kind. ----------------------------
 
 @pytest.mark.parametrize("case", ["extra page", "another figure's file", "facts missing",
-                                  "only the data file"])
+                                  "only the data file", "no phone layout"])
 def test_a_product_entry_with_the_wrong_files_is_rebuilt(warm: Path, data_root: Path,
                                                          tmp_path: Path, built_site: Path,
                                                          case: str) -> None:
@@ -215,10 +215,17 @@ def test_a_product_entry_with_the_wrong_files_is_rebuilt(warm: Path, data_root: 
         stamp["files"] = {"other.json": stamp["files"].pop("facts.json")}
         (entry / "facts.json").rename(entry / "other.json")
         (entry / STAMP).write_text(json.dumps(stamp))
-    else:
+    elif case == "only the data file":
         entry = _entry(warm, "figure", "mnist-confusion")
         stamp = json.loads((entry / STAMP).read_text())
         stamp["files"] = {"mnist-confusion.csv": stamp["files"]["mnist-confusion.csv"]}
+        (entry / STAMP).write_text(json.dumps(stamp))
+    else:  # an entry made before the figure had a phone layout
+        entry = _entry(warm, "figure", "mnist-weights-all")
+        stamp = json.loads((entry / STAMP).read_text())
+        for f in [f for f in stamp["files"] if ".narrow." in f]:
+            del stamp["files"][f]
+            (entry / f).unlink()
         (entry / STAMP).write_text(json.dumps(stamp))
     proc = _generate(data_root, warm, tmp_path / "out")
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -169,12 +169,14 @@ def zensical_site(tmp_path_factory: pytest.TempPathFactory, generated: Path) -> 
 
 
 class _Page(HTMLParser):
-    """The text a reader sees, and the ``src`` of every <img>."""
+    """The text a reader sees, the ``src`` of every <img> and the ``srcset`` of every
+    <source> (a figure's phone layout)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
         self.imgs: list[str] = []
+        self.sources: list[str] = []
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -182,6 +184,8 @@ class _Page(HTMLParser):
             self._skip += 1
         if tag == "img":
             self.imgs.append(dict(attrs).get("src") or "")
+        if tag == "source":
+            self.sources.append(dict(attrs).get("srcset") or "")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style") and self._skip:
@@ -238,7 +242,8 @@ def test_chapter_is_published_and_rendered(zensical_site: Build, page: str) -> N
 @pytest.mark.parametrize("page", CHAPTERS)
 def test_chapter_shows_its_figures_in_both_palettes(zensical_site: Build, page: str) -> None:
     names = FIGURE_CALL.findall(_unconditional(_markdown(page)))
-    imgs = _parse(_html(zensical_site, page)).imgs
+    parsed = _parse(_html(zensical_site, page))
+    imgs = parsed.imgs
     base = _url(page)
     shown: dict[str, str] = {}  # site path -> the src's fragment
     for src in imgs:
@@ -253,6 +258,15 @@ def test_chapter_shows_its_figures_in_both_palettes(zensical_site: Build, page: 
             assert rel in shown, f"{page}: no <img> shows {rel} (imgs: {imgs})"
             assert shown[rel] == f"only-{theme}", \
                 f"{page}: {rel} lacks #only-{theme}, so both palettes would show"
+    # A phone layout's <source srcset>, resolved against the page's URL as a browser
+    # does, names a published file.
+    narrow = {posixpath.normpath(posixpath.join(base, src)) for src in parsed.sources}
+    for fig in zensical_site.manifest["figures"]:
+        if fig["name"] in names and fig.get("narrow"):
+            for f in fig["narrow"]["files"]:
+                rel = f"figures/{f}"
+                assert rel in narrow, f"{page}: no <source> offers {rel} ({parsed.sources})"
+                assert (zensical_site.site / rel).is_file(), f"{page}: {rel} is not in the site"
 
 
 @pytest.mark.parametrize("page", CHAPTERS)

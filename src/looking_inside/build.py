@@ -85,7 +85,7 @@ def check_files(p: Product) -> Callable[[Mapping[str, str], Mapping[str, Any]], 
     def check(files: Mapping[str, str], info: Mapping[str, Any]) -> None:
         if p.kind == "figure":
             s = next(s for s in FIGURES if s.name == p.name)
-            ok = set(files) == {s.filename("light"), s.filename("dark"), s.data_filename()}
+            ok = set(files) == {*s.images(), s.data_filename()}
         elif p.kind == "facts":
             ok = set(files) == {FACTS_FILE}
         else:
@@ -230,14 +230,18 @@ class Build:
             if p.kind == "figure":
                 fs = by_name[p.name]
                 images = [fs.filename("light"), fs.filename("dark")]
+                # The phone layout's files (light, dark) and width, where it has one.
+                narrow = [fs.filename("light", True), fs.filename("dark", True)]
                 path, first, last = function_lines(p.module, fs.function)
                 figures.append({
                     "name": p.name, "files": images, "data": fs.data_filename(),
+                    "narrow": {"files": narrow, "width": _css_width(e.file(narrow[0]))}
+                    if fs.narrow else None,
                     # The drawing function, for the figure's code link.
                     "code": {"path": path, "lines": [first, last], "function": fs.function},
                     "experiments": list(fs.experiments), "caption": fs.caption,
                     "alt": fs.alt, "width": _css_width(e.file(images[0])),
-                    "sha256": {f: e.digests[f] for f in images},
+                    "sha256": {f: e.digests[f] for f in fs.images()},
                 })
             elif p.kind == "facts":
                 facts = json.loads(e.file(FACTS_FILE).read_text(encoding="utf-8"))

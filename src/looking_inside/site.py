@@ -98,11 +98,17 @@ def figref_markdown(name: str, page: str, numbers: dict[str, tuple[int, str]]) -
     return f'[图 {n}]({href}#fig-{name}){{ .li-figref }}'
 
 
+# Where a figure's phone layout is shown: Material's phone and small-tablet widths,
+# below which the article column is narrower than the wide layouts were drawn for.
+NARROW_SCREEN = "(max-width: 44.9375em)"
+
+
 def figure_markdown(m: Manifest, name: str, page: str, repo_url: str | None = None,
                     number: int | None = None) -> str:
-    """A figure block with both palettes, caption and alt text from the registry (the
-    caption starts with ``图 N`` when the figure is numbered), and under it where it
-    came from: its numbers (数据) and its drawing function (代码)."""
+    """A figure block with both palettes (and, where the figure has one, its phone
+    layout for narrow screens), caption and alt text from the registry (the caption
+    starts with ``图 N`` when the figure is numbered), and under it where it came from:
+    its numbers (数据) and its drawing function (代码)."""
     by_name = {f["name"]: f for f in m.figures}
     if name not in by_name:
         raise BuildError(f"{page}: unknown figure {name!r}; known figures: "
@@ -114,9 +120,25 @@ def figure_markdown(m: Manifest, name: str, page: str, repo_url: str | None = No
     alt = fig["alt"].replace("[", "（").replace("]", "）")
     width = f" width={fig['width']}" if fig.get("width") else ""
     label = f'<span class="li-fignum">图 {number}</span>　' if number else ""
+    narrow = fig.get("narrow")
     imgs = []
-    for f, theme in zip(fig["files"], ("light", "dark"), strict=True):
-        imgs.append(f'![{alt}]({rel}/{f}#only-{theme}){{ loading=lazy{width} }}')
+    for k, (f, theme) in enumerate(zip(fig["files"], ("light", "dark"), strict=True)):
+        src = f"{rel}/{f}#only-{theme}"
+        if not narrow:
+            imgs.append(f"![{alt}]({src}){{ loading=lazy{width} }}")
+            continue
+        # The phone layout where the screen is narrow. The zoom (GLightbox) opens the
+        # wide one: the link is written here, around the <picture>, and the plugin
+        # told to leave the image alone (it would wrap the <img> inside the
+        # <picture>, which then no longer picks a source). The srcset is relative to
+        # the Markdown file, as the image's link is: Zensical rewrites it as it does
+        # any URL in raw HTML, and for mkdocs gen/hooks.py does (mkdocs rewrites only
+        # the <a> and <img> it parsed).
+        picture = (f'<picture><source media="{NARROW_SCREEN}" srcset="{rel}/'
+                   f'{narrow["files"][k]}" width="{narrow["width"]}">'
+                   f"![{alt}]({src}){{ loading=lazy{width} .li-skip-zoom }}</picture>")
+        imgs.append(f"[{picture}]({src}){{ .glightbox data-type=image data-width=auto "
+                    "data-height=auto data-desc-position=bottom }")
     return (f'<figure markdown="span" class="li-figure" id="fig-{name}">\n'
             + "\n".join(imgs)
             + f"\n<figcaption>{label}{html.escape(fig['caption'])}</figcaption>\n"

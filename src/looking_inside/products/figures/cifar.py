@@ -23,31 +23,38 @@ if TYPE_CHECKING:
 SAMPLE_ROWS, SAMPLE_COLS, SAMPLE_SEED = 4, 8, 0
 
 
-def samples(inputs: ProductInputs, theme: Theme) -> Figure:
+def samples(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
+    """The sampled test images under their classes: ``SAMPLE_COLS`` a row, or
+    ``narrow`` half as many, in twice the rows."""
     test = inputs.test["cifar10"]
     idx = analysis.sample_indices(len(test), SAMPLE_ROWS * SAMPLE_COLS, SAMPLE_SEED)
-    fig = new_figure(8.0, 4.6)
+    fig = new_figure(3.6, 8.6) if narrow else new_figure(8.0, 4.6)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
-    draw_tiles(ax, [cifar_rgb(test.images[i]) / 255.0 for i in idx], SAMPLE_COLS,
-               [CIFAR_CLASSES_ZH[int(test.labels[i])] for i in idx], theme, fontsize=8.5,
-               gap=2, row_gap=9)
+    draw_tiles(ax, [cifar_rgb(test.images[i]) / 255.0 for i in idx],
+               SAMPLE_COLS // 2 if narrow else SAMPLE_COLS,
+               [CIFAR_CLASSES_ZH[int(test.labels[i])] for i in idx], theme,
+               fontsize=8.5 if narrow else 9.5, gap=2, row_gap=9)
     return fig
 
 
-def weights_all(inputs: ProductInputs, theme: Theme) -> Figure:
+def weights_all(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
+    """The ten colour templates, five a row; ``narrow``: the same grid, smaller."""
     w = inputs.results["cifar-1layer"].weights[0]  # (10, 3072)
-    fig = new_figure(8.0, 3.7)
+    fig = new_figure(3.7, 1.8) if narrow else new_figure(8.0, 3.7)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
     draw_tiles(ax, [template_rgb(w[c]) for c in range(10)], 5, CIFAR_CLASSES_ZH, theme,
-               fontsize=10, gap=3, row_gap=8)
+               fontsize=8.5 if narrow else 10, gap=3, row_gap=8)
     return fig
 
 
 def confusion(inputs: ProductInputs, theme: Theme) -> Figure:
-    fig = new_figure(6.0, 5.8)
-    ax = fig.add_axes((0.1, 0.02, 0.88, 0.84))
+    # One layout for every screen: as narrow as a phone's column, its counts as big as
+    # the wide layouts' smallest text.
+    fig = new_figure(3.6, 3.6)
+    ax = fig.add_axes((0.14, 0.02, 0.84, 0.82))
+    # Class names under 8.5 pt, or the ten across the top run into each other.
     draw_confusion_counts(ax, inputs.results["cifar-1layer"].confusion,
-                          list(CIFAR_CLASSES_ZH), theme)
+                          list(CIFAR_CLASSES_ZH), theme, labelsize=8.5)
     return fig
 
 

@@ -99,7 +99,8 @@ def bare(ax: Axes) -> None:
     ax.set_axis_off()
 
 
-def confusion_axes(ax: Axes, labels: Sequence[str], theme: Theme) -> None:
+def confusion_axes(ax: Axes, labels: Sequence[str], theme: Theme,
+                   labelsize: float = 10) -> None:
     """Rows = actual, columns = predicted, labels on top like a table."""
     n = len(labels)
     ax.set_xlim(-0.5, n - 0.5)
@@ -109,7 +110,7 @@ def confusion_axes(ax: Axes, labels: Sequence[str], theme: Theme) -> None:
     ax.xaxis.set_label_position("top")
     ax.set_xticks(range(n), labels)
     ax.set_yticks(range(n), labels)
-    ax.tick_params(length=0)
+    ax.tick_params(length=0, labelsize=labelsize)
     ax.set_xlabel("预测的类别", color=theme.fg)
     ax.set_ylabel("实际的类别", color=theme.fg)
     for s in ax.spines.values():
@@ -117,10 +118,10 @@ def confusion_axes(ax: Axes, labels: Sequence[str], theme: Theme) -> None:
 
 
 def draw_confusion_counts(ax: Axes, confusion: np.ndarray, labels: Sequence[str],
-                          theme: Theme) -> None:
+                          theme: Theme, labelsize: float = 10) -> None:
     """Counts in cells; diagonal green, errors shaded by their share of the row."""
     n = len(labels)
-    confusion_axes(ax, labels, theme)
+    confusion_axes(ax, labels, theme, labelsize)
     rows = confusion.sum(1, keepdims=True).clip(min=1)
     share = confusion / rows
     worst = max(float(share[~np.eye(n, dtype=bool)].max()), 1e-9)

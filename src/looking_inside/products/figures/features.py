@@ -43,7 +43,8 @@ def _spread(values: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.array([mean - [x.min() for x in v], [x.max() for x in v] - mean])
 
 
-def _curve(ax: Axes, configs: list[list[Results]], labels: list[str], theme: Theme) -> Axes:
+def _curve(ax: Axes, configs: list[list[Results]], labels: list[str], theme: Theme,
+           size: dict[str, float]) -> Axes:
     """Mean test and train accuracy over categorical sizes, each with its range over
     the seeds as an error bar; training cost as bars on a second axis behind them."""
     x = np.arange(len(configs))
@@ -51,8 +52,8 @@ def _curve(ax: Axes, configs: list[list[Results]], labels: list[str], theme: The
     gflops = [analysis.training_gflops(runs[0].experiment.forward_flops, runs[0].n_train)
               for runs in configs]
     cost.bar(x, gflops, width=0.5, color=theme.node, edgecolor=theme.edge, lw=0.6, zorder=0)
-    cost.set_ylabel("每轮训练的计算量（GFLOP）", color=theme.muted, fontsize=9)
-    cost.tick_params(colors=theme.muted, labelsize=8)
+    cost.set_ylabel("每轮训练的计算量（GFLOP）", color=theme.muted, fontsize=size["label"])
+    cost.tick_params(colors=theme.muted, labelsize=size["tick"])
     cost.set_ylim(0, max(gflops) * 2.2)  # bars in the lower half, under the lines
     ax.set_zorder(cost.get_zorder() + 1)
     ax.patch.set_visible(False)
@@ -64,47 +65,66 @@ def _curve(ax: Axes, configs: list[list[Results]], labels: list[str], theme: The
     ax.errorbar(x, mean, yerr=err, capsize=3, elinewidth=1.2, marker="o", ms=4.5,
                 color=theme.positive, label=f"测试集（{n} 次训练的平均与范围）")
     ax.set_xticks(x, labels)
-    ax.tick_params(colors=theme.fg, labelsize=8.5)
+    ax.tick_params(colors=theme.fg, labelsize=size["tick"])
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
     for s in (*ax.spines.values(), *cost.spines.values()):
         s.set_color(theme.muted)
     return cost
 
 
-def capacity_sweep(inputs: ProductInputs, theme: Theme) -> Figure:
+def capacity_sweep(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """Accuracy against width (top) and depth (bottom), MNIST left, CIFAR-10 right;
-    every point the mean of its seeds, with their range."""
-    fig = new_figure(9.0, 7.2)
-    axes = fig.subplots(2, 2)
+    every point the mean of its seeds, with their range. ``narrow``: the four panels
+    in one column, in the same order (MNIST and CIFAR-10 by width, then by depth)."""
+    if narrow:
+        fig = new_figure(3.6, 10.4)
+        axes = fig.subplots(4, 1).reshape(2, 2)
+        size = {"tick": 7.5, "label": 7.5, "title": 8.5}
+    else:
+        fig = new_figure(7.0, 6.0)
+        axes = fig.subplots(2, 2)
+        size = {"tick": 8.5, "label": 8.5, "title": 10}
     for col, (dataset, title) in enumerate(DATASETS):
         widths = [_runs(inputs, sweep_name(dataset, width_hidden(w))) for w in SWEEP_WIDTHS]
         ax = axes[0, col]
-        _curve(ax, widths, [str(w) for w in SWEEP_WIDTHS], theme)
-        ax.set_title(f"{title}：一个隐藏层，宽度不同", fontsize=10.5, color=theme.fg)
-        ax.set_xlabel("隐藏神经元个数（0 = 单层网络）", color=theme.fg, fontsize=9)
+        _curve(ax, widths, [str(w) for w in SWEEP_WIDTHS], theme, size)
+        ax.set_title(f"{title}：一个隐藏层，宽度不同", fontsize=size["title"], color=theme.fg)
+        ax.set_xlabel("隐藏神经元个数（0 = 单层网络）", color=theme.fg, fontsize=size["label"])
         deep = [_runs(inputs, sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d))
                 for d in SWEEP_DEPTHS]
         ax = axes[1, col]
-        _curve(ax, deep, [str(d) for d in SWEEP_DEPTHS], theme)
-        ax.set_title(f"{title}：每层 {SWEEP_DEPTH_WIDTH} 个神经元，层数不同", fontsize=10.5,
-                     color=theme.fg)
-        ax.set_xlabel("隐藏层层数", color=theme.fg, fontsize=9)
-    axes[0, 0].set_ylabel("准确率", color=theme.fg)
-    axes[1, 0].set_ylabel("准确率", color=theme.fg)
-    legend = axes[0, 0].legend(fontsize=8.5, frameon=False, loc="upper left")
+        _curve(ax, deep, [str(d) for d in SWEEP_DEPTHS], theme, size)
+        ax.set_title(f"{title}：每层 {SWEEP_DEPTH_WIDTH} 个神经元，层数不同",
+                     fontsize=size["title"], color=theme.fg)
+        ax.set_xlabel("隐藏层层数", color=theme.fg, fontsize=size["label"])
+    for ax in axes.ravel() if narrow else axes[:, 0]:
+        ax.set_ylabel("准确率", color=theme.fg, fontsize=size["label"])
+    # Above the panels, where no curve can run into it.
+    legend = fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center",
+                        ncol=2, fontsize=size["tick"], frameon=False)
     for t in legend.get_texts():
         t.set_color(theme.fg)
-    fig.subplots_adjust(left=0.08, right=0.91, top=0.95, bottom=0.08, wspace=0.42,
-                        hspace=0.42)
+    if narrow:
+        fig.subplots_adjust(left=0.16, right=0.84, top=0.95, bottom=0.035, hspace=0.5)
+    else:
+        fig.subplots_adjust(left=0.09, right=0.9, top=0.9, bottom=0.08, wspace=0.5,
+                            hspace=0.42)
     return fig
 
 
-def convnet_vs_mlp(inputs: ProductInputs, theme: Theme) -> Figure:
+def convnet_vs_mlp(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """Chance, the sweep's single-layer network, its best perceptron and the convnet,
     per data set, as horizontal bars at their mean accuracy over the seeds, with the
-    range as an error bar, their mean accuracy and parameter count written beside."""
-    fig = new_figure(9.0, 3.4)
-    axes = fig.subplots(1, 2)
+    range as an error bar, their mean accuracy and parameter count written beside.
+    ``narrow``: the two data sets one above the other."""
+    if narrow:
+        fig = new_figure(3.5, 4.6)
+        axes = fig.subplots(2, 1)
+        size = {"text": 7.5, "tick": 8, "title": 9}
+    else:
+        fig = new_figure(7.0, 2.9)
+        axes = fig.subplots(1, 2)
+        size = {"text": 8.5, "tick": 9, "title": 10}
     for ax, (dataset, title) in zip(axes, DATASETS, strict=True):
         best = analysis.best_point(inputs.results, dataset)
         assert best is not None, "the figure declares every point of the sweep"
@@ -122,17 +142,22 @@ def convnet_vs_mlp(inputs: ProductInputs, theme: Theme) -> Figure:
                     elinewidth=1.2, capsize=3)
         for yi, m, hi, (_, _, n_par) in zip(y, mean, mean + err[1], rows, strict=True):
             note = f"{100 * m:.1f}%" + (f"（{n_par:,} 个参数）" if n_par else "")
-            ax.text(hi + 0.015, yi, note, va="center", fontsize=10, color=theme.fg)
+            ax.text(hi + 0.015, yi, note, va="center", fontsize=size["text"], color=theme.fg)
         ax.set_yticks(y, [r[0] for r in rows])
         ax.set_xlim(0, 1.6)  # room for the notes after the longest bar
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
-        ax.tick_params(colors=theme.fg, labelsize=10.5)
-        ax.set_title(f"{title} 测试集准确率", fontsize=12, color=theme.fg)
+        ax.tick_params(colors=theme.fg, labelsize=size["tick"])
+        ax.set_title(f"{title} 测试集准确率", fontsize=size["title"], color=theme.fg)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         for s in ax.spines.values():
             s.set_color(theme.muted)
-    fig.subplots_adjust(left=0.15, right=0.99, top=0.88, bottom=0.1, wspace=0.62)
+    # Room on the right for the notes of bars up to 100%: the saved figure is cut to
+    # what is drawn, so the room costs nothing while the bars are shorter.
+    if narrow:
+        fig.subplots_adjust(left=0.25, right=0.96, top=0.94, bottom=0.05, hspace=0.4)
+    else:
+        fig.subplots_adjust(left=0.13, right=0.9, top=0.9, bottom=0.1, wspace=0.85)
     return fig
 
 
@@ -143,9 +168,10 @@ def _filter_rgb(w: np.ndarray) -> np.ndarray:
     return (w.transpose(1, 2, 0) / lim + 1) / 2
 
 
-def convnet_filters(inputs: ProductInputs, theme: Theme) -> Figure:
+def convnet_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """First-layer filters: MNIST's in grey (top), CIFAR-10's in colour (bottom), as
-    one mosaic in one axes (16 small axes took twice as long to draw)."""
+    one mosaic in one axes (16 small axes took twice as long to draw). ``narrow``: the
+    same rows, smaller, with smaller type."""
     mnist_w = inputs.results[convnet_name("mnist")].weights[0]  # (C, 1, 5, 5)
     cifar_w = inputs.results[convnet_name("cifar10")].weights[0]  # (C, 3, 5, 5)
     n = max(len(mnist_w), len(cifar_w))
@@ -153,13 +179,19 @@ def convnet_filters(inputs: ProductInputs, theme: Theme) -> Figure:
     tiles += [None] * (n - len(mnist_w))
     tiles += [_filter_rgb(w) for w in cifar_w]
     k = mnist_w.shape[-1]
-    fig = new_figure(8.0, 2.6)
-    ax = fig.add_axes((0.14, 0.02, 0.85, 0.84))
-    draw_tiles(ax, tiles, n, [f"{j + 1}" for j in range(n)], theme, fontsize=9, gap=1,
-               row_gap=2)
+    if narrow:
+        fig = new_figure(3.85, 1.42)
+        ax = fig.add_axes((0.2, 0.02, 0.79, 0.8))
+        size = {"number": 7.5, "label": 8}
+    else:
+        fig = new_figure(8.0, 2.6)
+        ax = fig.add_axes((0.14, 0.02, 0.85, 0.84))
+        size = {"number": 9, "label": 10}
+    draw_tiles(ax, tiles, n, [f"{j + 1}" for j in range(n)], theme, fontsize=size["number"],
+               gap=1, row_gap=2)
     for row, label in enumerate(("MNIST", "CIFAR-10")):
         ax.text(-1.5, row * (k + 2) + (k - 1) / 2, label, ha="right", va="center",
-                fontsize=10.5, color=theme.fg)
+                fontsize=size["label"], color=theme.fg)
     return fig
 
 

@@ -41,29 +41,41 @@ def mosaic(filters: np.ndarray, groups: tuple[np.ndarray, ...], theme: Theme) ->
     return np.concatenate(columns, axis=1)
 
 
-def top_images(inputs: ProductInputs, theme: Theme) -> Figure:
+def top_images(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """Per hidden unit of mnist-2layer: its filter, the test digits that excite it
-    most, and those that excite it least."""
+    most, and those that excite it least. ``narrow``: the two groups one block above
+    the other, each row starting with the unit's filter again."""
     res = inputs.results["mnist-2layer"]
     images = inputs.test["mnist"].images  # (N, 28, 28) uint8
     assert res.hidden is not None, "mnist-2layer records its hidden activations"
     top, bottom = analysis.extreme_examples(res.hidden, analysis.EXAMPLES)
     filters = res.weights[0]
     h = len(filters)
-    fig = new_figure(8.5, 0.5 * h + 0.6)
-    ax = fig.add_axes((0.04, 0.01, 0.95, 0.9))
-    ax.imshow(mosaic(filters, (images[top], images[bottom]), theme))
-    ax.set_axis_off()
-    for j in range(h):
-        ax.text(-4, j * (SIDE + ROW_GAP) + (SIDE - 1) / 2, f"{j + 1}", ha="right",
-                va="center", fontsize=10, color=theme.fg)
+    blocks = ((images[top],), (images[bottom],)) if narrow else ((images[top], images[bottom]),)
+    if narrow:
+        fig = new_figure(3.6, 2 * (0.37 * h + 0.5))
+        size = 8.0
+    else:
+        fig = new_figure(8.5, 0.5 * h + 0.6)
+        size = 10
     width = analysis.EXAMPLES * (SIDE + GAP) - GAP
-    for x, title in ((SIDE / 2, "过滤器"),
-                     *((_group_x(g) + width / 2, f"{name} {analysis.EXAMPLES} 张")
-                       for g, name in enumerate(GROUPS))):
-        ax.annotate(title, (x - 0.5, -0.5), xytext=(0, 3), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=10, color=theme.fg,
-                    annotation_clip=False)
+    for b, groups in enumerate(blocks):
+        if narrow:
+            ax = fig.add_axes((0.07, 0.51 - 0.5 * b, 0.92, 0.44))
+        else:
+            ax = fig.add_axes((0.04, 0.01, 0.95, 0.9))
+        ax.imshow(mosaic(filters, groups, theme))
+        ax.set_axis_off()
+        for j in range(h):
+            ax.text(-4, j * (SIDE + ROW_GAP) + (SIDE - 1) / 2, f"{j + 1}", ha="right",
+                    va="center", fontsize=size, color=theme.fg)
+        names = GROUPS[b:b + 1] if narrow else GROUPS
+        for x, title in ((SIDE / 2, "过滤器"),
+                         *((_group_x(g) + width / 2, f"{name} {analysis.EXAMPLES} 张")
+                           for g, name in enumerate(names))):
+            ax.annotate(title, (x - 0.5, -0.5), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=size, color=theme.fg,
+                        annotation_clip=False)
     return fig
 
 

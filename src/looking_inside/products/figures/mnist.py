@@ -32,8 +32,9 @@ def _templates(inputs: ProductInputs) -> np.ndarray:
     return inputs.results["mnist-1layer"].weights[0].reshape(10, 28, 28)
 
 
-def weights_as_grid(inputs: ProductInputs, theme: Theme) -> Figure:
-    """Left: the 0-neuron with its inputs unrolled. Right: the same sum as 28x28 grids."""
+def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
+    """Left: the 0-neuron with its inputs unrolled. Right: the same sum as 28x28 grids.
+    ``narrow``: the unrolled neuron above, the grids below it."""
     res = inputs.results["mnist-1layer"]
     test = inputs.test["mnist"]
     zeros = np.flatnonzero(test.labels == 0)
@@ -43,8 +44,22 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme) -> Figure:
     b = float(res.biases[0][0])
     z = b + float((w * x).sum())
 
-    fig = new_figure(9.0, 3.6)
-    ax = fig.add_axes((0.0, 0.04, 0.3, 0.92))
+    if narrow:
+        fig = new_figure(3.6, 4.7)
+        ax = fig.add_axes((0.16, 0.5, 0.68, 0.48))
+        # (left, bottom, width, height) of the first grid, the pitch to the next, the
+        # formula's height; font sizes.
+        grid, pitch, below = (0.02, 0.1, 0.28, 0.27), 0.35, 0.03
+        size = {"neuron": 7.5, "z": 9, "w": 7.5, "text": 7.5, "symbol": 11, "dots": 12,
+                "formula": 8}
+        titles = ["输入 x\n（一张 0）", "权重 w\n（28×28 排列）", "逐像素相乘\nw·x"]
+    else:
+        fig = new_figure(7.0, 3.0)
+        ax = fig.add_axes((0.0, 0.04, 0.3, 0.92))
+        grid, pitch, below = (0.36, 0.18, 0.17, 0.62), 0.2, 0.04
+        size = {"neuron": 8.5, "z": 10, "w": 8.5, "text": 9, "symbol": 14, "dots": 14,
+                "formula": 10}
+        titles = ["输入 x（一张 0）", "权重 w（28×28 排列）", "逐像素相乘 w·x"]
     ax.set_xlim(0, 6)
     ax.set_ylim(-0.8, 10)
     bare(ax)
@@ -53,18 +68,20 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme) -> Figure:
     wl = ["w₁", "w₂", "w₃", "", "w₇₈₄"]
     for y, lab, wlab in zip(ys, labels, wl, strict=True):
         if lab is None:
-            ax.text(1.0, y, "⋮", ha="center", va="center", fontsize=14, color=theme.fg)
+            ax.text(1.0, y, "⋮", ha="center", va="center", fontsize=size["dots"],
+                    color=theme.fg)
             continue
-        neuron(ax, 1.0, y, 0.45, theme, lab, fontsize=7)
-        ax.plot([1.45, 4.6], [y, 5.0], color=theme.edge, lw=0.9, zorder=1)
-        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, wlab, fontsize=8, color=theme.fg,
+        neuron(ax, 1.0, y, 0.5, theme, lab, fontsize=size["neuron"])
+        ax.plot([1.5, 4.6], [y, 5.0], color=theme.edge, lw=0.9, zorder=1)
+        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, wlab, fontsize=size["w"], color=theme.fg,
                 ha="center")
-    neuron(ax, 5.1, 5.0, 0.55, theme, "z", fontsize=10)
-    ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=9, color=theme.fg)
+    neuron(ax, 5.1, 5.0, 0.55, theme, "z", fontsize=size["z"])
+    ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=size["text"], color=theme.fg)
 
-    panels = [(x, "输入 x（一张 0）"), (w, "权重 w（28×28 排列）"), (w * x, "逐像素相乘 w·x")]
+    panels = [(x, titles[0]), (w, titles[1]), (w * x, titles[2])]
+    left, bottom, width, height = grid
     for k, (img, title) in enumerate(panels):
-        a = fig.add_axes((0.36 + k * 0.2, 0.18, 0.17, 0.62))
+        a = fig.add_axes((left + k * pitch, bottom, width, height))
         if k == 0:
             a.imshow(img, cmap="gray", vmin=0, vmax=1)
             bare(a)
@@ -72,12 +89,14 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme) -> Figure:
             lim = float(np.abs(img).max()) or 1.0
             a.imshow(img, cmap=diverging_cmap(theme), vmin=-lim, vmax=lim)
             bare(a)
-        a.set_title(title, fontsize=9, color=theme.fg)
+        a.set_title(title, fontsize=size["text"], color=theme.fg, linespacing=1.2)
         if k < 2:
-            fig.text(0.36 + k * 0.2 + 0.185, 0.49, "×" if k == 0 else "→", fontsize=14,
-                     ha="center", va="center", color=theme.fg)
-    fig.text(0.36 + 0.3, 0.05, f"z = b + Σ w·x = {b:+.2f} + {z - b:.2f} = {z:.2f}",
-             ha="center", fontsize=10, color=theme.fg)
+            fig.text(left + k * pitch + width + (pitch - width) / 2, bottom + height / 2,
+                     "×" if k == 0 else "→", fontsize=size["symbol"], ha="center",
+                     va="center", color=theme.fg)
+    fig.text(left + pitch + width / 2, below,
+             f"z = b + Σ w·x = {b:+.2f} + {z - b:.2f} = {z:.2f}",
+             ha="center", fontsize=size["formula"], color=theme.fg)
     return fig
 
 
@@ -86,29 +105,33 @@ def weights_zero(inputs: ProductInputs, theme: Theme) -> Figure:
     ax = fig.add_axes((0.05, 0.12, 0.9, 0.8))
     show_gray(ax, _templates(inputs)[0])
     ax.set_title("输出神经元“0”的 784 个权重", fontsize=9, color=theme.fg)
-    fig.text(0.5, 0.04, "黑 = 最低权重　白 = 最高权重", ha="center", fontsize=8,
+    fig.text(0.5, 0.04, "黑 = 最低权重　白 = 最高权重", ha="center", fontsize=8.5,
              color=theme.muted)
     return fig
 
 
-def weights_all(inputs: ProductInputs, theme: Theme) -> Figure:
+def weights_all(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
+    """The ten templates, 0-4 over 5-9; ``narrow``: the same grid, smaller."""
     t = _templates(inputs)
-    fig = new_figure(8.0, 3.6)
+    fig = new_figure(3.7, 1.75) if narrow else new_figure(8.0, 3.6)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
     draw_tiles(ax, [scaled(t[d]) for d in range(10)], 5, [f"“{d}”" for d in range(10)],
-               theme, fontsize=10, gap=2, row_gap=7)
+               theme, fontsize=8.5 if narrow else 10, gap=2, row_gap=7)
     return fig
 
 
-def weights_training(inputs: ProductInputs, theme: Theme) -> Figure:
+def weights_training(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """The 10 templates at a few snapshots: one column per snapshot, digits 0-4 over
-    5-9 in each, every template scaled to its own range as in ``weights_all``."""
+    5-9 in each, every template scaled to its own range as in ``weights_all``.
+    ``narrow``: three snapshots a row, in rows."""
     snaps = inputs.results["mnist-1layer"].snapshots
     if snaps is None:
         raise ValueError("mnist-1layer has no snapshots; set snapshots= in config.py")
     shown = analysis.shown_snapshots(len(snaps.steps))
-    fig = new_figure(8.0, 4.0)
-    width = 0.98 / len(shown)
+    cols = 3 if narrow else len(shown)
+    rows = -(-len(shown) // cols)
+    fig = new_figure(3.6, 2.95 * rows) if narrow else new_figure(8.0, 4.0)
+    width, height = 0.98 / cols, 1 / rows
     for c, k in enumerate(shown):
         w = snaps.weights[0][k].astype(np.float64).reshape(10, 28, 28)
         lo, hi = w.min(axis=(1, 2), keepdims=True), w.max(axis=(1, 2), keepdims=True)
@@ -117,91 +140,120 @@ def weights_training(inputs: ProductInputs, theme: Theme) -> Figure:
         tiles = np.concatenate([tiles, gap], axis=2)  # a thin gap between the two columns
         mosaic = np.concatenate([np.concatenate(list(tiles[:5]), axis=0),
                                  np.concatenate(list(tiles[5:]), axis=0)], axis=1)
-        ax = fig.add_axes((0.01 + c * width, 0.02, width * 0.92, 0.78))
+        row, col = divmod(c, cols)
+        ax = fig.add_axes((0.01 + col * width, 1 - (row + 1) * height + 0.02 * height,
+                           width * 0.92, 0.78 * height))
         # The NaN gap draws as the "bad" colour, transparent: the page shows through.
         ax.imshow(mosaic[:, :-2], cmap="gray", vmin=0, vmax=1)
         bare(ax)
         step = int(snaps.steps[k])
         head = "初始化" if step == 0 else f"第 {step:,} 步"
-        ax.set_title(f"{head}\n准确率 {snaps.test_accuracy[k]:.0%}", fontsize=9,
-                     color=theme.fg)
+        ax.set_title(f"{head}\n准确率 {snaps.test_accuracy[k]:.0%}",
+                     fontsize=8 if narrow else 9.5, color=theme.fg)
     return fig
 
 
-def mistakes(inputs: ProductInputs, theme: Theme) -> Figure:
+def mistakes(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
+    """The two forgivable mistakes, then the two bad ones: side by side, or ``narrow``
+    one pair over the other."""
     picks = analysis.select_mistakes(inputs.results["mnist-1layer"],
                                      inputs.results["mnist-2layer"])
     images = inputs.test["mnist"].images
-    fig = new_figure(8.0, 2.9)
-    for k, m in enumerate(picks):
-        ax = fig.add_axes((0.02 + k * 0.245 + (0.02 if k >= 2 else 0), 0.2, 0.2, 0.58))
+    heads = (("情有可原", theme.fg), ("错得离谱", theme.error))
+    if narrow:
+        fig = new_figure(3.6, 5.0)
+        size = 8.0
+        for g, (head, colour) in enumerate(heads):
+            fig.text(0.5, 0.97 - g * 0.5, head, ha="center", va="top", fontsize=9,
+                     color=colour, fontweight="bold")
+        fig.add_artist(Rectangle((0.05, 0.5), 0.9, 0.003, transform=fig.transFigure,
+                                 color=theme.muted))
+        rects = [(0.08 + (k % 2) * 0.48, 0.705 - (k // 2) * 0.5, 0.36, 0.2)
+                 for k in range(len(picks))]
+    else:
+        fig = new_figure(8.0, 2.9)
+        size = 9.5
+        for g, (head, colour) in enumerate(heads):
+            fig.text(0.25 + g * 0.515, 0.93, head, ha="center", fontsize=10.5, color=colour,
+                     fontweight="bold")
+        fig.add_artist(Rectangle((0.5, 0.08), 0.002, 0.86, transform=fig.transFigure,
+                                 color=theme.muted))
+        rects = [(0.02 + k * 0.245 + (0.02 if k >= 2 else 0), 0.2, 0.2, 0.58)
+                 for k in range(len(picks))]
+    for m, rect in zip(picks, rects, strict=True):
+        ax = fig.add_axes(rect)
         ax.imshow(images[m.index], cmap="gray")
         bare(ax)
-        ax.set_title(f"实际 {m.actual} → 认成 {m.predicted}", fontsize=9.5, color=theme.fg)
+        ax.set_title(f"实际 {m.actual} → 认成 {m.predicted}", fontsize=size, color=theme.fg)
         probs = f"P({m.predicted}) = {m.confidence:.2%}\nP({m.actual}) = {m.true_prob:.2%}"
-        ax.text(14, 30.5, probs, ha="center", va="top", fontsize=9.5, color=theme.fg,
+        ax.text(14, 30.5, probs, ha="center", va="top", fontsize=size, color=theme.fg,
                 linespacing=1.3)
-    fig.text(0.25, 0.93, "情有可原", ha="center", fontsize=10.5, color=theme.fg,
-             fontweight="bold")
-    fig.text(0.765, 0.93, "错得离谱", ha="center", fontsize=10.5, color=theme.error,
-             fontweight="bold")
-    fig.add_artist(Rectangle((0.5, 0.08), 0.002, 0.86, transform=fig.transFigure,
-                             color=theme.muted))
     return fig
 
 
 def confusion(inputs: ProductInputs, theme: Theme) -> Figure:
-    fig = new_figure(5.6, 5.4)
-    ax = fig.add_axes((0.1, 0.02, 0.88, 0.86))
+    # One layout for every screen: as narrow as a phone's column, its counts as big as
+    # the wide layouts' smallest text.
+    fig = new_figure(3.6, 3.55)
+    ax = fig.add_axes((0.12, 0.02, 0.86, 0.84))
     draw_confusion_counts(ax, inputs.results["mnist-1layer"].confusion, DIGITS, theme)
     return fig
 
 
-def confusion_samples(inputs: ProductInputs, theme: Theme) -> Figure:
+def confusion_samples(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
+    """The most confident test image of every cell; ``narrow``: the same, smaller."""
     res = inputs.results["mnist-1layer"]
     best = analysis.most_confident_per_cell(res.test_labels, res.test_probs)
     images = inputs.test["mnist"].images
-    fig = new_figure(6.0, 6.2)
+    fig = new_figure(3.6, 3.72) if narrow else new_figure(6.0, 6.2)
     mosaic = np.zeros((10 * 30, 10 * 30), dtype=np.float32)
     for a in range(10):
         for p in range(10):
             if best[a, p] >= 0:
                 mosaic[a * 30 + 1:a * 30 + 29, p * 30 + 1:p * 30 + 29] = \
                     images[best[a, p]] / 255.0
-    ax = fig.add_axes((0.09, 0.02, 0.89, 0.86))
+    ax = fig.add_axes((0.12, 0.02, 0.86, 0.84) if narrow else (0.09, 0.02, 0.89, 0.86))
     ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, extent=(-0.5, 9.5, 9.5, -0.5))
     for a in range(10):
         for p in range(10):
             if a == p:
                 ax.add_patch(Rectangle((p - 0.5, a - 0.5), 1, 1, fill=False,
-                                       edgecolor=theme.correct, lw=2.0))
+                                       edgecolor=theme.correct, lw=1.5 if narrow else 2.0))
             elif best[a, p] < 0:
                 # An empty cell says so: a bare grey square read as a broken image.
                 ax.add_patch(Rectangle((p - 0.47, a - 0.47), 0.94, 0.94,
                                        facecolor=theme.cell, edgecolor="none"))
-                ax.text(p, a, "无", ha="center", va="center", fontsize=10, color=theme.muted)
+                ax.text(p, a, "无", ha="center", va="center", fontsize=8 if narrow else 10,
+                        color=theme.muted)
     from looking_inside.products.figures.common import confusion_axes
 
     confusion_axes(ax, DIGITS, theme)
     return fig
 
 
-def hidden_filters(inputs: ProductInputs, theme: Theme) -> Figure:
+def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """Top: the hidden neurons' input weights. Below: a bar row per digit class, each
     bar under its unit's filter. Two axes in all (an axes per filter and per row took
-    three times as long to draw), sharing the mosaic's pixel columns as x."""
+    three times as long to draw), sharing the mosaic's pixel columns as x. ``narrow``:
+    the same, smaller, with smaller type."""
     res = inputs.results["mnist-2layer"]
     w_in = res.weights[0]  # (H, 784)
     w_out = res.weights[1]  # (10, H)
     h = w_in.shape[0]
     gap = 3
     pitch = 28 + gap
-    fig = new_figure(8.5, 9.0)
-    left, width = 0.08, 0.9
-    top = fig.add_axes((left, 0.86, width, 0.1), anchor="S")
+    if narrow:
+        fig = new_figure(3.6, 4.4)
+        left, width, size = 0.1, 0.88, {"number": 7.5, "digit": 8, "key": 7.5}
+        top = fig.add_axes((left, 0.845, width, 0.11), anchor="S")
+        bars = fig.add_axes((left, 0.06, width, 0.76))
+    else:
+        fig = new_figure(8.5, 9.0)
+        left, width, size = 0.08, 0.9, {"number": 10, "digit": 10, "key": 10}
+        top = fig.add_axes((left, 0.86, width, 0.1), anchor="S")
+        bars = fig.add_axes((left, 0.03, width, 0.8))
     draw_tiles(top, [scaled(w.reshape(28, 28)) for w in w_in], h,
-               [f"{j + 1}" for j in range(h)], theme, fontsize=10, gap=gap)
-    bars = fig.add_axes((left, 0.03, width, 0.8))
+               [f"{j + 1}" for j in range(h)], theme, fontsize=size["number"], gap=gap)
     x = np.arange(h) * pitch + 13.5  # under each filter's centre
     lim = float(np.abs(w_out).max()) or 1.0
     rows = 9 - np.arange(10) + 0.5  # digit 0 at the top
@@ -214,10 +266,10 @@ def hidden_filters(inputs: ProductInputs, theme: Theme) -> Figure:
     bars.set_ylim(0, 10)
     bars.set_axis_off()
     for d, y in enumerate(rows):
-        bars.text(-0.25 * pitch, y, f"“{d}”", ha="right", va="center", fontsize=10,
-                  color=theme.fg)
+        bars.text(-0.25 * pitch, y, f"“{d}”", ha="right", va="center",
+                  fontsize=size["digit"], color=theme.fg)
     fig.text(left + width, 0.005, "蓝色：正权重（偏爱）　橙色：负权重（厌恶）", ha="right",
-             fontsize=10, color=theme.fg)
+             fontsize=size["key"], color=theme.fg)
     return fig
 
 

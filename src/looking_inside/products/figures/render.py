@@ -22,20 +22,22 @@ def function_of(module: str, function: str) -> Callable[..., Any]:
 
 
 def files(spec: FigureSpec, inputs: ProductInputs) -> dict[str, bytes]:
-    """Both palettes, and the numbers behind them: one product, one key, so the data
-    file is made from exactly the inputs the figure declared and never goes stale."""
+    """Both palettes of each layout, and the numbers behind them: one product, one key,
+    so the data file is made from exactly the inputs the figure declared and never
+    goes stale. The phone layout is the same function called with ``narrow=True``."""
     from looking_inside.products.figures import numbers, style
 
     draw = spec.render_function()
     out: dict[str, bytes] = {}
-    for theme in style.THEMES:
-        style.setup(theme)
-        fig = draw(inputs, theme)
-        try:
-            if theme is style.LIGHT and not spec.data:
-                out[spec.data_filename()] = numbers.drawn_json(fig)
-        finally:
-            out[spec.filename(theme.name)] = style.save(fig)  # closes fig
+    for narrow in spec.layouts():
+        for theme in style.THEMES:
+            style.setup(theme)
+            fig = draw(inputs, theme, narrow=True) if narrow else draw(inputs, theme)
+            try:
+                if theme is style.LIGHT and not narrow and not spec.data:
+                    out[spec.data_filename()] = numbers.drawn_json(fig)
+            finally:
+                out[spec.filename(theme.name, narrow)] = style.save(fig)  # closes fig
     if spec.data:
         table = function_of(spec.module, spec.data)(inputs)
         out[spec.data_filename()] = numbers.table_csv(table)

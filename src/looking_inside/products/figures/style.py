@@ -123,6 +123,16 @@ def setup(theme: Theme) -> None:
 # The white space kept around a figure's bounding box (matplotlib's ``pad_inches``).
 PAD_INCHES = 0.05
 
+# The article column, in inches of a figure at its natural size (an SVG inch is 96
+# CSS px, a point of text 4/3 CSS px): 688 CSS px on every screen from 720 px wide up
+# (1280 included), 358 on a 390 px phone. A figure no wider than the column is shown
+# at its natural size, so its text reads at 4/3 px a point: a wide layout up to
+# ``COLUMN_IN`` with text of at least 8.5 pt (11.3 px), a phone layout (``narrow=True``)
+# up to ``PHONE_IN`` with text of at least 7 pt (9.3 px); tests/test_figure_text.py
+# measures them on screen. Both widths include the padding ``save`` adds.
+COLUMN_IN = 688 / 96
+PHONE_IN = 358 / 96
+
 
 def save(fig: Figure) -> bytes:
     """The SVG file, without date or version stamps; always closes ``fig``."""
