@@ -67,7 +67,10 @@ def test_add_parts_keeps_what_results_show_and_is_idempotent() -> None:
 
 
 def test_built_index_has_the_parts_field(built_site: Path) -> None:
-    index = json.loads((built_site / "search" / "search_index.json").read_text())
+    raw = (built_site / "search" / "search_index.json").read_bytes()
+    index = json.loads(raw.decode("utf-8"))
+    # Chinese as UTF-8 (3 bytes a character), not as 6-byte \uXXXX escapes.
+    assert "混淆矩阵".encode() in raw and b"\\u6df7" not in raw
     assert "parts" in index["config"]["fields"]
     docs = [d for d in index["docs"] if "parts" in d]
     assert docs

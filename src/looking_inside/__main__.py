@@ -44,10 +44,6 @@ def _generate(settings: Settings, out: Path | None) -> dict:
     from looking_inside.machine import die_with_parent
 
     die_with_parent()  # started by a site engine (gen/site.py): never outlive it
-    # One BLAS thread per process, set before numpy loads: the pool already has a worker
-    # per CPU, and BLAS threads on top of it spin against each other under load.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
     t = time.perf_counter()
     out = out or settings.generated_dir
     manifest = generate(settings, out)

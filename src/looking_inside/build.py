@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 import shutil
 from collections.abc import Callable, Mapping
@@ -294,6 +295,12 @@ def _split(settings: Settings, dataset: Dataset, which: str) -> Split:
 
 def generate(settings: Settings, out: Path) -> Manifest:
     """Train and make whatever is missing, and write the site's generated files."""
+    # One BLAS thread per process, set before numpy loads (nothing before this point
+    # imports it): the pool already has a worker per CPU, BLAS threads on top of it spin
+    # against each other, and a sum's rounding then depends on the thread count, so
+    # figures drawn from floating-point projections would differ between machines.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     return Build(settings).run(out)
 
 

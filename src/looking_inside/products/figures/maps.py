@@ -43,6 +43,9 @@ TITLES = {reps.RAW: "像素", reps.HIDDEN_NET: "双层网络的隐藏层",
 PX_PER_INCH = 96
 # Side of the square each digit is drawn as, in those pixels.
 DOT = 3
+# A panel's side in the wide layout, inches. Its raster serves both layouts: the
+# phone layout shows the same image, larger.
+PANEL_IN = 2.35
 # Room around the points, as a share of their extent.
 MARGIN = 0.04
 
@@ -117,13 +120,13 @@ def representation_maps(inputs: ProductInputs, theme: Theme, narrow: bool = Fals
                               (height - (k + 1) * (above + panel + below) - k * gap + below)
                               / height, panel / width, panel / height)) for k in range(3)]
     else:
-        width, panel, fontsize, gap, legend_h = 8.2, 2.35, 10.0, 0.35, 0.55
+        width, panel, fontsize, gap, legend_h = 8.2, PANEL_IN, 10.0, 0.35, 0.55
         height = legend_h + below + panel + above
         fig = new_figure(width, height)
         left = (width - 3 * panel - 2 * gap) / 2
         axes = [fig.add_axes(((left + k * (panel + gap)) / width, (legend_h + below) / height,
                               panel / width, panel / height)) for k in range(3)]
-    size = int(round(panel * PX_PER_INCH))
+    size = int(round(PANEL_IN * PX_PER_INCH))
     for ax, m in zip(axes, maps, strict=True):
         _panel(ax, m, theme, size, fontsize)
     colours = CLASS_COLOURS[theme.name]
