@@ -233,9 +233,10 @@ def training(trees: list[Tree], data_root: Path, quick: bool) -> list[dict]:
 
 
 def full_scale(cold_s: float, experiments: list[dict], tree: str) -> float:
-    """The cold build's estimate at full size (the module's docstring, step 1)."""
+    """The cold build's estimate at full size (the module's docstring, step 1), over the
+    experiments ``tree`` has (an older tree lacks the newer ones: NaN)."""
     extra = sum(r["epochs"] * r["ours_s"][tree] * (1 - r["subset_images"] / r["images"])
-                for r in experiments)
+                for r in experiments if not math.isnan(r["ours_s"][tree]))
     return cold_s + extra / CPUS
 
 
