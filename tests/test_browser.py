@@ -403,8 +403,8 @@ def _diverging(t: np.ndarray, dark: bool) -> np.ndarray:
     """draw-digit.js's colour for t in [-1, 1], as (N, 3) bytes: the page's colour at 0,
     the palette's red or blue at +-1, linear in between, rounded as Math.round."""
     neutral = np.array([30, 33, 41] if dark else [247, 247, 247], float)
-    red = np.array([244, 165, 130] if dark else [202, 0, 32], float)
-    blue = np.array([146, 197, 222] if dark else [5, 113, 176], float)
+    red = np.array([255, 123, 114] if dark else [202, 0, 32], float)
+    blue = np.array([121, 192, 255] if dark else [5, 113, 176], float)
     end = np.where((t >= 0)[:, None], red, blue)
     a = np.minimum(1.0, np.abs(t))[:, None]
     return np.floor(neutral + (end - neutral) * a + 0.5)

@@ -17,6 +17,7 @@ import pytest
 from looking_inside.config import get_experiment, load_settings
 from looking_inside.products import analysis, facts
 from looking_inside.products.figures import style
+from looking_inside.products.figures.common import SIGNED
 from looking_inside.products.figures.templates import (
     ROWS,
     cifar_templates,
@@ -146,16 +147,16 @@ def test_mnist_figure_draws_averages_templates_and_differences(inputs: ProductIn
             np.testing.assert_array_equal(tiles[5 + k][..., 0], scaled255(w[c].astype(float))
                                           .reshape(28, 28))
             # The difference: the page's colour where it is 0, the negative colour
-            # (orange) where it is most negative, the positive (blue) where most positive.
+            # (blue) where it is most negative, the positive (red) where most positive.
             d = ref["difference"][c].reshape(28, 28)
             tile = tiles[10 + k]
             lo, hi = np.unravel_index(d.argmin(), d.shape), np.unravel_index(d.argmax(), d.shape)
             from matplotlib.colors import to_rgb
 
             if d.min() <= -lim:
-                np.testing.assert_allclose(tile[lo] / 255, to_rgb(theme.negative), atol=0.01)
+                np.testing.assert_allclose(tile[lo] / 255, to_rgb(SIGNED[theme.name][1]), atol=0.01)
             if d.max() >= lim:
-                np.testing.assert_allclose(tile[hi] / 255, to_rgb(theme.positive), atol=0.01)
+                np.testing.assert_allclose(tile[hi] / 255, to_rgb(SIGNED[theme.name][0]), atol=0.01)
     import matplotlib.pyplot as plt
 
     plt.close(fig)

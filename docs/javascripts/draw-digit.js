@@ -30,8 +30,8 @@
   function diverging(t) {
     var dark = isDark();
     var neutral = dark ? [30, 33, 41] : [247, 247, 247];
-    var end = t >= 0 ? (dark ? [244, 165, 130] : [202, 0, 32])
-      : (dark ? [146, 197, 222] : [5, 113, 176]);
+    var end = t >= 0 ? (dark ? [255, 123, 114] : [202, 0, 32])
+      : (dark ? [121, 192, 255] : [5, 113, 176]);
     var a = Math.min(1, Math.abs(t));
     return [0, 1, 2].map(function (i) { return Math.round(neutral[i] + (end[i] - neutral[i]) * a); });
   }

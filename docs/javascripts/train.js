@@ -212,8 +212,8 @@
 
   /* Per-class bars: rows of hidden-unit weights from the output layer (10 x H). */
   function bars(canvas, w, H) {
-    var c = fit(canvas), ctx = c.ctx, pos = colour("--li-pos-bar", "#1f77b4");
-    var neg = colour("--li-neg-bar", "#e8590c"), muted = colour("--md-default-fg-color--light", "#888");
+    var c = fit(canvas), ctx = c.ctx, pos = colour("--li-pos-bar", "#b2182b");
+    var neg = colour("--li-neg-bar", "#2166ac"), muted = colour("--md-default-fg-color--light", "#888");
     var max = 0, i;
     for (i = 0; i < w.length; i++) max = Math.max(max, Math.abs(w[i]));
     max = max || 1;
@@ -728,7 +728,7 @@
       title: "测试准确率" + (last !== null ? "：" + (100 * last).toFixed(1) + "%" : ""),
       xlabel: m.rest ? "尚未开始训练" : "第 " + m.step.toLocaleString("en-US") + " 步，约 " + m.epoch.toFixed(1) + " 轮",
       xmax: xmax, ymin: 0, ymax: 1, yticks: [[0, "0%"], [0.5, "50%"], [0.9, "90%"], [1, ""]],
-      hint: "开始训练后，这里画出留出测试图片上的准确率"
+      hint: "开始训练后，这里画出留出的测试图片上的准确率"
     });
     confusionPlot(this.confCanvas, this.confusion, "开始训练后填入");
     this.describe(m, last);

@@ -80,14 +80,21 @@ def cifar_rgb(image: np.ndarray) -> np.ndarray:
 DARK_PAGE = "#1e2129"
 
 
+# Positive and negative, in every figure that shows a sign (weights, w x x, a score's
+# terms, a template's difference): red pushes a score up, blue pulls it down, as RdBu's
+# ends; on the dark page lighter ends that still read as red and blue.
+SIGNED: dict[str, tuple[str, str]] = {"light": ("#b2182b", "#2166ac"),
+                                      "dark": ("#ff7b72", "#79c0ff")}
+
+
 def diverging_cmap(theme: Theme) -> str | Colormap:
     """Blue for negative, red for positive, zero in the page's own colour: white on
     the light page and, on the dark page, a dark centre (RdBu_r's white there made
-    glaring squares) with RdBu's light ends, so that strong values stand out."""
+    glaring squares) between the ``SIGNED`` ends, so that strong values stand out."""
     if theme.name == "light":
         return "RdBu_r"
-    return LinearSegmentedColormap.from_list("li-dark-diverging",
-                                             ["#92c5de", DARK_PAGE, "#f4a582"])
+    pos, neg = SIGNED["dark"]
+    return LinearSegmentedColormap.from_list("li-dark-diverging", [neg, DARK_PAGE, pos])
 
 
 def bare(ax: Axes) -> None:

@@ -10,6 +10,7 @@ from matplotlib.patches import Rectangle
 
 from looking_inside.products import analysis
 from looking_inside.products.figures.common import (
+    SIGNED,
     bare,
     diverging_cmap,
     draw_confusion_counts,
@@ -259,7 +260,7 @@ def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
     rows = 9 - np.arange(10) + 0.5  # digit 0 at the top
     heights = w_out / lim * 0.42  # up to just under half a row
     bars.bar(np.tile(x, 10), heights.ravel(), bottom=np.repeat(rows, h), width=0.7 * pitch,
-             color=[theme.positive if v >= 0 else theme.negative for v in w_out.ravel()])
+             color=[SIGNED[theme.name][0 if v >= 0 else 1] for v in w_out.ravel()])
     right = h * pitch - gap - 0.5  # the mosaic's last pixel column
     bars.hlines(rows, -0.5, right, color=theme.muted, lw=0.6)
     bars.set_xlim(-0.5, right)
@@ -268,7 +269,7 @@ def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
     for d, y in enumerate(rows):
         bars.text(-0.25 * pitch, y, f"“{d}”", ha="right", va="center",
                   fontsize=size["digit"], color=theme.fg)
-    fig.text(left + width, 0.005, "蓝色：正权重（偏爱）　橙色：负权重（厌恶）", ha="right",
+    fig.text(left + width, 0.005, "红色：正权重（偏爱）　蓝色：负权重（厌恶）", ha="right",
              fontsize=size["key"], color=theme.fg)
     return fig
 

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from looking_inside.config import spec
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import scaled, tile_mosaic
+from looking_inside.products.figures.common import SIGNED, scaled, tile_mosaic
 from looking_inside.products.figures.memo import once
 from looking_inside.products.figures.numbers import Table
 from looking_inside.products.figures.style import Theme, new_figure
@@ -36,10 +36,11 @@ def _match(inputs: ProductInputs, dataset: str, network: str) -> analysis.Templa
 
 
 def _grey_difference(theme: Theme) -> Callable[[np.ndarray], np.ndarray]:
-    """A signed array in [-1, 1] -> RGB: orange below 0 (the template lower than the
-    scaled average), blue above, the page's colour at 0."""
+    """A signed array in [-1, 1] -> RGB: blue below 0 (the template lower than the
+    scaled average), red above, the page's colour at 0."""
+    pos, neg = SIGNED[theme.name]
     cmap = LinearSegmentedColormap.from_list(
-        f"li-{theme.name}-difference", [theme.negative, PAGE[theme.name], theme.positive])
+        f"li-{theme.name}-difference", [neg, PAGE[theme.name], pos])
     return lambda d: cmap((d + 1) / 2)[..., :3]
 
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import DARK_PAGE, bare, diverging_cmap
+from looking_inside.products.figures.common import DARK_PAGE, SIGNED, bare, diverging_cmap
 from looking_inside.products.figures.numbers import Table
 from looking_inside.products.figures.style import Theme, new_figure
 
@@ -55,9 +55,8 @@ def _signed(v: float) -> str:
 def _segments(theme: Theme) -> tuple[str, str, str]:
     """Fill for positive and negative terms, and text on them, with 4.5:1 contrast:
     the RdBu ends, dark on the light page and light on the dark one."""
-    if theme.name == "light":
-        return "#b2182b", "#2166ac", "#ffffff"
-    return "#f4a582", "#92c5de", DARK_PAGE
+    pos, neg = SIGNED[theme.name]
+    return pos, neg, "#ffffff" if theme.name == "light" else DARK_PAGE
 
 
 def _score_rows(ax: Axes, values: np.ndarray, ranked: np.ndarray, theme: Theme,
