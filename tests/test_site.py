@@ -324,7 +324,7 @@ def test_the_convnet_sentences_follow_the_verdicts(built_site: Path) -> None:
                for p in ("mnist", "cifar"))
     assert ("得等到卷积神经网络登场" in body_text_without_facts(page(built_site, "cifar"))) == both
     fewer = facts["mnist.conv.parameter_ratio"]["value"] > 1
-    assert ("参数却少得多" in body_text_without_facts(page(built_site, "features"))) == fewer
+    assert ("参数也少得多" in body_text_without_facts(page(built_site, "features"))) == fewer
 
 
 def test_the_speckle_comparison_follows_the_manifest(built_site: Path) -> None:
