@@ -468,7 +468,7 @@
     this.answer = el("p", { class: "li-tr-answer", "aria-live": "polite", text: PAD_HINT });
     this.probs = el("div", { class: "li-tr-probs" });
     var clear = el("button", { type: "button", text: "清空", class: "li-tr-clear" });
-    var next = el("button", { type: "button", text: "换一张测试图片", class: "li-tr-next" });
+    var next = el("button", { type: "button", text: "换一张测试图像", class: "li-tr-next" });
     clear.addEventListener("click", function () { self.clearPad(); });
     next.addEventListener("click", function () { self.nextTest(); });
 
@@ -484,7 +484,7 @@
     root.appendChild(el("div", { class: "li-tr-row" }, [
       el("div", { class: "li-tr-conf" }, [el("p", { class: "li-tr-label", text: "混淆矩阵（行：实际，列：预测）" }), this.confCanvas]),
       el("div", { class: "li-tr-predict" }, [
-        el("p", { class: "li-tr-label", text: "写一个数字，或换一张测试图片" }),
+        el("p", { class: "li-tr-label", text: "写一个数字，或换一张测试图像" }),
         el("div", { class: "li-tr-padrow" }, [this.pad, el("div", {}, [this.seen, clear, next])]),
         this.answer, this.probs])
     ]));
@@ -585,8 +585,8 @@
         var m = ev.data;
         if (m.type === "loaded") {
           self.test = { images: m.testImages, labels: m.testLabels };
-          self.status.textContent = "训练样本：" + m.nTrain.toLocaleString("en-US") + " 张训练图片，" +
-            m.nTest.toLocaleString("en-US") + " 张留出的测试图片。";
+          self.status.textContent = "训练样本：" + m.nTrain.toLocaleString("en-US") + " 张训练图像，" +
+            m.nTest.toLocaleString("en-US") + " 张留出的测试图像。";
           self.root.dataset.nTrain = String(m.nTrain);
           self.state = "paused";
           self.showState();
@@ -722,13 +722,13 @@
     plot(this.lossCanvas, [{ points: this.history.loss, colour: colour("--li-error", "#d9480f") }], {
       title: "训练损失（交叉熵）" + (this.history.loss.length ? "：" + fmt(this.history.loss[this.history.loss.length - 1][1]) : ""),
       xlabel: "步数", xmax: xmax, ymin: 0, ymax: 2.5, yticks: [[0, "0"], [1, "1"], [2, "2"]],
-      hint: "开始训练后，这里画出每批图片的平均损失"
+      hint: "开始训练后，这里画出每批图像的平均损失"
     });
     plot(this.accCanvas, [{ points: this.history.acc, colour: colour("--md-primary-fg-color", "#3f51b5") }], {
       title: "测试准确率" + (last !== null ? "：" + (100 * last).toFixed(1) + "%" : ""),
       xlabel: m.rest ? "尚未开始训练" : "第 " + m.step.toLocaleString("en-US") + " 步，约 " + m.epoch.toFixed(1) + " 轮",
       xmax: xmax, ymin: 0, ymax: 1, yticks: [[0, "0%"], [0.5, "50%"], [0.9, "90%"], [1, ""]],
-      hint: "开始训练后，这里画出留出的测试图片上的准确率"
+      hint: "开始训练后，这里画出留出的测试图像上的准确率"
     });
     confusionPlot(this.confCanvas, this.confusion, "开始训练后填入");
     this.describe(m, last);
@@ -819,7 +819,7 @@
 
   Live.prototype.nextTest = function () {
     if (!this.test) {
-      this.answer.textContent = "按“开始”后才有测试图片；也可以直接在左边写一个。";
+      this.answer.textContent = "按“开始”后才有测试图像；也可以直接在左边写一个。";
       return;
     }
     var n = this.test.labels.length, i = this.testIndex % n;

@@ -122,7 +122,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         "mnist-weights-all", "mnist", "weights_all", ("mnist-1layer",), ("mnist",),
         "单层 MNIST 网络全部 10 个输出神经元的权重，按 0 到 9 排列。挨个看看：你能从每一幅里认出它负责的那个数字吗？",
-        "两行共十幅灰度图，分别标着 0 到 9，每一幅里都能隐约看出对应数字的轮廓。",
+        "两行共十幅灰度图，分别标着 0 到 9，亮处和暗处的分布各不相同；看每一幅能不能认出对应数字的轮廓。",
         data="weights_all_data",
         narrow=True,
     ),
