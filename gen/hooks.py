@@ -5,19 +5,18 @@ jieba's start-up chatter."""
 
 import html
 import logging
-import posixpath
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import jieba
 from latex2mathml.converter import convert
+
+from looking_inside.site import page_relative_srcsets
 
 # Hooks load with the config, before any plugin's events: early enough for both.
 logging.getLogger("mkdocs.plugins.mkdocs_macros").setLevel(logging.WARNING)
 jieba.setLogLevel(logging.WARNING)  # the search plugin's segmenter logs at DEBUG
 log = logging.getLogger("mkdocs.plugins.looking_inside.search")
-figures_log = logging.getLogger("mkdocs.plugins.looking_inside.figures")
 
 _MATH = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">\s*(?:\\\((?P<inline>.+?)\\\)|\\\[(?P<block>.+?)\\\])'
@@ -33,35 +32,8 @@ def _replace(m: re.Match) -> str:
     return f'<span class="li-math{" li-math-block" if block else ""}">{mathml}</span>'
 
 
-_SRCSET = re.compile(r'(<source\b[^>]*?\ssrcset=")([^"]*)(")')
-
-
-def _srcsets(html_text: str, page, files) -> str:  # noqa: ANN001 - mkdocs objects
-    """``<source srcset>`` (a figure's phone layout, site.figure_markdown) written
-    relative to the Markdown file, as its image's link is, made relative to the page as
-    mkdocs does for that link (it rewrites only the <a> and <img> it parsed; Zensical
-    rewrites raw HTML too). A missing file is a warning: --strict fails on it."""
-    def one(url: str) -> str:
-        if urlsplit(url).scheme or url.startswith("/"):
-            return url
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), url))
-        file = files.get_file_from_path(target)
-        if file is None:
-            figures_log.warning("%s: <source srcset> names %s, which is not in the site",
-                                page.file.src_uri, target)
-            return url
-        return file.url_relative_to(page.file)
-
-    def rewrite(m: re.Match) -> str:
-        candidates = [c.strip().split(maxsplit=1) for c in html.unescape(m.group(2)).split(",")]
-        out = ", ".join(" ".join([one(c[0]), *c[1:]]) for c in candidates if c)
-        return m.group(1) + html.escape(out) + m.group(3)
-
-    return _SRCSET.sub(rewrite, html_text)
-
-
 def on_page_content(html_text, page, files, **kwargs):  # noqa: ANN001, ANN201 - mkdocs hook
-    return _srcsets(_MATH.sub(_replace, html_text), page, files)
+    return page_relative_srcsets(_MATH.sub(_replace, html_text), page, files)
 
 
 def on_post_build(config, **kwargs):  # noqa: ANN001, ANN201 - mkdocs hook signature

@@ -8,6 +8,7 @@ chapters' macros read that folder's manifest through the functions here.
 from __future__ import annotations
 
 import html
+import logging
 import os
 import posixpath
 import re
@@ -15,6 +16,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from looking_inside.build import FIGURE_DIR, Manifest
 from looking_inside.config import Settings, load_settings
@@ -195,3 +197,32 @@ def source_line(fig: Mapping[str, Any], rel: str, repo_url: str | None) -> str:
     else:
         src = f'<span class="li-code-ref">代码：`{where}`</span>'
     return f'<div class="li-figure-source" markdown="span">{data} · {src}</div>'
+
+
+# Logged under mkdocs: a warning fails `mkdocs build --strict`.
+_figures_log = logging.getLogger("mkdocs.plugins.looking_inside.figures")
+_SRCSET = re.compile(r'(<source\b[^>]*?\ssrcset=")([^"]*)(")')
+
+
+def page_relative_srcsets(html_text: str, page: Any, files: Any) -> str:
+    """``<source srcset>`` (a figure's phone layout, site.figure_markdown) written
+    relative to the Markdown file, as its image's link is, made relative to the page as
+    mkdocs does for that link (it rewrites only the <a> and <img> it parsed; Zensical
+    rewrites raw HTML too). A missing file is a warning: --strict fails on it."""
+    def one(url: str) -> str:
+        if urlsplit(url).scheme or url.startswith("/"):
+            return url
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), url))
+        file = files.get_file_from_path(target)
+        if file is None:
+            _figures_log.warning("%s: <source srcset> names %s, which is not in the site",
+                                page.file.src_uri, target)
+            return url
+        return file.url_relative_to(page.file)
+
+    def rewrite(m: re.Match) -> str:
+        candidates = [c.strip().split(maxsplit=1) for c in html.unescape(m.group(2)).split(",")]
+        out = ", ".join(" ".join([one(c[0]), *c[1:]]) for c in candidates if c)
+        return m.group(1) + html.escape(out) + m.group(3)
+
+    return _SRCSET.sub(rewrite, html_text)
