@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 import signal
 import struct
 import subprocess
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -242,3 +244,14 @@ def kill_and_check_no_orphans(proc: subprocess.Popen) -> None:
     while time.monotonic() < deadline and any(alive(p) for p in children):
         time.sleep(0.1)
     assert not [p for p in children if alive(p)], "orphans left running"
+
+
+def mcnemar_exact(b: int, c: int) -> Fraction:
+    """Two-sided exact McNemar p straight from the definition, as a fraction: twice the
+    binomial(b + c, 1/2) probability of a split at least as uneven, capped at 1. The
+    tests' own reference for ``analysis.mcnemar_p``: every verdict re-derived exactly."""
+    n = b + c
+    if n == 0:
+        return Fraction(1)
+    tail = sum(Fraction(math.comb(n, i), 2**n) for i in range(min(b, c) + 1))
+    return min(Fraction(1), 2 * tail)

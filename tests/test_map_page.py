@@ -35,6 +35,7 @@ from looking_inside.products import representations as reps
 from looking_inside.training.pipeline import Pipeline
 
 import digits
+from helpers import mcnemar_exact
 
 MAP = "/interactive/representation-map/"
 DATA = "assets/data"
@@ -138,13 +139,6 @@ def test_export_is_the_independent_map(built_site: Path, doc: dict[str, Any],
     assert size <= DATA_BUDGET, f"the map's data is {size:,} bytes"
 
 
-def _mcnemar(b: int, c: int) -> Fraction:
-    n = b + c
-    if n == 0:
-        return Fraction(1)
-    tail = sum(Fraction(math.comb(n, i), 2**n) for i in range(min(b, c) + 1))
-    return min(Fraction(1), 2 * tail)
-
 
 def test_map_facts_hold_for_the_manifest(built_site: Path,
                                          reference: dict[str, Any]) -> None:
@@ -174,7 +168,7 @@ def test_map_facts_hold_for_the_manifest(built_site: Path,
         sig = []
         for (only_a, only_b), ra, rb in zip(c["pairs"], c["runs_a"], c["runs_b"], strict=True):
             assert abs((only_a - only_b) - n * (shares[a][ra] - acc_b[rb])) < 0.5, name
-            sig.append((_mcnemar(only_a, only_b) < Fraction(5, 100), only_a - only_b))
+            sig.append((mcnemar_exact(only_a, only_b) < Fraction(5, 100), only_a - only_b))
         lo_a, hi_a = min(c["acc_a"]), max(c["acc_a"])
         lo_b, hi_b = min(c["acc_b"]), max(c["acc_b"])
         if lo_a > hi_b and all(s and d > 0 for s, d in sig):

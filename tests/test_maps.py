@@ -23,7 +23,7 @@ from looking_inside.products.figures import maps, style
 from looking_inside.products.inputs import ProductInputs
 from looking_inside.training.models import build_model, weighted_layers
 
-from helpers import fake_inputs
+from helpers import fake_inputs, mcnemar_exact
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -312,19 +312,12 @@ def test_the_page_uses_the_figures_colours() -> None:
 
 # --- the facts and the noise rule --------------------------------------------------------------
 
-def _mcnemar(b: int, c: int) -> Fraction:
-    n = b + c
-    if n == 0:
-        return Fraction(1)
-    tail = sum(Fraction(math.comb(n, i), 2**n) for i in range(min(b, c) + 1))
-    return min(Fraction(1), 2 * tail)
-
 
 def _expected(a: list[np.ndarray], b: list[np.ndarray]) -> str:
     acc_a, acc_b = [x.mean() for x in a], [x.mean() for x in b]
     b = b * len(a) if len(b) == 1 else b
     pairs = [(int((x & ~y).sum()), int((~x & y).sum())) for x, y in zip(a, b, strict=True)]
-    sig = [_mcnemar(p, q) < Fraction(5, 100) for p, q in pairs]
+    sig = [mcnemar_exact(p, q) < Fraction(5, 100) for p, q in pairs]
     if min(acc_a) > max(acc_b) and all(s and p > q for s, (p, q) in zip(sig, pairs, strict=True)):
         return "higher"
     if max(acc_a) < min(acc_b) and all(s and p < q for s, (p, q) in zip(sig, pairs, strict=True)):

@@ -5,7 +5,6 @@ manifest, and (full tier) the real networks against their stored answers."""
 from __future__ import annotations
 
 import json
-import math
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -30,7 +29,7 @@ from looking_inside.training.models import build_model, preprocess, weighted_lay
 from looking_inside.training.pipeline import Pipeline
 from looking_inside.training.results import Results
 
-from helpers import fake_inputs, readable
+from helpers import fake_inputs, mcnemar_exact, readable
 
 # --- an independent reference: torch, on images shifted another way -------------------
 
@@ -237,14 +236,6 @@ def test_the_shift_figures_read_what_the_test_needs() -> None:
 
 # --- the manifest: every verdict re-derived, every sentence as the facts say -----------
 
-def mcnemar(b: int, c: int) -> Fraction:
-    n = b + c
-    if n == 0:
-        return Fraction(1)
-    return min(Fraction(1), 2 * sum(Fraction(math.comb(n, i), 2**n)
-                                    for i in range(min(b, c) + 1)))
-
-
 def manifest(site: Path) -> dict:
     return json.loads((site / "assets" / "data" / "manifest.json").read_text())
 
@@ -280,7 +271,7 @@ def test_every_shift_verdict_holds_for_the_manifest(built_site: Path) -> None:
                                                           if len(run) == 1 else run)]
         for (only_a, only_b), x, y in zip(c["pairs"], a_moves, b_moves, strict=True):
             assert abs((only_a - only_b) - n * (x - y)) < 1e-6, key
-        sig = [(mcnemar(*p) < Fraction(5, 100), p[0] - p[1]) for p in c["pairs"]]
+        sig = [(mcnemar_exact(*p) < Fraction(5, 100), p[0] - p[1]) for p in c["pairs"]]
         if min(acc["a"]) > max(acc["b"]) and all(s and d > 0 for s, d in sig):
             verdict = "higher"
         elif max(acc["a"]) < min(acc["b"]) and all(s and d < 0 for s, d in sig):

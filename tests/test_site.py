@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import subprocess
@@ -17,6 +16,8 @@ import pytest
 import yaml
 
 from looking_inside.products.figures.registry import FIGURES
+
+from helpers import mcnemar_exact
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -226,14 +227,6 @@ def test_unknown_name_in_a_chapter_fails_the_strict_build(built_site: Path,
     assert "Traceback" not in log, "our errors are one line, in every path"
 
 
-def _mcnemar(b: int, c: int) -> Fraction:
-    # Written out again, not imported: the test re-derives each verdict, exactly.
-    n = b + c
-    if n == 0:
-        return Fraction(1)
-    tail = sum(Fraction(math.comb(n, i), 2**n) for i in range(min(b, c) + 1))
-    return min(Fraction(1), 2 * tail)
-
 
 def test_every_comparison_the_text_makes_holds_for_the_manifest(built_site: Path) -> None:
     """Comparisons are facts naming the runs they compare; each verdict is re-derived
@@ -257,7 +250,7 @@ def test_every_comparison_the_text_makes_holds_for_the_manifest(built_site: Path
         significant = []
         for (only_a, only_b), ra, rb in zip(c["pairs"], runs_a, runs_b, strict=True):
             assert abs((only_a - only_b) - n * (acc[ra] - acc[rb])) < 0.5, (name, ra, rb)
-            significant.append((_mcnemar(only_a, only_b) < Fraction(5, 100),
+            significant.append((mcnemar_exact(only_a, only_b) < Fraction(5, 100),
                                 only_a - only_b))
         if min(a) > max(b) and all(s and d > 0 for s, d in significant):
             expected = "higher"

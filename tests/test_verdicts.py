@@ -24,23 +24,13 @@ from looking_inside.config import (
 from looking_inside.products import analysis, facts
 from looking_inside.training.results import Results
 
-from helpers import fake_results
+from helpers import fake_results, mcnemar_exact
 
 WORDS = {"higher": "高", "lower": "低", "noise": "持平"}
 OPENING = {"higher": "高出", "lower": "低了", "noise": "相差"}
 
 
 # --- McNemar's test, computed a second way ---------------------------------------------
-
-def mcnemar_exact(b: int, c: int) -> Fraction:
-    """Two-sided exact McNemar p straight from the definition, as a fraction: twice the
-    binomial(b + c, 1/2) probability of a split at least as uneven, capped at 1."""
-    n = b + c
-    if n == 0:
-        return Fraction(1)
-    tail = sum(Fraction(math.comb(n, i), 2**n) for i in range(min(b, c) + 1))
-    return min(Fraction(1), 2 * tail)
-
 
 def mcnemar_logspace(b: int, c: int) -> float:
     """The same in floating point through log-gamma (a third route, for large n)."""
