@@ -54,12 +54,16 @@ serve: generate
 build: generate
 	$(PY) -m mkdocs build --strict
 
+# One pytest-xdist worker per CPU: much of the suite waits on browsers and child
+# processes. The workers share one built site (tests/conftest.py).
+JOBS ?= auto
+
 test: $(INSTALLED) system-deps data $(AXE)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS) --dist worksteal
 
 # The unit tier (tests/conftest.py sorts tests into tiers): no site build, no browser.
 test-fast: $(INSTALLED) system-deps data
-	$(PY) -m pytest -m unit -q
+	$(PY) -m pytest -m unit -q -n $(JOBS)
 
 # The published path (tests/ci_full.py): the real subsets tiled to full size once, in
 # .cache/full-data, then the GitHub workflow's data, train, build and test steps on them

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import http.server
 import os
@@ -45,6 +47,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         full = (FULL_FIXTURES & set(getattr(item, "fixturenames", ())) or module in FULL_MODULES
                 or item.originalname in FULL_TESTS)  # type: ignore[attr-defined]
         item.add_marker(pytest.mark.full if full else pytest.mark.unit)
+    # The full tier first: under pytest-xdist (`make test`), the first worker then builds
+    # the shared site while the other runs unit tests, instead of waiting for it.
+    items.sort(key=lambda item: item.get_closest_marker("full") is None)
 # Debian's Chromium; GitHub's runners point this at their preinstalled Chrome.
 CHROMIUM = Path(os.environ.get("LOOKING_INSIDE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -74,11 +79,34 @@ def data_root() -> Path:
     return root
 
 
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every pytest-xdist worker of this run sees (their base temp folders are
+    siblings); without xdist, the session's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def once(folder: Path) -> Iterator[bool]:
+    """Held by one worker at a time; yields whether ``folder`` still has to be made
+    (the first worker makes it, the others then reuse it: one site per run)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = folder.parent / f".{folder.name}.done"
+        yield not done.exists()
+        done.touch()
+
+
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The results cache the site tests share (LOOKING_INSIDE_CACHE if set)."""
     env = os.environ.get("LOOKING_INSIDE_CACHE")
-    return Path(env) if env else tmp_path_factory.mktemp("cache")
+    if env:
+        return Path(env)
+    cache = shared(tmp_path_factory) / "cache"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 @pytest.fixture(scope="session")
@@ -101,14 +129,17 @@ def built_site(tmp_path_factory: pytest.TempPathFactory, data_root: Path,
                         f"LOOKING_INSIDE_CACHE={session_cache} (its manifest differs from "
                         f"{generated}); set both to the same build's")
         return site
-    out = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, LOOKING_INSIDE_DATA=str(data_root),
-               LOOKING_INSIDE_CACHE=str(session_cache), LOOKING_INSIDE_DOWNLOAD="0")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )
-    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
+    out = shared(tmp_path_factory) / "site"
+    with once(out) as todo:
+        if todo:
+            env = dict(os.environ, LOOKING_INSIDE_DATA=str(data_root),
+                       LOOKING_INSIDE_CACHE=str(session_cache), LOOKING_INSIDE_DOWNLOAD="0")
+            proc = subprocess.run(
+                [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+                cwd=ROOT, env=env, capture_output=True, text=True,
+            )
+            assert proc.returncode == 0, \
+                f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
     return out
 
 

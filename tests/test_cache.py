@@ -183,9 +183,9 @@ def test_killed_during_training_then_clean_rebuild(data_root: Path, tmp_path: Pa
     proc.wait()
     assert not (cache / "results" / "mnist-2layer").exists() or \
         not list((cache / "results" / "mnist-2layer").glob("*/STAMP"))
-    for c in (cache, clean):
-        p = _cli(data_root, c, "--only", "mnist-2layer", "--json")
-        assert p.wait(timeout=600) == 0
+    # The recovery and a clean build, side by side.
+    runs = [_cli(data_root, c, "--only", "mnist-2layer", "--json") for c in (cache, clean)]
+    assert [p.wait(timeout=600) for p in runs] == [0, 0]
     assert np.array_equal(_weights(cache, "mnist-2layer"), _weights(clean, "mnist-2layer"))
 
 
@@ -198,8 +198,8 @@ def test_killed_while_writing_the_cache(data_root: Path, tmp_path: Path) -> None
     proc.kill()
     proc.wait()
     assert not list(folder.glob("*/STAMP")), "a half-written entry must not be visible"
-    for c in (cache, clean):
-        assert _cli(data_root, c, "--only", "mnist-1layer").wait(timeout=600) == 0
+    runs = [_cli(data_root, c, "--only", "mnist-1layer") for c in (cache, clean)]
+    assert [p.wait(timeout=600) for p in runs] == [0, 0]
     assert np.array_equal(_weights(cache, "mnist-1layer"), _weights(clean, "mnist-1layer"))
     assert _verify_all(cache) == 1
 

@@ -118,12 +118,15 @@ def figure_pages(site: Path) -> list[str]:
 
 SHOWN = """async () => {
   const out = [];
+  // Every shown image loaded at once, instead of scrolling each lazy one into view.
+  const shown = [...document.querySelectorAll('.li-figure img')]
+    .filter(i => i.getClientRects().length);
+  shown.forEach(i => { i.loading = 'eager'; });
+  for (let t = 0; t < 200 && !shown.every(i => i.complete && i.naturalWidth); t++)
+    await new Promise(r => setTimeout(r, 25));
   for (const fig of document.querySelectorAll('.li-figure')) {
     const imgs = [...fig.querySelectorAll('img')].filter(i => i.getClientRects().length);
     for (const img of imgs) {
-      img.scrollIntoView({block: 'center'});
-      for (let t = 0; t < 200 && !(img.complete && img.naturalWidth); t++)
-        await new Promise(r => setTimeout(r, 25));
       const a = img.closest('a.glightbox');
       out.push({figure: fig.id, src: img.currentSrc, natural: img.naturalWidth,
                 width: img.getBoundingClientRect().width,
@@ -132,7 +135,6 @@ SHOWN = """async () => {
     // A figure inside an interactive part's fallback is hidden once the part is built.
     if (!imgs.length && fig.getClientRects().length) out.push({figure: fig.id, src: null});
   }
-  window.scrollTo(0, 0);
   return out;
 }"""
 

@@ -44,7 +44,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import serve
+from conftest import once, serve, shared
 
 ROOT = Path(__file__).resolve().parents[1]
 ZENSICAL = "zensical==0.0.73"
@@ -142,7 +142,18 @@ def _zensical() -> list[str]:
 
 @pytest.fixture(scope="module")
 def zensical_site(tmp_path_factory: pytest.TempPathFactory, generated: Path) -> Build:
-    project = tmp_path_factory.mktemp("zensical") / "project"
+    """One Zensical build per test run, shared by pytest-xdist's workers."""
+    folder = shared(tmp_path_factory) / "zensical"
+    project, log = folder / "project", folder / "output.json"
+    with once(folder) as todo:
+        if todo:
+            log.write_text(json.dumps(_build_zensical(project, generated)))
+    output, seconds = json.loads(log.read_text())
+    manifest = json.loads((generated / "assets" / "data" / "manifest.json").read_text())
+    return Build(project / "site", generated, manifest, output, seconds)
+
+
+def _build_zensical(project: Path, generated: Path) -> tuple[str, float]:
     shutil.copytree(ROOT / "docs", project / "docs")
     shutil.copytree(generated, project / "docs", dirs_exist_ok=True)
     (project / "gen").symlink_to(ROOT / "gen", target_is_directory=True)
@@ -164,8 +175,7 @@ def zensical_site(tmp_path_factory: pytest.TempPathFactory, generated: Path) -> 
     seconds = time.perf_counter() - t
     output = ANSI.sub("", proc.stdout + proc.stderr)
     assert proc.returncode == 0, f"zensical build --strict failed:\n{output[-6000:]}"
-    manifest = json.loads((generated / "assets" / "data" / "manifest.json").read_text())
-    return Build(project / "site", generated, manifest, output, seconds)
+    return output, seconds
 
 
 class _Page(HTMLParser):
