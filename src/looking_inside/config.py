@@ -73,27 +73,20 @@ class Experiment:
     init: Literal["default", "zero"] = "default"
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.epochs < 1:
-            problems.append(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            problems.append(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.lr <= 0:
-            problems.append(f"lr must be > 0, got {self.lr}")
-        if self.weight_decay < 0:
-            problems.append(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if self.snapshots < 0 or self.snapshots == 1:
-            problems.append(f"snapshots must be 0 or >= 2, got {self.snapshots}")
-        if any(c < 1 for c in self.conv):
-            problems.append(f"conv channels must be >= 1, got {self.conv}")
-        if any(h < 1 for h in self.hidden):
-            problems.append(f"hidden sizes must be >= 1, got {self.hidden}")
-        if self.optimizer not in ("adam", "sgd"):
-            problems.append(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        if self.dataset not in ("mnist", "cifar10"):
-            problems.append(f"dataset must be 'mnist' or 'cifar10', got {self.dataset!r}")
-        if self.init not in ("default", "zero"):
-            problems.append(f"init must be 'default' or 'zero', got {self.init!r}")
+        rules = [  # (what, its value, whether it is allowed, what it must be)
+            ("epochs", self.epochs, self.epochs >= 1, ">= 1"),
+            ("batch_size", self.batch_size, self.batch_size >= 1, ">= 1"),
+            ("lr", self.lr, self.lr > 0, "> 0"),
+            ("weight_decay", self.weight_decay, self.weight_decay >= 0, ">= 0"),
+            ("snapshots", self.snapshots, self.snapshots == 0 or self.snapshots >= 2, "0 or >= 2"),
+            ("conv channels", self.conv, all(c >= 1 for c in self.conv), ">= 1"),
+            ("hidden sizes", self.hidden, all(h >= 1 for h in self.hidden), ">= 1"),
+            ("optimizer", self.optimizer, self.optimizer in ("adam", "sgd"), "'adam' or 'sgd'"),
+            ("dataset", self.dataset, self.dataset in ("mnist", "cifar10"), "'mnist' or 'cifar10'"),
+            ("init", self.init, self.init in ("default", "zero"), "'default' or 'zero'"),
+        ]
+        problems = [f"{what} must be {need}, got {value!r}" for what, value, ok, need in rules
+                    if not ok]
         if self.init == "zero" and (self.hidden or self.conv):
             problems.append("init='zero' is for single-layer networks only (hidden units "
                             "started at zero would all learn the same thing)")
@@ -255,16 +248,7 @@ SWEEP_PREFIX: dict[Dataset, str] = {"mnist": "mnist", "cifar10": "cifar"}
 
 
 def width_hidden(width: int) -> tuple[int, ...]:
-    """One hidden layer of ``width`` units; 0 is the single-layer network (none)."""
     return (width,) if width else ()
-
-
-def sweep_hidden() -> tuple[tuple[int, ...], ...]:
-    """Every architecture of the sweep, once (widths, then the deeper ones)."""
-    widths = tuple(width_hidden(w) for w in SWEEP_WIDTHS)
-    deeper = tuple((SWEEP_DEPTH_WIDTH,) * d for d in SWEEP_DEPTHS
-                   if (SWEEP_DEPTH_WIDTH,) * d not in widths)
-    return widths + deeper
 
 
 def sweep_name(dataset: Dataset, hidden: tuple[int, ...], seed: int = 0) -> str:
@@ -274,9 +258,12 @@ def sweep_name(dataset: Dataset, hidden: tuple[int, ...], seed: int = 0) -> str:
 
 
 def sweep_experiments(dataset: Dataset) -> tuple[Experiment, ...]:
-    """Every point of ``dataset``'s sweep, each with every seed (seed 0 first)."""
+    """Every point of ``dataset``'s sweep, each with every seed (seed 0 first): the
+    widths, then the deeper ones (depth 1 is a width, listed once)."""
+    hidden = dict.fromkeys([*(width_hidden(w) for w in SWEEP_WIDTHS),
+                            *((SWEEP_DEPTH_WIDTH,) * d for d in SWEEP_DEPTHS)])
     return tuple(
-        e for h in sweep_hidden()
+        e for h in hidden
         for e in reseeded(Experiment(
             name=sweep_name(dataset, h), dataset=dataset, hidden=h, activation="relu",
             epochs=SWEEP_EPOCHS[dataset], optimizer="adam", lr=SWEEP_LR[dataset],
@@ -364,8 +351,8 @@ def default_data_root() -> Path:
 
 
 def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    raw = os.environ.get(name, "")
+    if not raw:
         return default
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
