@@ -40,9 +40,7 @@ class Experiment:
     # single-layer network whose weights read as class templates.
     hidden: tuple[int, ...] = ()
     # Channels of 5x5 convolutions (each followed by the activation and 2x2 max
-    # pooling) before the hidden/output layers; () is a plain perceptron. A
-    # convolution reuses one small filter at every position, which is the article's
-    # closing argument for convolutional networks.
+    # pooling) before the hidden/output layers; () is a plain perceptron.
     conv: tuple[int, ...] = ()
     # The article's figures come from plain multilayer perceptrons; sigmoid keeps
     # hidden units in (0, 1) so the bar plots read as "how much of this feature".
@@ -111,7 +109,7 @@ class Experiment:
     def layer_shapes(self) -> tuple[tuple[int, ...], ...]:
         """Weight shapes, first layer first: ``(out, in, 5, 5)`` per convolution, then
         ``(out, in)`` per linear layer."""
-        shape = spec(self.dataset).image_shape
+        shape = self.image_shape
         channels, side = (shape[0], shape[1]) if len(shape) == 3 else (1, shape[0])
         out: list[tuple[int, ...]] = []
         for c in self.conv:
@@ -132,15 +130,13 @@ class Experiment:
     def forward_flops(self) -> int:
         """2 x multiply-adds of one image's forward pass (activations and pooling are
         a rounding error next to them); training costs about 3x this per image."""
-        side = spec(self.dataset).image_shape[-1]
-        flops = 0
+        side, flops = self.image_shape[-1], 0
         for s in self.layer_shapes:
+            positions = 1  # where the layer's weights are applied
             if len(s) == 4:
-                side = side - CONV_KERNEL + 1
-                flops += 2 * math.prod(s) * side * side
-                side //= 2
-            else:
-                flops += 2 * s[0] * s[1]
+                side -= CONV_KERNEL - 1
+                positions, side = side * side, side // 2
+            flops += 2 * math.prod(s) * positions
         return flops
 
 
@@ -154,8 +150,7 @@ class Experiment:
 # average over the last quarter of a run twice as long). Measured on the subsets.
 ARTICLE_EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(
-        name="mnist-1layer",
-        dataset="mnist",
+        name="mnist-1layer", dataset="mnist",
         # Within a point of its plateau (89.1%) from epoch 12 on.
         epochs=12,
         # A strong pull: the 0-9 templates are the article's centrepiece. 1e-2
@@ -166,14 +161,12 @@ ARTICLE_EXPERIMENTS: tuple[Experiment, ...] = (
         snapshots=12,
     ),
     Experiment(
-        name="mnist-2layer",
-        dataset="mnist",
+        name="mnist-2layer", dataset="mnist",
         # The article's network: exactly 10 hidden neurons, so all filters fit in
         # one row above the per-class bar plots.
         hidden=(10,),
         # Sigmoid climbs slowly: within a point of its plateau (88.2%) from epoch 22.
-        epochs=22,
-        lr=3e-3,
+        epochs=22, lr=3e-3,
         # Smoother filters that still read as strokes and loops (0.884 at 1e-3,
         # 0.887 at 3e-3 on the subset).
         weight_decay=3e-3,
@@ -181,16 +174,13 @@ ARTICLE_EXPERIMENTS: tuple[Experiment, ...] = (
         snapshots=12,
     ),
     Experiment(
-        name="cifar-1layer",
-        dataset="cifar10",
+        name="cifar-1layer", dataset="cifar10",
         # Within a point of its plateau (36.0%) from epoch 13 on.
         epochs=13,
         # SGD and a strong pull towards 0: with Adam (any decay) the ten templates
         # were colour noise on the 5k-image subset; SGD keeps updates inside the span
         # of the training images, at the same accuracy (0.365 vs 0.360 on the subset).
-        optimizer="sgd",
-        lr=1e-3,
-        weight_decay=1e-1,
+        optimizer="sgd", lr=1e-3, weight_decay=1e-1,
         # From torch's random start, 800 small SGD steps leave about half of the
         # initial per-pixel noise in place: speckle (analysis.speckle) 0.115, twice
         # the MNIST templates' 0.05-0.06. From zero the templates are pure image
@@ -317,9 +307,8 @@ def get_experiment(name: str) -> Experiment:
     for e in EXPERIMENTS:
         if e.name == name:
             return e
-    raise BuildError(
-        f"unknown experiment {name!r}; known experiments: {', '.join(experiment_names())}"
-    )
+    raise BuildError(f"unknown experiment {name!r}; known experiments: "
+                     f"{', '.join(experiment_names())}")
 
 
 @dataclass(frozen=True)
@@ -340,9 +329,7 @@ class Settings:
 
     @property
     def experiments(self) -> tuple[Experiment, ...]:
-        if not self.only:
-            return EXPERIMENTS
-        return tuple(get_experiment(n) for n in self.only)
+        return tuple(get_experiment(n) for n in self.only) or EXPERIMENTS
 
 
 def default_data_root() -> Path:
@@ -362,18 +349,12 @@ def _env_bool(name: str, default: bool) -> bool:
     raise BuildError(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
 
 
-def load_settings(
-    data_root: str | Path | None = None,
-    cache_dir: str | Path | None = None,
-    device: str | None = None,
-    only: list[str] | tuple[str, ...] | None = None,
-    base_dir: Path | None = None,
-) -> Settings:
-    """Resolve settings: explicit arguments, then environment, then defaults.
-
-    Relative paths resolve against ``base_dir`` (the folder of mkdocs.yml when the
-    site builds), so the same settings work from any working directory.
-    """
+def load_settings(data_root: str | Path | None = None, cache_dir: str | Path | None = None,
+                  device: str | None = None, only: list[str] | tuple[str, ...] | None = None,
+                  base_dir: Path | None = None) -> Settings:
+    """Explicit arguments, then the environment, then defaults. Relative paths resolve
+    against ``base_dir`` (the folder of mkdocs.yml when the site builds), so the same
+    settings work from any working directory."""
     base = base_dir or Path.cwd()
 
     def resolve(p: str | Path) -> Path:
@@ -388,17 +369,11 @@ def load_settings(
     cache = cache_dir or os.environ.get(ENV_CACHE) or PROJECT_ROOT / ".cache" / "looking-inside"
     dev = (device or os.environ.get(ENV_DEVICE) or "auto").strip().lower()
     if dev not in ("auto", "cpu", "cuda"):
-        raise BuildError(
-            f"{ENV_DEVICE}={dev!r} is not a device; use 'auto' (CUDA when present, else CPU), "
-            "'cpu', or 'cuda' (fail when CUDA is absent)"
-        )
+        raise BuildError(f"{ENV_DEVICE}={dev!r} is not a device; use 'auto' (CUDA when "
+                         "present, else CPU), 'cpu', or 'cuda' (fail when CUDA is absent)")
     names = tuple(only or ())
     for n in names:
         get_experiment(n)  # fails early, naming the setting
-    return Settings(
-        data_root=resolve(root),
-        cache_dir=resolve(cache),
-        device=dev,  # type: ignore[arg-type]
-        download=_env_bool(ENV_DOWNLOAD, True),
-        only=names,
-    )
+    return Settings(data_root=resolve(root), cache_dir=resolve(cache),
+                    device=dev,  # type: ignore[arg-type]
+                    download=_env_bool(ENV_DOWNLOAD, True), only=names)

@@ -3,11 +3,10 @@ layer and the convnet's last hidden layer see them, each projected to 2-D, and h
 well the classes separate there. Shared by the features chapter's figure, its facts
 and the interactive map, so all three show the same points.
 
-The projection is PCA, computed here with numpy: exact (to rounding) and deterministic
-(a fixed start, nothing random, nothing to tune), and linear, so the interactive page
-places a digit the reader draws with the same two axes (a mean and a 2 x D matrix). Its limit is
-measured, not hidden: ``Projection.kept`` is the share of the representation's spread
-that the two axes keep.
+The projection is PCA: exact (to rounding) and deterministic (a fixed start, nothing
+random, nothing to tune), and linear, so the interactive page places a digit the reader
+draws with the same mean and two axes. Its limit is measured, not hidden:
+``Projection.kept`` is the share of the representation's spread the two axes keep.
 """
 
 from __future__ import annotations
@@ -157,13 +156,12 @@ def knn_correct(coords: np.ndarray, labels: np.ndarray, k: int = K) -> np.ndarra
     """(N,) bool: whether each point's ``k`` nearest other points (``neighbours``)
     vote for its own class, leave-one-out. A tie between classes goes to the class
     of the nearest neighbour among them."""
-    n = len(coords)
+    rows = np.arange(len(coords))
     votes = labels[neighbours(coords, k)]  # (n, k), nearest first
     counts = (votes[:, :, None] == np.arange(10)).sum(1)  # (n, 10)
     tied = counts == counts.max(1, keepdims=True)
-    rows = np.arange(n)[:, None]
-    first = tied[rows, votes].argmax(1)  # the nearest neighbour of a tied class
-    return votes[np.arange(n), first] == labels
+    first = tied[rows[:, None], votes].argmax(1)  # the nearest neighbour of a tied class
+    return votes[rows, first] == labels
 
 
 @dataclass(frozen=True)
@@ -208,7 +206,6 @@ class Map:
 
     @cached_property
     def correct(self) -> np.ndarray:
-        """(N,) bool: ``knn_correct`` on the map (computed when first asked)."""
         return knn_correct(self.projection.coords, self.labels)
 
     @property
@@ -233,7 +230,7 @@ def article_maps(results: Mapping[str, Results], images: np.ndarray,
     """The map of every representation in ``KINDS``, from the networks' seed-0 runs."""
     sources: tuple[object, ...] = (images, labels, *(results[k] for k in KINDS[1:]))
     for key, maps in _memo:
-        if len(key) == len(sources) and all(a is b for a, b in zip(key, sources, strict=True)):
+        if all(a is b for a, b in zip(key, sources, strict=True)):
             return maps
     s = Sample.of(images, labels)
     maps = [make_map(kind, results, s) for kind in KINDS]

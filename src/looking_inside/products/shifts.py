@@ -39,7 +39,7 @@ DIRECTIONS: tuple[tuple[str, str, tuple[int, int]], ...] = (
 
 # The networks compared, by role: the single-layer network of the weights chapter,
 # the capacity sweep's best perceptron, the convnet. "best" is resolved by
-# ``networks`` from the results (analysis.best_point).
+# ``network`` from the results (analysis.best_point).
 ROLES: tuple[tuple[str, str], ...] = (
     ("single", "单层网络"), ("best", "最好的多层网络"), ("conv", "卷积网络"))
 
@@ -250,19 +250,15 @@ def run_test(results: Mapping[str, Results], images: np.ndarray, labels: np.ndar
     x, y = images[idx], labels[idx]
     runs = {role: list(seeds_of(network(results, role)) if seeds else
                        [network(results, role)]) for role in roles}
-    correct, predicted = {}, {}
-    for names in runs.values():
-        for name in names:
-            pred = shifted_scores(results[name], x, moves).argmax(2)
-            predicted[name], correct[name] = pred, pred == y[None, :]
+    predicted = {name: shifted_scores(results[name], x, moves).argmax(2)
+                 for names in runs.values() for name in names}
+    correct = {name: p == y[None, :] for name, p in predicted.items()}
     return ShiftTest(list(moves), idx, y, runs, correct, predicted)
 
 
 @dataclass(frozen=True)
 class Flip:
-    """The digit shown flipping: read right unshifted by both networks, misread by
-    the single-layer network under ``single_wrong`` of the four quoted shifts and by
-    the convnet under ``conv_wrong``."""
+    """The digit shown flipping (``pick_flip``)."""
 
     index: int  # test index
     label: int
