@@ -10,6 +10,7 @@ import math
 import re
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -98,7 +99,9 @@ def test_pca_equals_the_svd(dims: int) -> None:
     np.testing.assert_allclose(p.coords, coords, atol=1e-8 * np.abs(coords).max())
     assert p.kept == pytest.approx(kept, rel=1e-9)
     np.testing.assert_allclose(p.axes @ p.axes.T, np.eye(2), atol=1e-10)
-    np.testing.assert_allclose(p.place(f[:7]), coords[:7], atol=1e-8 * np.abs(coords).max())
+    # What the page does to a drawn digit: its features less the mean, on the axes.
+    np.testing.assert_allclose((f[:7] - p.mean) @ p.axes.T, coords[:7],
+                               atol=1e-8 * np.abs(coords).max())
 
 
 def test_pca_of_a_known_plane() -> None:
@@ -147,17 +150,14 @@ def test_conv_features_equal_torch() -> None:
     rng = np.random.default_rng(3)
     weights = tuple(rng.normal(scale=0.3, size=s).astype(np.float32) for s in exp.layer_shapes)
     biases = tuple(rng.normal(scale=0.1, size=s[0]).astype(np.float32) for s in exp.layer_shapes)
-    x = rng.random((37, 784))
-    ours = reps.conv_features(exp, weights, biases, x, chunk=16)
-    theirs = torch_features("mnist-conv", weights[:2], biases[:2], x)
+    images = rng.integers(0, 256, (37, 28, 28), dtype=np.uint8)
+    r = SimpleNamespace(experiment=exp, weights=weights, biases=biases)
+    s = reps.Sample(np.arange(37), np.zeros(37, np.int64), images)
+    ours = reps.features("mnist-conv", {"mnist-conv": r}, s)  # type: ignore[dict-item]
+    theirs = torch_features("mnist-conv", weights[:2], biases[:2],
+                            images.reshape(37, -1) / 255.0)
     assert ours.shape == theirs.shape == (37, weights[1].shape[0] * 4 * 4)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
-
-
-def test_pool_drops_an_odd_edge_as_torch_does() -> None:
-    z = np.random.default_rng(0).normal(size=(2, 7, 5, 3)).astype(np.float32)
-    want = torch.nn.functional.max_pool2d(torch.from_numpy(z).permute(0, 3, 1, 2), 2)
-    np.testing.assert_array_equal(reps._pool(z), want.permute(0, 2, 3, 1).numpy())
 
 
 # --- the figure and its data ---------------------------------------------------------------

@@ -40,9 +40,7 @@ class Experiment:
     # single-layer network whose weights read as class templates.
     hidden: tuple[int, ...] = ()
     # Channels of 5x5 convolutions (each followed by the activation and 2x2 max
-    # pooling) before the hidden/output layers; () is a plain perceptron. A
-    # convolution reuses one small filter at every position, which is the article's
-    # closing argument for convolutional networks.
+    # pooling) before the hidden/output layers; () is a plain perceptron.
     conv: tuple[int, ...] = ()
     # The article's figures come from plain multilayer perceptrons; sigmoid keeps
     # hidden units in (0, 1) so the bar plots read as "how much of this feature".
@@ -73,27 +71,20 @@ class Experiment:
     init: Literal["default", "zero"] = "default"
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.epochs < 1:
-            problems.append(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            problems.append(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.lr <= 0:
-            problems.append(f"lr must be > 0, got {self.lr}")
-        if self.weight_decay < 0:
-            problems.append(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if self.snapshots < 0 or self.snapshots == 1:
-            problems.append(f"snapshots must be 0 or >= 2, got {self.snapshots}")
-        if any(c < 1 for c in self.conv):
-            problems.append(f"conv channels must be >= 1, got {self.conv}")
-        if any(h < 1 for h in self.hidden):
-            problems.append(f"hidden sizes must be >= 1, got {self.hidden}")
-        if self.optimizer not in ("adam", "sgd"):
-            problems.append(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        if self.dataset not in ("mnist", "cifar10"):
-            problems.append(f"dataset must be 'mnist' or 'cifar10', got {self.dataset!r}")
-        if self.init not in ("default", "zero"):
-            problems.append(f"init must be 'default' or 'zero', got {self.init!r}")
+        rules = [  # (what, its value, whether it is allowed, what it must be)
+            ("epochs", self.epochs, self.epochs >= 1, ">= 1"),
+            ("batch_size", self.batch_size, self.batch_size >= 1, ">= 1"),
+            ("lr", self.lr, self.lr > 0, "> 0"),
+            ("weight_decay", self.weight_decay, self.weight_decay >= 0, ">= 0"),
+            ("snapshots", self.snapshots, self.snapshots == 0 or self.snapshots >= 2, "0 or >= 2"),
+            ("conv channels", self.conv, all(c >= 1 for c in self.conv), ">= 1"),
+            ("hidden sizes", self.hidden, all(h >= 1 for h in self.hidden), ">= 1"),
+            ("optimizer", self.optimizer, self.optimizer in ("adam", "sgd"), "'adam' or 'sgd'"),
+            ("dataset", self.dataset, self.dataset in ("mnist", "cifar10"), "'mnist' or 'cifar10'"),
+            ("init", self.init, self.init in ("default", "zero"), "'default' or 'zero'"),
+        ]
+        problems = [f"{what} must be {need}, got {value!r}" for what, value, ok, need in rules
+                    if not ok]
         if self.init == "zero" and (self.hidden or self.conv):
             problems.append("init='zero' is for single-layer networks only (hidden units "
                             "started at zero would all learn the same thing)")
@@ -118,7 +109,7 @@ class Experiment:
     def layer_shapes(self) -> tuple[tuple[int, ...], ...]:
         """Weight shapes, first layer first: ``(out, in, 5, 5)`` per convolution, then
         ``(out, in)`` per linear layer."""
-        shape = spec(self.dataset).image_shape
+        shape = self.image_shape
         channels, side = (shape[0], shape[1]) if len(shape) == 3 else (1, shape[0])
         out: list[tuple[int, ...]] = []
         for c in self.conv:
@@ -139,15 +130,13 @@ class Experiment:
     def forward_flops(self) -> int:
         """2 x multiply-adds of one image's forward pass (activations and pooling are
         a rounding error next to them); training costs about 3x this per image."""
-        side = spec(self.dataset).image_shape[-1]
-        flops = 0
+        side, flops = self.image_shape[-1], 0
         for s in self.layer_shapes:
+            positions = 1  # where the layer's weights are applied
             if len(s) == 4:
-                side = side - CONV_KERNEL + 1
-                flops += 2 * math.prod(s) * side * side
-                side //= 2
-            else:
-                flops += 2 * s[0] * s[1]
+                side -= CONV_KERNEL - 1
+                positions, side = side * side, side // 2
+            flops += 2 * math.prod(s) * positions
         return flops
 
 
@@ -161,8 +150,7 @@ class Experiment:
 # average over the last quarter of a run twice as long). Measured on the subsets.
 ARTICLE_EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(
-        name="mnist-1layer",
-        dataset="mnist",
+        name="mnist-1layer", dataset="mnist",
         # Within a point of its plateau (89.1%) from epoch 12 on.
         epochs=12,
         # A strong pull: the 0-9 templates are the article's centrepiece. 1e-2
@@ -173,14 +161,12 @@ ARTICLE_EXPERIMENTS: tuple[Experiment, ...] = (
         snapshots=12,
     ),
     Experiment(
-        name="mnist-2layer",
-        dataset="mnist",
+        name="mnist-2layer", dataset="mnist",
         # The article's network: exactly 10 hidden neurons, so all filters fit in
         # one row above the per-class bar plots.
         hidden=(10,),
         # Sigmoid climbs slowly: within a point of its plateau (88.2%) from epoch 22.
-        epochs=22,
-        lr=3e-3,
+        epochs=22, lr=3e-3,
         # Smoother filters that still read as strokes and loops (0.884 at 1e-3,
         # 0.887 at 3e-3 on the subset).
         weight_decay=3e-3,
@@ -188,16 +174,13 @@ ARTICLE_EXPERIMENTS: tuple[Experiment, ...] = (
         snapshots=12,
     ),
     Experiment(
-        name="cifar-1layer",
-        dataset="cifar10",
+        name="cifar-1layer", dataset="cifar10",
         # Within a point of its plateau (36.0%) from epoch 13 on.
         epochs=13,
         # SGD and a strong pull towards 0: with Adam (any decay) the ten templates
         # were colour noise on the 5k-image subset; SGD keeps updates inside the span
         # of the training images, at the same accuracy (0.365 vs 0.360 on the subset).
-        optimizer="sgd",
-        lr=1e-3,
-        weight_decay=1e-1,
+        optimizer="sgd", lr=1e-3, weight_decay=1e-1,
         # From torch's random start, 800 small SGD steps leave about half of the
         # initial per-pixel noise in place: speckle (analysis.speckle) 0.115, twice
         # the MNIST templates' 0.05-0.06. From zero the templates are pure image
@@ -255,16 +238,7 @@ SWEEP_PREFIX: dict[Dataset, str] = {"mnist": "mnist", "cifar10": "cifar"}
 
 
 def width_hidden(width: int) -> tuple[int, ...]:
-    """One hidden layer of ``width`` units; 0 is the single-layer network (none)."""
     return (width,) if width else ()
-
-
-def sweep_hidden() -> tuple[tuple[int, ...], ...]:
-    """Every architecture of the sweep, once (widths, then the deeper ones)."""
-    widths = tuple(width_hidden(w) for w in SWEEP_WIDTHS)
-    deeper = tuple((SWEEP_DEPTH_WIDTH,) * d for d in SWEEP_DEPTHS
-                   if (SWEEP_DEPTH_WIDTH,) * d not in widths)
-    return widths + deeper
 
 
 def sweep_name(dataset: Dataset, hidden: tuple[int, ...], seed: int = 0) -> str:
@@ -274,9 +248,12 @@ def sweep_name(dataset: Dataset, hidden: tuple[int, ...], seed: int = 0) -> str:
 
 
 def sweep_experiments(dataset: Dataset) -> tuple[Experiment, ...]:
-    """Every point of ``dataset``'s sweep, each with every seed (seed 0 first)."""
+    """Every point of ``dataset``'s sweep, each with every seed (seed 0 first): the
+    widths, then the deeper ones (depth 1 is a width, listed once)."""
+    hidden = dict.fromkeys([*(width_hidden(w) for w in SWEEP_WIDTHS),
+                            *((SWEEP_DEPTH_WIDTH,) * d for d in SWEEP_DEPTHS)])
     return tuple(
-        e for h in sweep_hidden()
+        e for h in hidden
         for e in reseeded(Experiment(
             name=sweep_name(dataset, h), dataset=dataset, hidden=h, activation="relu",
             epochs=SWEEP_EPOCHS[dataset], optimizer="adam", lr=SWEEP_LR[dataset],
@@ -330,9 +307,8 @@ def get_experiment(name: str) -> Experiment:
     for e in EXPERIMENTS:
         if e.name == name:
             return e
-    raise BuildError(
-        f"unknown experiment {name!r}; known experiments: {', '.join(experiment_names())}"
-    )
+    raise BuildError(f"unknown experiment {name!r}; known experiments: "
+                     f"{', '.join(experiment_names())}")
 
 
 @dataclass(frozen=True)
@@ -353,9 +329,7 @@ class Settings:
 
     @property
     def experiments(self) -> tuple[Experiment, ...]:
-        if not self.only:
-            return EXPERIMENTS
-        return tuple(get_experiment(n) for n in self.only)
+        return tuple(get_experiment(n) for n in self.only) or EXPERIMENTS
 
 
 def default_data_root() -> Path:
@@ -364,8 +338,8 @@ def default_data_root() -> Path:
 
 
 def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    raw = os.environ.get(name, "")
+    if not raw:
         return default
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -375,18 +349,12 @@ def _env_bool(name: str, default: bool) -> bool:
     raise BuildError(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
 
 
-def load_settings(
-    data_root: str | Path | None = None,
-    cache_dir: str | Path | None = None,
-    device: str | None = None,
-    only: list[str] | tuple[str, ...] | None = None,
-    base_dir: Path | None = None,
-) -> Settings:
-    """Resolve settings: explicit arguments, then environment, then defaults.
-
-    Relative paths resolve against ``base_dir`` (the folder of mkdocs.yml when the
-    site builds), so the same settings work from any working directory.
-    """
+def load_settings(data_root: str | Path | None = None, cache_dir: str | Path | None = None,
+                  device: str | None = None, only: list[str] | tuple[str, ...] | None = None,
+                  base_dir: Path | None = None) -> Settings:
+    """Explicit arguments, then the environment, then defaults. Relative paths resolve
+    against ``base_dir`` (the folder of mkdocs.yml when the site builds), so the same
+    settings work from any working directory."""
     base = base_dir or Path.cwd()
 
     def resolve(p: str | Path) -> Path:
@@ -401,17 +369,11 @@ def load_settings(
     cache = cache_dir or os.environ.get(ENV_CACHE) or PROJECT_ROOT / ".cache" / "looking-inside"
     dev = (device or os.environ.get(ENV_DEVICE) or "auto").strip().lower()
     if dev not in ("auto", "cpu", "cuda"):
-        raise BuildError(
-            f"{ENV_DEVICE}={dev!r} is not a device; use 'auto' (CUDA when present, else CPU), "
-            "'cpu', or 'cuda' (fail when CUDA is absent)"
-        )
+        raise BuildError(f"{ENV_DEVICE}={dev!r} is not a device; use 'auto' (CUDA when "
+                         "present, else CPU), 'cpu', or 'cuda' (fail when CUDA is absent)")
     names = tuple(only or ())
     for n in names:
         get_experiment(n)  # fails early, naming the setting
-    return Settings(
-        data_root=resolve(root),
-        cache_dir=resolve(cache),
-        device=dev,  # type: ignore[arg-type]
-        download=_env_bool(ENV_DOWNLOAD, True),
-        only=names,
-    )
+    return Settings(data_root=resolve(root), cache_dir=resolve(cache),
+                    device=dev,  # type: ignore[arg-type]
+                    download=_env_bool(ENV_DOWNLOAD, True), only=names)

@@ -1,23 +1,18 @@
 """Data exported for the interactive pages, made from the same cached results as the
 static figures (and through the same selections in ``analysis``), so the two agree.
-
-Each export is a cached product; ``site.write_outputs`` puts its files into the site
-under ``assets/data/``. The pages fetch them at run time: no server, no CDN.
+Each export is a cached product; ``site.write_outputs`` puts its files under
+``assets/data/``, where the pages fetch them at run time (no server, no CDN):
 
 - ``confusion-mnist`` / ``confusion-cifar``: per confusion-matrix cell, its count and
-  up to ``cap`` test images, most confident first, with their confidence; the images
-  themselves in one sprite sheet.
+  up to ``cap`` test images (most confident first) with their confidence, in a sprite.
 - ``mnist-1layer-weights``: the single-layer MNIST network for the drawing page.
 - ``mnist-examples``: one real test digit per class, for readers who cannot draw
   (keyboard users) and for the page's "try an example" buttons.
-- ``train-replay``: the snapshots of ``mnist-1layer`` and ``mnist-2layer``, for the
-  playground's replay (read on page load, so kept small: weights as 8-bit images).
+- ``train-replay``: the snapshots of ``REPLAYED``, read when the playground loads.
 - ``train-sample``: MNIST digits the playground trains on in the browser, one gzipped
   binary fetched only when the reader presses start.
-- ``representation-map``: the features chapter's map of representations for its
-  interactive page: every digit's place on each map, its class and the networks'
-  answers, what places a drawn digit on a map (the networks' hidden layers and the
-  projections), and the digits in one sprite sheet.
+- ``representation-map``: the features chapter's maps, what places a drawn digit on
+  them (the networks' first layers and the projections), and the digits in a sprite.
 """
 
 from __future__ import annotations
@@ -84,41 +79,36 @@ class ConfusionExport:
         from looking_inside.products import analysis
         from looking_inside.products.labels import class_names
 
-        classes = class_names(self.dataset)
         res = inputs.results[self.experiment]
-        images = inputs.test[self.dataset].images
         cells: list[dict[str, Any]] = []
         chosen: list[np.ndarray] = []
         start = 0
         for a in range(10):
             for p in range(10):
-                members = analysis.cell_members(res.test_labels, res.test_probs, a, p)
-                shown = members[: self.cap]
+                shown = analysis.cell_members(res.test_labels, res.test_probs, a, p)[:self.cap]
                 conf = res.test_probs[shown, p].astype(np.float64)
                 cells.append({"start": start, "index": shown.tolist(),
                               "conf": [round(float(c), PROB_DECIMALS) for c in conf]})
                 chosen.append(shown)
                 start += len(shown)
         order = np.concatenate(chosen)
-        tiles = images[order]
+        tiles = inputs.test[self.dataset].images[order]
         if tiles.ndim == 4:  # CIFAR (N, 3, 32, 32) -> (N, 32, 32, 3)
             tiles = tiles.transpose(0, 2, 3, 1)
-        size = int(tiles.shape[1])
-        sheet = sprites.tile(tiles, self.columns)
         a, p, _ = analysis.largest_confusion(res.confusion)
         doc = {
             "name": self.name, "experiment": self.experiment, "dataset": self.dataset,
-            "classes": list(classes), "n_test": int(res.n_test),
+            "classes": list(class_names(self.dataset)), "n_test": int(res.n_test),
             "accuracy": round(float(res.test_accuracy), 6), "cap": self.cap,
             "counts": res.confusion.astype(int).tolist(),
             "largest": [a, p],
-            "sprite": {"file": self.sprite_file, "tile": size,
+            "sprite": {"file": self.sprite_file, "tile": int(tiles.shape[1]),
                        "columns": min(self.columns, max(1, len(order))),
                        "tiles": int(len(order)), "channels": 1 if tiles.ndim == 3 else 3},
             "cells": cells,
         }
         return {f"{self.name}.json": _json(doc),
-                self.sprite_file: sprites.encode(sheet, self.fmt)}
+                self.sprite_file: sprites.encode(sprites.tile(tiles, self.columns), self.fmt)}
 
 
 CONFUSION_EXPORTS = (
@@ -145,16 +135,12 @@ def make_weights(inputs: ProductInputs) -> dict[str, bytes]:
     return {"mnist-1layer-weights.json": _json(doc)}
 
 
-def example_indices(labels: np.ndarray) -> list[int]:
-    """The first test image of each digit: fixed, and plain ordinary handwriting."""
+def make_examples(inputs: ProductInputs) -> dict[str, bytes]:
     import numpy as np
 
-    return [int(np.flatnonzero(labels == d)[0]) for d in range(10)]
-
-
-def make_examples(inputs: ProductInputs) -> dict[str, bytes]:
     test = inputs.test["mnist"]
-    idx = example_indices(test.labels)
+    # The first test image of each digit: fixed, and plain ordinary handwriting.
+    idx = [int(np.flatnonzero(test.labels == d)[0]) for d in range(10)]
     doc = {"size": 28, "index": idx, "label": [int(test.labels[i]) for i in idx],
            "pixels": [test.images[i].reshape(-1).astype(int).tolist() for i in idx]}
     return {"mnist-examples.json": _json(doc)}
@@ -163,14 +149,11 @@ def make_examples(inputs: ProductInputs) -> dict[str, bytes]:
 def _b64_grey(w: np.ndarray) -> str:
     """(..., 784) weights -> base64 of uint8 images, each scaled to its own range:
     the replay only draws them, as the figures do (lowest black, highest white)."""
-    import base64
-
     import numpy as np
 
     w = w.astype(np.float64)
     lo, hi = w.min(axis=-1, keepdims=True), w.max(axis=-1, keepdims=True)
-    g = np.rint(255 * (w - lo) / np.where(hi > lo, hi - lo, 1.0)).astype(np.uint8)
-    return base64.b64encode(g.tobytes()).decode()
+    return _b64(np.rint(255 * (w - lo) / np.where(hi > lo, hi - lo, 1.0)), "u1")
 
 
 def make_replay(inputs: ProductInputs) -> dict[str, bytes]:
@@ -215,14 +198,6 @@ SAMPLE_MAGIC = b"LITS"
 SAMPLE_VERSION = 1
 
 
-def sample_indices(labels: np.ndarray, per_class: int) -> np.ndarray:
-    """The first ``per_class`` indices of each class, in file order."""
-    import numpy as np
-
-    picked = [np.flatnonzero(labels == d)[:per_class] for d in range(10)]
-    return np.sort(np.concatenate(picked))
-
-
 def make_sample(inputs: ProductInputs) -> dict[str, bytes]:
     """Header (magic, version, n_train, n_test as uint32 LE), then train labels,
     test labels, train images and test images as uint8 (28x28 row-major), gzipped."""
@@ -231,15 +206,14 @@ def make_sample(inputs: ProductInputs) -> dict[str, bytes]:
 
     import numpy as np
 
+    from looking_inside.products.representations import sample
+
     train, test = inputs.train["mnist"], inputs.test["mnist"]
-    tr = sample_indices(train.labels, SAMPLE_TRAIN_PER_CLASS)
-    te = sample_indices(test.labels, SAMPLE_TEST_PER_CLASS)
-    body = b"".join([
-        SAMPLE_MAGIC, struct.pack("<III", SAMPLE_VERSION, len(tr), len(te)),
-        train.labels[tr].astype(np.uint8).tobytes(), test.labels[te].astype(np.uint8).tobytes(),
-        np.ascontiguousarray(train.images[tr], dtype=np.uint8).tobytes(),
-        np.ascontiguousarray(test.images[te], dtype=np.uint8).tobytes(),
-    ])
+    tr = sample(train.labels, SAMPLE_TRAIN_PER_CLASS)
+    te = sample(test.labels, SAMPLE_TEST_PER_CLASS)
+    parts = [train.labels[tr], test.labels[te], train.images[tr], test.images[te]]
+    body = b"".join([SAMPLE_MAGIC, struct.pack("<III", SAMPLE_VERSION, len(tr), len(te)),
+                     *(np.ascontiguousarray(a, dtype=np.uint8).tobytes() for a in parts)])
     # mtime=0: the same digits give the same bytes. The page decompresses it itself
     # (DecompressionStream), so no server setting is needed. Level 6, not 9: a few
     # per cent more bytes, many times faster (digits have long zero runs that level 6
@@ -271,7 +245,6 @@ def make_map(inputs: ProductInputs) -> dict[str, bytes]:
     test = inputs.test["mnist"]
     maps = reps.article_maps(inputs.results, test.images, test.labels)
     index = reps.sample(test.labels)
-    nets = reps.KINDS[1:]
     doc_maps = []
     for m in maps:
         c = m.projection.coords
@@ -285,7 +258,8 @@ def make_map(inputs: ProductInputs) -> dict[str, bytes]:
             "mean": _b64(m.projection.mean), "axes": _b64(m.projection.axes),  # (D,), (2, D)
         })
     networks: dict[str, Any] = {}
-    for name in nets:
+    answers = {}
+    for name in reps.KINDS[1:]:
         r = inputs.results[name]
         exp = r.experiment
         # What places a drawn digit: every layer before the hidden layer the map shows.
@@ -296,9 +270,7 @@ def make_map(inputs: ProductInputs) -> dict[str, bytes]:
                         "weight": _b64(w), "bias": _b64(b)}
                        for w, b in zip(r.weights[:depth], r.biases[:depth], strict=True)],
         }
-    answers = {}
-    for name in nets:
-        probs = inputs.results[name].test_probs[index]
+        probs = r.test_probs[index]
         answers[name] = {"predicted": probs.argmax(1).tolist(),
                          # per mille: the page prints 0.1 per cent
                          "confidence": np.rint(probs.max(1) * 1000).astype(int).tolist()}

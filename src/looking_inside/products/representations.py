@@ -3,23 +3,22 @@ layer and the convnet's last hidden layer see them, each projected to 2-D, and h
 well the classes separate there. Shared by the features chapter's figure, its facts
 and the interactive map, so all three show the same points.
 
-The projection is PCA, computed here with numpy: exact (to rounding) and deterministic
-(a fixed start, nothing random, nothing to tune), and linear, so the interactive page
-places a digit the reader draws with the same two axes (a mean and a 2 x D matrix). Its limit is
-measured, not hidden: ``Projection.kept`` is the share of the representation's spread
-that the two axes keep.
+The projection is PCA: exact (to rounding) and deterministic (a fixed start, nothing
+random, nothing to tune), and linear, so the interactive page places a digit the reader
+draws with the same mean and two axes. Its limit is measured, not hidden:
+``Projection.kept`` is the share of the representation's spread the two axes keep.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from looking_inside.config import CONV_KERNEL, Experiment
+from looking_inside.products import shifts
 
 if TYPE_CHECKING:
     from looking_inside.training.results import Results
@@ -44,78 +43,6 @@ def sample(labels: np.ndarray, per_class: int = PER_CLASS) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def pixels(images: np.ndarray) -> np.ndarray:
-    """(N, 28, 28) uint8 -> (N, 784) float64 ink in [0, 1]: what the networks read
-    (MNIST is not centred, see ``DatasetSpec.centre``)."""
-    return images.reshape(len(images), -1).astype(np.float64) / 255.0
-
-
-def _act(x: np.ndarray, kind: str) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x)) if kind == "sigmoid" else np.maximum(x, 0.0)
-
-
-def _pool(z: np.ndarray) -> np.ndarray:
-    """2x2 max pooling of (N, H, W, C); an odd last row or column is dropped, as
-    ``nn.MaxPool2d(2)`` drops it. Pairs of rows, then pairs of columns, each the
-    maximum of two halves of a reshape (contiguous runs, unlike strided views)."""
-    n, h, w, c = z.shape
-    z = z[:, :h // 2 * 2, :w // 2 * 2].reshape(n, h // 2, 2, w // 2 * 2 * c)
-    z = np.maximum(z[:, :, 0], z[:, :, 1]).reshape(n, h // 2, w // 2, 2 * c)
-    return np.maximum(z[..., :c], z[..., c:])
-
-
-def conv_features(exp: Experiment, weights: Sequence[np.ndarray],
-                  biases: Sequence[np.ndarray], x: np.ndarray,
-                  chunk: int = 250) -> np.ndarray:
-    """The flattened activations a convnet hands its first linear layer: each 5x5
-    convolution (valid), the activation and 2x2 max pooling, as
-    ``training.models.build_model`` stacks them, flattened channel-major as
-    ``nn.Flatten`` does; ``x`` is (N, 784) network input.
-
-    Each convolution is one matrix product: every 5x5 window as a row (channels last,
-    so that each copied run is contiguous) times the filters. In float32, as the
-    network was trained; in chunks of images to bound the windows' memory. The bias
-    and a monotone activation commute with the max, so both come after the pooling,
-    on a quarter of the values."""
-    shape = exp.image_shape
-    channels, side = (shape[0], shape[1]) if len(shape) == 3 else (1, shape[0])
-    k = CONV_KERNEL
-    # (O, C, k, k) -> (k * k * C, O), rows in the windows' order (i, j, c).
-    layers = [(w.astype(np.float32).transpose(2, 3, 1, 0).reshape(-1, len(w)),
-               b.astype(np.float32)) for w, b in zip(weights[:len(exp.conv)],
-                                                     biases[:len(exp.conv)], strict=True)]
-    out = []
-    for start in range(0, len(x), chunk):
-        a = x[start:start + chunk].astype(np.float32)
-        n = len(a)
-        a = a.reshape(n, channels, side, side).transpose(0, 2, 3, 1)  # (n, h, w, c)
-        for w, b in layers:
-            h, c = a.shape[1], a.shape[3]
-            rows = h - k + 1
-            win = np.lib.stride_tricks.sliding_window_view(a, (k, k), axis=(1, 2))
-            cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(n * rows * rows, k * k * c)
-            z = (cols @ w).reshape(n, rows, rows, w.shape[1])
-            a = _act(_pool(z) + b, exp.activation)
-        out.append(a.transpose(0, 3, 1, 2).reshape(n, -1))
-    return np.concatenate(out)
-
-
-def features(kind: str, results: Mapping[str, Results], x: np.ndarray,
-             index: np.ndarray, run: str | None = None) -> np.ndarray:
-    """(N, D) float64 representation ``kind`` of the sampled digits: ``x`` their pixels,
-    ``index`` their test indices; ``run`` the network's run (a seed), default its
-    seed-0 run. The two-layer network's hidden activations are the ones training
-    recorded on the test set (``Results.hidden``)."""
-    if kind == RAW:
-        return x
-    r = results[run or kind]
-    if r.experiment.conv:
-        return conv_features(r.experiment, r.weights, r.biases, x).astype(np.float64)
-    if r.hidden is None:
-        raise ValueError(f"{r.experiment.name} records no hidden activations")
-    return r.hidden[index].astype(np.float64)
-
-
 @dataclass(frozen=True)
 class Projection:
     """A 2-D PCA map: ``coords = (features - mean) @ axes.T``."""
@@ -124,10 +51,6 @@ class Projection:
     axes: np.ndarray  # (2, D), orthonormal, the first the widest
     coords: np.ndarray  # (N, 2)
     kept: float  # the share of the total variance along the two axes
-
-    def place(self, f: np.ndarray) -> np.ndarray:
-        """Coordinates of new points ``f`` (M, D) on this map."""
-        return (f - self.mean) @ self.axes.T
 
 
 # PCA's two axes to this relative residual (|C v - lambda v| / lambda_1): far below
@@ -233,27 +156,42 @@ def knn_correct(coords: np.ndarray, labels: np.ndarray, k: int = K) -> np.ndarra
     """(N,) bool: whether each point's ``k`` nearest other points (``neighbours``)
     vote for its own class, leave-one-out. A tie between classes goes to the class
     of the nearest neighbour among them."""
-    n = len(coords)
+    rows = np.arange(len(coords))
     votes = labels[neighbours(coords, k)]  # (n, k), nearest first
     counts = (votes[:, :, None] == np.arange(10)).sum(1)  # (n, 10)
     tied = counts == counts.max(1, keepdims=True)
-    rows = np.arange(n)[:, None]
-    first = tied[rows, votes].argmax(1)  # the nearest neighbour of a tied class
-    return votes[np.arange(n), first] == labels
+    first = tied[rows[:, None], votes].argmax(1)  # the nearest neighbour of a tied class
+    return votes[rows, first] == labels
 
 
 @dataclass(frozen=True)
 class Sample:
-    """The digits on the maps: their test indices, classes and network input."""
+    """The digits on the maps."""
 
     index: np.ndarray  # (N,) test indices, ascending
     labels: np.ndarray  # (N,) int64
-    x: np.ndarray  # (N, 784) float64 ink in [0, 1]
+    images: np.ndarray  # (N, 28, 28) uint8
 
     @classmethod
     def of(cls, images: np.ndarray, labels: np.ndarray) -> Sample:
         index = sample(labels)
-        return cls(index, labels[index], pixels(images[index]))
+        return cls(index, labels[index], images[index])
+
+
+def features(kind: str, results: Mapping[str, Results], s: Sample,
+             run: str | None = None) -> np.ndarray:
+    """(N, D) float64 representation ``kind`` of the sampled digits, from the network's
+    ``run`` (a seed; by default its seed-0 run). The two-layer network's hidden
+    activations are the ones training recorded on the test set (``Results.hidden``)."""
+    if kind == RAW:
+        # Ink in [0, 1], what the networks read (MNIST is not centred).
+        return s.images.reshape(len(s.images), -1).astype(np.float64) / 255.0
+    r = results[run or kind]
+    if r.experiment.conv:
+        return shifts.conv_features(r, s.images).astype(np.float64)
+    if r.hidden is None:
+        raise ValueError(f"{r.experiment.name} records no hidden activations")
+    return r.hidden[s.index].astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -268,7 +206,6 @@ class Map:
 
     @cached_property
     def correct(self) -> np.ndarray:
-        """(N,) bool: ``knn_correct`` on the map (computed when first asked)."""
         return knn_correct(self.projection.coords, self.labels)
 
     @property
@@ -278,7 +215,7 @@ class Map:
 
 def make_map(kind: str, results: Mapping[str, Results], s: Sample,
              run: str | None = None) -> Map:
-    f = features(kind, results, s.x, s.index, run)
+    f = features(kind, results, s, run)
     return Map(kind, run or kind, f.shape[1], pca(f), s.labels)
 
 
@@ -293,7 +230,7 @@ def article_maps(results: Mapping[str, Results], images: np.ndarray,
     """The map of every representation in ``KINDS``, from the networks' seed-0 runs."""
     sources: tuple[object, ...] = (images, labels, *(results[k] for k in KINDS[1:]))
     for key, maps in _memo:
-        if len(key) == len(sources) and all(a is b for a, b in zip(key, sources, strict=True)):
+        if all(a is b for a, b in zip(key, sources, strict=True)):
             return maps
     s = Sample.of(images, labels)
     maps = [make_map(kind, results, s) for kind in KINDS]

@@ -1,9 +1,7 @@
-"""The shift test: trained networks run in numpy from their stored weights on test
-digits moved a few pixels (zero-filled), to show which networks see pixel positions
-and which see shapes.
-
-Everything is a forward pass of ``training.models.build_model``'s layers, rewritten
-in numpy (products never import torch); tests/test_shifts.py checks it against torch.
+"""The shift test: trained networks run in numpy (products never import torch) from
+their stored weights on test digits moved a few pixels (zero-filled), to show which
+networks see pixel positions and which see shapes. tests/test_shifts.py checks the
+forward passes against torch's ``training.models.build_model``.
 """
 
 from __future__ import annotations
@@ -41,7 +39,7 @@ DIRECTIONS: tuple[tuple[str, str, tuple[int, int]], ...] = (
 
 # The networks compared, by role: the single-layer network of the weights chapter,
 # the capacity sweep's best perceptron, the convnet. "best" is resolved by
-# ``networks`` from the results (analysis.best_point).
+# ``network`` from the results (analysis.best_point).
 ROLES: tuple[tuple[str, str], ...] = (
     ("single", "单层网络"), ("best", "最好的多层网络"), ("conv", "卷积网络"))
 
@@ -57,16 +55,13 @@ def quoted_shifts(pixels: int = QUOTED_SHIFT) -> list[tuple[int, int]]:
     return [(ux * pixels, uy * pixels) for _, _, (ux, uy) in DIRECTIONS]
 
 
-def subset(labels: np.ndarray, per_class: int = PER_CLASS, seed: int = SUBSET_SEED
-           ) -> np.ndarray:
-    """Indices of ``per_class`` test images of each class (all of a class that has
-    fewer), drawn without replacement by a fixed seed; ascending."""
-    rng = np.random.default_rng(seed)
-    picks = []
-    for c in range(10):
-        members = np.flatnonzero(labels == c)
-        picks.append(rng.choice(members, size=min(per_class, members.size), replace=False))
-    return np.sort(np.concatenate(picks))
+def subset(labels: np.ndarray) -> np.ndarray:
+    """Ascending indices of ``PER_CLASS`` test images of each class (all of a class that
+    has fewer), drawn without replacement by a fixed seed."""
+    rng = np.random.default_rng(SUBSET_SEED)
+    members = [np.flatnonzero(labels == c) for c in range(10)]
+    return np.sort(np.concatenate([rng.choice(m, size=min(PER_CLASS, m.size), replace=False)
+                                   for m in members]))
 
 
 def shift_images(images: np.ndarray, dx: int, dy: int) -> np.ndarray:
@@ -118,10 +113,8 @@ def _max2(x: np.ndarray) -> np.ndarray:
                       np.maximum(x[:, :-1, 1:], x[:, 1:, 1:]))
 
 
-def _dense(r: Results, x: np.ndarray, first: int | None = None) -> np.ndarray:
-    """The linear layers from layer ``first`` (by default, the first after any
-    convolutions): (N, D) -> (N, 10) scores."""
-    first = len(r.experiment.conv) if first is None else first
+def _dense(r: Results, x: np.ndarray, first: int) -> np.ndarray:
+    """The linear layers from layer ``first`` on: (N, D) -> (N, 10) scores."""
     layers = list(zip(r.weights[first:], r.biases[first:], strict=True))
     for i, (w, b) in enumerate(layers):
         x = x @ w.T.astype(np.float32) + b.astype(np.float32)
@@ -139,8 +132,10 @@ def shifted_scores(r: Results, images: np.ndarray, moves: Sequence[tuple[int, in
                    ) -> np.ndarray:
     """(len(moves), N, 10) scores of ``r``'s network on ``images`` moved by each
     (dx, dy) of ``moves`` (``shift_images``)."""
+    n, m = len(images), len(moves)
     if r.experiment.conv:
-        return _conv_shifted(r, images, moves)
+        return _dense(r, conv_features(r, images, moves), len(r.experiment.conv)
+                      ).reshape(m, n, -1)
     # A linear first layer sees a moved image as the image against weights moved the
     # other way (sum of w[p + d] x[p] over the pixels p both cover), plus what the
     # pixels moved in contribute: the input of a 0 pixel (-centre) times the weights
@@ -150,21 +145,22 @@ def shifted_scores(r: Results, images: np.ndarray, moves: Sequence[tuple[int, in
     units = w.reshape(len(w), *r.experiment.image_shape)
     moved = np.stack([shift_images(units, -dx, -dy).reshape(len(w), -1)
                       for dx, dy in moves])  # (moves, units, D)
-    x = _inputs(r, images).reshape(len(images), -1) @ moved.reshape(-1, w.shape[1]).T
-    x = x.reshape(len(images), len(moves), len(w)).transpose(1, 0, 2)
+    x = _inputs(r, images).reshape(n, -1) @ moved.reshape(-1, w.shape[1]).T
+    x = x.reshape(n, m, len(w)).transpose(1, 0, 2)
     blank = -np.float32(spec(r.experiment.dataset).centre)
     if blank:
         x = x + blank * (w.sum(1) - moved.sum(2))[:, None, :]
     x = x + b
     if len(r.weights) > 1:
         x = _activate(r, x)
-    n, m = len(images), len(moves)
-    return _dense(r, x.reshape(m * n, -1), first=1).reshape(m, n, -1)
+    return _dense(r, x.reshape(m * n, -1), 1).reshape(m, n, -1)
 
 
-def _conv_shifted(r: Results, images: np.ndarray, moves: Sequence[tuple[int, int]]
-                  ) -> np.ndarray:
-    """A convnet on shifted images, sharing work between the shifts.
+def conv_features(r: Results, images: np.ndarray,
+                  moves: Sequence[tuple[int, int]] = ((0, 0),)) -> np.ndarray:
+    """(len(moves) * N, D) float32: what a convnet's first linear layer reads (its last
+    pooled convolution, flattened as torch's ``nn.Flatten``) for ``images`` moved by
+    each of ``moves``, sharing work between the moves.
 
     A shifted, zero-filled image is a crop of the image padded with ``pad`` zeros
     all round, so every shift's first convolution is a crop of the padded image's
@@ -176,7 +172,6 @@ def _conv_shifted(r: Results, images: np.ndarray, moves: Sequence[tuple[int, int
     the tests compare it with the network run on each shifted image.
     """
     exp = r.experiment
-    n_conv = len(exp.conv)
     pad = max(max(abs(dx), abs(dy)) for dx, dy in moves)
     x = _inputs(r, images)
     x = x[..., None] if x.ndim == 3 else x.transpose(0, 2, 3, 1)  # channels last
@@ -189,7 +184,7 @@ def _conv_shifted(r: Results, images: np.ndarray, moves: Sequence[tuple[int, int
     grids: dict[tuple[int, ...], np.ndarray] = {(): x}
     offsets = {m: (pad - m[1], pad - m[0]) for m in moves}  # (row, col) of the crop
     keys: dict[tuple[int, int], tuple[int, ...]] = {m: () for m in moves}
-    for i in range(n_conv):
+    for i in range(len(exp.conv)):
         w, b = r.weights[i], r.biases[i]
         k = w.shape[-1]
         conv = {key: _max2(_activate(r, _conv(g, w, b))) for key, g in grids.items()}
@@ -207,8 +202,7 @@ def _conv_shifted(r: Results, images: np.ndarray, moves: Sequence[tuple[int, int
         oy, ox = offsets[m]
         crop = grids[keys[m]][:, oy:oy + side, ox:ox + side]  # N H W C
         flat.append(crop.transpose(0, 3, 1, 2).reshape(len(images), -1))  # torch's order
-    out = _dense(r, np.concatenate(flat))
-    return out.reshape(len(moves), len(images), -1)
+    return np.concatenate(flat)
 
 
 # --- The test ---------------------------------------------------------------------------
@@ -256,19 +250,15 @@ def run_test(results: Mapping[str, Results], images: np.ndarray, labels: np.ndar
     x, y = images[idx], labels[idx]
     runs = {role: list(seeds_of(network(results, role)) if seeds else
                        [network(results, role)]) for role in roles}
-    correct, predicted = {}, {}
-    for names in runs.values():
-        for name in names:
-            pred = shifted_scores(results[name], x, moves).argmax(2)
-            predicted[name], correct[name] = pred, pred == y[None, :]
+    predicted = {name: shifted_scores(results[name], x, moves).argmax(2)
+                 for names in runs.values() for name in names}
+    correct = {name: p == y[None, :] for name, p in predicted.items()}
     return ShiftTest(list(moves), idx, y, runs, correct, predicted)
 
 
 @dataclass(frozen=True)
 class Flip:
-    """The digit shown flipping: read right unshifted by both networks, misread by
-    the single-layer network under ``single_wrong`` of the four quoted shifts and by
-    the convnet under ``conv_wrong``."""
+    """The digit shown flipping (``pick_flip``)."""
 
     index: int  # test index
     label: int

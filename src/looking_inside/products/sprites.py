@@ -1,9 +1,7 @@
-"""Sprite sheets: many small test images tiled into one image file.
-
-One request instead of hundreds, and the browser decodes it once. The bytes are
-deterministic for given pixels and Pillow version (no timestamps or other metadata
-are written), so the cache and the site stay reproducible. numpy and Pillow are
-imported when a sheet is made, never when a warm build only reads the settings here.
+"""Sprite sheets: many small test images tiled into one image file, one request and one
+decode instead of hundreds. The bytes are deterministic for given pixels and Pillow
+version (no timestamps or other metadata), so the cache and the site stay reproducible.
+numpy and Pillow are imported when a sheet is made, not when a warm build reads settings.
 """
 
 from __future__ import annotations
@@ -17,21 +15,18 @@ if TYPE_CHECKING:
 Format = Literal["png", "jpeg"]
 
 # CIFAR photos hardly compress losslessly (~2.2 kB per 32x32 tile as PNG against
-# ~0.5 kB as JPEG at this quality with full colour resolution, measured on the
-# test set), and the explorer page
-# must stay within the site's per-page weight budget. 32 is a multiple of JPEG's
-# 16 px block, so no tile's compression bleeds into its neighbour.
+# ~0.5 kB as JPEG at this quality with full colour resolution, measured on the test
+# set), and the explorer page must stay within the site's per-page weight budget. 32
+# is a multiple of JPEG's 16 px block, so no tile's compression bleeds into another.
 JPEG_QUALITY = 85
 
 
 def tile(images: np.ndarray, columns: int) -> np.ndarray:
-    """``(N, t, t)`` or ``(N, t, t, 3)`` uint8 -> one sheet, row-major, black padding.
-
-    Tile ``k`` sits at column ``k % columns``, row ``k // columns``.
-    """
+    """``(N, t, t)`` or ``(N, t, t, 3)`` uint8 -> one sheet, black padding; tile ``k``
+    at column ``k % columns``, row ``k // columns``."""
     import numpy as np
 
-    n, t = images.shape[0], images.shape[1]
+    n, t = images.shape[:2]
     cols = max(1, min(columns, n))
     rows = max(1, -(-n // cols))
     padded = np.zeros((rows * cols, *images.shape[1:]), dtype=np.uint8)
