@@ -247,11 +247,10 @@ def _runs_facts(f: dict[str, Fact], results: Mapping[str, Results], name: str) -
 def _judge(f: dict[str, Fact], name: str, a: str, b: str, acc_a: Sequence[float],
            acc_b: Sequence[float], pairs: Sequence[tuple[int, int]], /,
            with_points: bool = True, **value: Any) -> str:
-    """Fact ``name``: what fact ``a`` quotes against what fact ``b`` quotes, by the noise
-    rule on the runs' accuracies ``acc_*`` and ``pairs`` (see ``verdict``). Its value
-    holds every number the verdict came from (``value``: the runs'), so a test can
-    re-derive it from the manifest; ``.points``: the gap between the two printed
-    numbers; ``.phrase``: the verdict in words."""
+    """Fact ``name``: what fact ``a`` quotes against what fact ``b`` quotes, by ``verdict``
+    on the runs' accuracies and ``pairs``. Its value holds every number the verdict came
+    from (``value``: the runs'), so a test can re-derive it from the manifest;
+    ``.points``: the gap between the two printed numbers; ``.phrase``: the verdict."""
     v = verdict(acc_a, acc_b, pairs)
     f[name] = _fact({"a": a, "b": b, "verdict": v, "alpha": ALPHA,
                      "pairs": [list(p) for p in pairs],
@@ -347,9 +346,8 @@ def _example_facts(f: dict[str, Fact], r: Results) -> None:
     f["hidden.examples.pure"] = _fact([j + 1 for j, _ in pure], str(len(pure)))
     if pure:
         units = "、".join(f"第 {j + 1} 号（全是 {d}）" for j, d in pure)
-        story = (f"{len(pure)} 个神经元最兴奋的 {k} 张图全是同一个数字：{units}"
-                 if len(pure) > 1 else f"只有 1 个神经元最兴奋的 {k} 张图全是同一个数字："
-                 f"{units}")
+        many = f"{len(pure)} 个" if len(pure) > 1 else "只有 1 个"
+        story = f"{many}神经元最兴奋的 {k} 张图全是同一个数字：{units}"
     else:
         neg, j, digit = sorted(picks)[0]
         story = (f"没有一个神经元最兴奋的 {k} 张图全是同一个数字；最专一的是第 {j + 1} 号，"
@@ -409,8 +407,7 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
     cost = (results[name(widest)].experiment.forward_flops
             / results[name(base)].experiment.forward_flops)
     story += f"，每张图的计算量却是它的 {cost:.1f} 倍"
-    f[f"{p}.sweep.width_story"] = _fact({"enough": enough, "widest": widest, "base": base},
-                                        story)
+    f[f"{p}.sweep.width_story"] = _fact({"enough": enough, "widest": widest, "base": base}, story)
     ten = name(10)
     if ten in results:
         # A ReLU unit that outputs 0 for every test image plays no part in any answer.
@@ -530,9 +527,8 @@ def _trace_facts(f: dict[str, Fact], single: Results, hidden: Results, test: Spl
         _put(f, f"trace.single.{k}.blue", float(products[products < 0].sum()), signed)
         _put(f, f"trace.single.{k}.prob", float(one.probs[c]), pct)
     # The gap a reader computes from the two scores as printed.
-    gap = float(z[a] - z[b])
     shown = float(signed(float(z[a]))) - float(signed(float(z[b])))
-    f["trace.single.margin"] = _fact(gap, f"{shown:.2f}")
+    f["trace.single.margin"] = _fact(float(z[a] - z[b]), f"{shown:.2f}")
     right = "认对了" if a == label else f"认成了 {a}"
     f["trace.single.story"] = _fact({"first": a, "second": b}, (
         f"单层网络{right}：“{a}”的得分 {signed(float(z[a]))} 最高，第二名是“{b}”，"
