@@ -302,8 +302,10 @@ def misread_as(labels: np.ndarray, probs: np.ndarray, images: np.ndarray, digit:
     if not idx.size:
         return 0, 1.0, 1.0
     x = images.astype(np.float64) / 255
+    ink = x.reshape(len(x), -1).sum(1)
+    width = (x > 0.5).any(axis=1).sum(1).astype(np.float64)
     ratios = []
-    for size in (x.reshape(len(x), -1).sum(1), (x > 0.5).any(axis=1).sum(1).astype(np.float64)):
+    for size in (ink, width):
         mean = np.array([size[labels == c].mean() if (labels == c).any() else 1.0
                          for c in range(10)])
         ratios.append(float((size[idx] / mean[labels[idx]]).mean()))

@@ -565,8 +565,7 @@ def _map_facts(f: dict[str, Fact], results: Mapping[str, Results],
     """The map of representations (features chapter): how well the classes separate
     on each 2-D map, by the vote of each point's nearest neighbours, over every run
     of each network; and the maps compared by the noise rule."""
-    nets = reps.KINDS[1:]
-    if "mnist" not in test or not all(r in results for n in nets for r in seeds_of(n)):
+    if "mnist" not in test or not all(r in results for n in reps.KINDS[1:] for r in seeds_of(n)):
         return
     s = reps.Sample.of(test["mnist"].images, test["mnist"].labels)
     maps = {kind: [reps.make_map(kind, results, s, run) for run in
