@@ -110,11 +110,6 @@ def sample_indices(n: int, k: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).choice(n, size=min(k, n), replace=False)
 
 
-def hidden_preferences(out_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per class, the hidden unit with the largest and with the most negative weight."""
-    return out_weights.argmax(1), out_weights.argmin(1)
-
-
 # A template has "appeared" once it correlates this well with the finished one: at
 # 0.9 the digit shape is plain to the eye and only contrast and speckle still change.
 TEMPLATE_FORMED = 0.9
@@ -149,12 +144,9 @@ def templates_formed_at(weights: np.ndarray, threshold: float = TEMPLATE_FORMED)
 EXAMPLES = 8
 
 
-def extreme_examples(hidden: np.ndarray, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Per hidden unit, the ``k`` test indices that activate it most (strongest
-    first) and least (weakest first); ties go to the lower index.
-
-    ``hidden`` is (N, H); returns two (H, k) index arrays.
-    """
+def extreme_examples(hidden: np.ndarray, k: int = EXAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """(H, k) twice: per hidden unit (column of the (N, H) ``hidden``), the test indices
+    that activate it most (strongest first) and least (weakest first), ties to the lower."""
     n, h = hidden.shape
     k = min(k, n)
     idx = np.arange(n)
@@ -164,21 +156,16 @@ def extreme_examples(hidden: np.ndarray, k: int = 8) -> tuple[np.ndarray, np.nda
 
 
 def speckle(template: np.ndarray) -> float:
-    """How grainy a weight image is: the mean absolute difference between
-    horizontally and vertically neighbouring pixels, over the template's range.
-
-    ``template`` is (H, W) or (C, H, W); 0 is flat, a smooth blob a few hundredths,
-    independent per-pixel noise about a third. Dividing by the range makes templates
-    of different scales (and data sets) comparable.
-    """
+    """How grainy an (H, W) or (C, H, W) weight image is: the mean absolute difference
+    between horizontally and vertically neighbouring pixels, over the template's range
+    (so that templates of different scales and data sets compare): 0 is flat, a smooth
+    blob a few hundredths, independent per-pixel noise about a third."""
     t = template.astype(np.float64)
-    if t.ndim == 2:
-        t = t[None]
     span = float(t.max() - t.min())
     if span == 0:
         return 0.0
-    dx = np.abs(np.diff(t, axis=2)).mean()
-    dy = np.abs(np.diff(t, axis=1)).mean()
+    dx = np.abs(np.diff(t, axis=-1)).mean()
+    dy = np.abs(np.diff(t, axis=-2)).mean()
     return float((dx + dy) / 2 / span)
 
 
@@ -197,9 +184,7 @@ def training_gflops(forward_flops: int, n_train: int) -> float:
 def best_point(results: Mapping[str, Results], dataset: Dataset) -> str | None:
     """The capacity sweep's most accurate perceptron on ``dataset``, by its mean test
     accuracy over its seeds (a tie goes to the first name in sorted order), as the
-    name of its seed-0 run; None if none of the sweep is in ``results``. Shared by its
-    figure and its facts, so that the picture and the text always name the same
-    network."""
+    name of its seed-0 run; None if none of the sweep is in ``results``."""
     names = sorted(e.name for e in sweep_experiments(dataset)
                    if e.seed == 0 and e.name in results)
     return max(names, key=lambda n: mean_accuracy(results, n)) if names else None
@@ -308,34 +293,23 @@ def match_templates(weights: np.ndarray, images: np.ndarray, labels: np.ndarray,
 LIKE_DIGIT = 0.5
 
 
-def dead_units(hidden: np.ndarray) -> int:
-    """Hidden units that output exactly 0 for every test image (a ReLU unit that
-    never switches on plays no part in any answer)."""
-    return int((hidden.max(0) <= 0).sum())
-
-
-def ink_and_width(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per (N, 28, 28) uint8 digit: how much ink (sum of pixel values / 255) and how
-    wide it is (columns holding any pixel above half intensity)."""
-    x = images.astype(np.float64) / 255
-    return x.reshape(len(x), -1).sum(1), (x > 0.5).any(axis=1).sum(1).astype(np.float64)
-
-
 def misread_as(labels: np.ndarray, probs: np.ndarray, images: np.ndarray, digit: int
                ) -> tuple[int, float, float]:
-    """Of the test digits wrongly read as ``digit``: how many, and their ink and width
+    """Of the (N, 28, 28) uint8 test digits wrongly read as ``digit``: how many, and their
+    ink (sum of pixel values) and width (columns holding any pixel above half intensity)
     against the average of their own true digit (1.2 = 20% more), averaged."""
-    ink, width = ink_and_width(images)
-    preds = probs.argmax(1)
-    idx = np.flatnonzero((preds == digit) & (labels != digit))
+    idx = np.flatnonzero((probs.argmax(1) == digit) & (labels != digit))
     if not idx.size:
         return 0, 1.0, 1.0
-    mean_ink = np.array([ink[labels == c].mean() if (labels == c).any() else 1.0
+    x = images.astype(np.float64) / 255
+    ink = x.reshape(len(x), -1).sum(1)
+    width = (x > 0.5).any(axis=1).sum(1).astype(np.float64)
+    ratios = []
+    for size in (ink, width):
+        mean = np.array([size[labels == c].mean() if (labels == c).any() else 1.0
                          for c in range(10)])
-    mean_width = np.array([width[labels == c].mean() if (labels == c).any() else 1.0
-                           for c in range(10)])
-    return (int(idx.size), float((ink[idx] / mean_ink[labels[idx]]).mean()),
-            float((width[idx] / mean_width[labels[idx]]).mean()))
+        ratios.append(float((size[idx] / mean[labels[idx]]).mean()))
+    return int(idx.size), ratios[0], ratios[1]
 
 
 # A filter "is an edge" (bright on one side, dark on the other) when a tilted plane

@@ -8,7 +8,7 @@ the noise rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from looking_inside.config import (
 )
 from looking_inside.products import analysis, shifts
 from looking_inside.products import representations as reps
-from looking_inside.products.labels import CIFAR_CLASSES_ZH
+from looking_inside.products.labels import CIFAR_CLASSES_ZH, class_names
 
 if TYPE_CHECKING:
     from looking_inside.data.readers import Split
@@ -117,6 +117,11 @@ def _fact(value: Any, text: str) -> Fact:
     return {"value": value, "text": text}
 
 
+def _put(f: dict[str, Fact], name: str, value: Any, fmt: Callable[[Any], str] = str) -> None:
+    """Fact ``name``: ``value``, shown as ``fmt(value)``."""
+    f[name] = _fact(value, fmt(value))
+
+
 def compute_facts(results: Mapping[str, Results],
                   test: Mapping[str, Split] | None = None,
                   train: Mapping[str, Split] | None = None) -> dict[str, Fact]:
@@ -125,52 +130,46 @@ def compute_facts(results: Mapping[str, Results],
     (by data set)."""
     f: dict[str, Fact] = {"chance": _fact(0.1, pct(0.1, 0))}
     for name, r in results.items():
-        f[f"{name}.accuracy"] = _fact(r.test_accuracy, pct(r.test_accuracy))
-        f[f"{name}.epochs"] = _fact(r.experiment.epochs, str(r.experiment.epochs))
-        f[f"{name}.lr"] = _fact(r.experiment.lr, f"{r.experiment.lr:g}")
-        f[f"{name}.batch_size"] = _fact(r.experiment.batch_size, str(r.experiment.batch_size))
-        errors = int(r.n_test - np.trace(r.confusion))
-        f[f"{name}.errors"] = _fact(errors, count(errors))
-        if r.experiment.hidden:
-            f[f"{name}.hidden"] = _fact(r.experiment.hidden[0], str(r.experiment.hidden[0]))
-        f[f"{name}.train_accuracy"] = _fact(r.train_accuracy, pct(r.train_accuracy))
-        for i, c in enumerate(r.experiment.conv, start=1):
-            f[f"{name}.channels" + (str(i) if i > 1 else "")] = _fact(c, str(c))
-        n_par = r.experiment.n_parameters
-        f[f"{name}.parameters"] = _fact(n_par, count(n_par))
-        gflops = analysis.training_gflops(r.experiment.forward_flops, r.n_train)
-        f[f"{name}.gflops_epoch"] = _fact(gflops, f"{gflops:.2g}")
-        per_epoch = r.train_seconds / r.experiment.epochs
-        f[f"{name}.seconds_epoch"] = _fact(per_epoch, f"{per_epoch:.2f}")
+        e = r.experiment
+        _put(f, f"{name}.accuracy", r.test_accuracy, pct)
+        _put(f, f"{name}.train_accuracy", r.train_accuracy, pct)
+        _put(f, f"{name}.epochs", e.epochs)
+        _put(f, f"{name}.lr", e.lr, "{:g}".format)
+        _put(f, f"{name}.batch_size", e.batch_size)
+        _put(f, f"{name}.errors", int(r.n_test - np.trace(r.confusion)), count)
+        if e.hidden:
+            _put(f, f"{name}.hidden", e.hidden[0])
+        for i, c in enumerate(e.conv, start=1):
+            _put(f, f"{name}.channels" + (str(i) if i > 1 else ""), c)
+        _put(f, f"{name}.parameters", e.n_parameters, count)
+        _put(f, f"{name}.gflops_epoch", analysis.training_gflops(e.forward_flops, r.n_train),
+             "{:.2g}".format)
+        _put(f, f"{name}.seconds_epoch", r.train_seconds / e.epochs, "{:.2f}".format)
         if len(seeds_of(name)) > 1:
             _runs_facts(f, results, name)
-    for prefix, dataset in (("mnist", "mnist"), ("cifar", "cifar10")):
+    for dataset, prefix in SWEEP_PREFIX.items():
         first = next((r for r in results.values() if r.experiment.dataset == dataset), None)
         if first is not None:
-            f[f"{prefix}.n_train"] = _fact(first.n_train, count(first.n_train))
-            f[f"{prefix}.n_test"] = _fact(first.n_test, count(first.n_test))
+            _put(f, f"{prefix}.n_train", first.n_train, count)
+            _put(f, f"{prefix}.n_test", first.n_test, count)
+        if f"{prefix}-1layer" in results:
+            _confusion_facts(f, prefix, results[f"{prefix}-1layer"], class_names(dataset))
     f["cmp.alpha"] = _fact(ALPHA, pct(ALPHA, 0))
-    f["cmp.same_within"] = _fact(GAP_WITHIN, points(GAP_WITHIN))
+    _put(f, "cmp.same_within", GAP_WITHIN, points)
 
-    if "mnist-1layer" in results:
-        _confusion_facts(f, "mnist", results["mnist-1layer"], [str(d) for d in range(10)])
-    if "cifar-1layer" in results:
-        _confusion_facts(f, "cifar", results["cifar-1layer"], list(CIFAR_CLASSES_ZH))
     if "mnist-1layer" in results and "mnist-2layer" in results:
         _mistake_facts(f, results)
     snaps = results["mnist-1layer"].snapshots if "mnist-1layer" in results else None
     if snaps is not None:
         k = analysis.templates_formed_at(snaps.weights[0])
         step, total = int(snaps.steps[k]), int(snaps.steps[-1])
-        f["snapshots.formed_step"] = _fact(step, count(step))
-        f["snapshots.formed_accuracy"] = _fact(float(snaps.test_accuracy[k]),
-                                               pct(float(snaps.test_accuracy[k])))
-        f["snapshots.formed_fraction"] = _fact(step / total, pct(step / total))
-        f["snapshots.formed_similarity"] = _fact(analysis.TEMPLATE_FORMED,
-                                                 f"{analysis.TEMPLATE_FORMED:.1f}")
-        f["snapshots.total_steps"] = _fact(total, count(total))
-        f["snapshots.count"] = _fact(len(snaps.steps), str(len(snaps.steps)))
         when = step / total
+        _put(f, "snapshots.formed_step", step, count)
+        _put(f, "snapshots.formed_accuracy", float(snaps.test_accuracy[k]), pct)
+        _put(f, "snapshots.formed_fraction", when, pct)
+        _put(f, "snapshots.formed_similarity", analysis.TEMPLATE_FORMED, "{:.1f}".format)
+        _put(f, "snapshots.total_steps", total, count)
+        _put(f, "snapshots.count", len(snaps.steps))
         f["snapshots.formed_phrase"] = _fact(when, (
             "模板出现得很早" if when <= 0.25 else
             "模板在训练的前半程就出现了" if when <= 0.5 else "模板到训练的后半程才成形"))
@@ -190,7 +189,7 @@ def compute_facts(results: Mapping[str, Results],
         if name in results:
             r = results[name]
             s = analysis.mean_speckle(r.weights[0], r.experiment.image_shape)
-            f[f"{name}.speckle"] = _fact(s, f"{s:.3f}")
+            _put(f, f"{name}.speckle", s, "{:.3f}".format)
     if "cifar-1layer" in results:
         r = results["cifar-1layer"]
         blue = [analysis.border_blueness(w.reshape(r.experiment.image_shape))
@@ -199,10 +198,11 @@ def compute_facts(results: Mapping[str, Results],
         f["cifar.templates.bluest"] = _fact(
             bluest, "和".join(f"“{CIFAR_CLASSES_ZH[c]}”" for c in bluest))
     if "mnist-2layer" in results:
-        top, bottom = analysis.hidden_preferences(results["mnist-2layer"].weights[1])
+        # Per digit, the hidden unit with the largest and the most negative weight to it.
+        out = results["mnist-2layer"].weights[1]
         for d in range(10):
-            f[f"hidden.top.{d}"] = _fact(int(top[d]) + 1, str(int(top[d]) + 1))
-            f[f"hidden.bottom.{d}"] = _fact(int(bottom[d]) + 1, str(int(bottom[d]) + 1))
+            _put(f, f"hidden.top.{d}", int(out[d].argmax()) + 1)
+            _put(f, f"hidden.bottom.{d}", int(out[d].argmin()) + 1)
         _example_facts(f, results["mnist-2layer"])
     if test is not None:
         _picture_facts(f, results, test)
@@ -223,49 +223,58 @@ def _accuracies(runs: Sequence[Results]) -> list[float]:
     return [float(analysis.correct(r).mean()) for r in runs]
 
 
+def _span(acc: Sequence[float]) -> str:
+    """Several runs' accuracies as "84.4–87.4%"."""
+    return f"{100 * min(acc):.1f}–{pct(max(acc))}"
+
+
+def _runs_text(acc: Sequence[float]) -> str:
+    """Several runs' accuracies as "三次训练 84.4–87.4%"."""
+    return f"{times_zh(len(acc))}训练 {_span(acc)}"
+
+
 def _runs_facts(f: dict[str, Fact], results: Mapping[str, Results], name: str) -> None:
-    """``<name>.mean``, ``.min``, ``.max``, ``.range`` ("84.4–87.4%") and ``.runs``
-    ("三次训练 84.4–87.4%"): a configuration over its seeds, ``name`` its seed-0 run."""
+    """``<name>.mean``, ``.min``, ``.max``, ``.range`` and ``.runs``: a configuration
+    over its seeds, ``name`` its seed-0 run."""
     acc = _accuracies(_runs(results, name))
-    lo, hi, mean = min(acc), max(acc), float(np.mean(acc))
-    f[f"{name}.mean"] = _fact(mean, pct(mean))
-    f[f"{name}.min"] = _fact(lo, pct(lo))
-    f[f"{name}.max"] = _fact(hi, pct(hi))
-    span = f"{100 * lo:.1f}–{pct(hi)}"
-    f[f"{name}.range"] = _fact([lo, hi], span)
-    f[f"{name}.runs"] = _fact(len(acc), f"{times_zh(len(acc))}训练 {span}")
+    _put(f, f"{name}.mean", float(np.mean(acc)), pct)
+    _put(f, f"{name}.min", min(acc), pct)
+    _put(f, f"{name}.max", max(acc), pct)
+    f[f"{name}.range"] = _fact([min(acc), max(acc)], _span(acc))
+    f[f"{name}.runs"] = _fact(len(acc), _runs_text(acc))
+
+
+def _judge(f: dict[str, Fact], name: str, a: str, b: str, acc_a: Sequence[float],
+           acc_b: Sequence[float], pairs: Sequence[tuple[int, int]], /,
+           with_points: bool = True, **value: Any) -> str:
+    """Fact ``name``: what fact ``a`` quotes against what fact ``b`` quotes, by ``verdict``
+    on the runs' accuracies and ``pairs``. Its value holds every number the verdict came
+    from (``value``: the runs'), so a test can re-derive it from the manifest;
+    ``.points``: the gap between the two printed numbers; ``.phrase``: the verdict."""
+    v = verdict(acc_a, acc_b, pairs)
+    f[name] = _fact({"a": a, "b": b, "verdict": v, "alpha": ALPHA,
+                     "pairs": [list(p) for p in pairs],
+                     "p": [analysis.mcnemar_p(*p) for p in pairs], **value}, VERDICT_ZH[v])
+    # The gap a reader computes from the two numbers as the page prints them.
+    shown = float(f[a]["text"].rstrip("%")) - float(f[b]["text"].rstrip("%"))
+    gap = f"{abs(shown):.1f}"
+    if with_points:
+        f[f"{name}.points"] = _fact(float(np.mean(acc_a) - np.mean(acc_b)), gap)
+    f[f"{name}.phrase"] = _fact(v, phrase(v, gap))
+    return v
 
 
 def _compare(f: dict[str, Fact], results: Mapping[str, Results], key: str, a: str,
              b: str) -> str:
-    """``cmp.<key>``: configuration ``a`` against ``b`` (seed-0 names), by the noise
-    rule; ``.points``: the gap between the two printed means; ``.phrase``: the verdict
-    in words. The value names both mean facts and holds the paired counts, so a test
-    can re-derive the verdict from the manifest."""
+    """``cmp.<key>``: configuration ``a`` against ``b`` (seed-0 names), their means
+    by ``_judge``."""
     runs_a, runs_b = _runs(results, a), _runs(results, b)
-    acc_a, acc_b = _accuracies(runs_a), _accuracies(runs_b)
     pairs = [analysis.discordant(analysis.correct(x), analysis.correct(y))
              for x, y in zip(runs_a, runs_b, strict=True)]
-    v = verdict(acc_a, acc_b, pairs)
-    f[f"cmp.{key}"] = _fact({
-        "a": f"{a}.mean", "b": f"{b}.mean", "verdict": v, "alpha": ALPHA,
-        "runs_a": [r.experiment.name for r in runs_a],
-        "runs_b": [r.experiment.name for r in runs_b],
-        "pairs": [list(p) for p in pairs],
-        "p": [analysis.mcnemar_p(*p) for p in pairs],
-        "n_test": runs_a[0].n_test,
-    }, VERDICT_ZH[v])
-    # The gap a reader computes from the two numbers as the page prints them.
-    shown = _shown_percent(f[f"{a}.mean"]["text"]) - _shown_percent(f[f"{b}.mean"]["text"])
-    gap = f"{abs(shown):.1f}"
-    f[f"cmp.{key}.points"] = _fact(float(np.mean(acc_a) - np.mean(acc_b)), gap)
-    f[f"cmp.{key}.phrase"] = _fact(v, phrase(v, gap))
-    return v
-
-
-def _shown_percent(text: str) -> float:
-    """``"88.7%"`` -> 88.7: a percentage as a chapter prints it."""
-    return float(text.rstrip("%"))
+    return _judge(f, f"cmp.{key}", f"{a}.mean", f"{b}.mean", _accuracies(runs_a),
+                  _accuracies(runs_b), pairs, n_test=runs_a[0].n_test,
+                  runs_a=[r.experiment.name for r in runs_a],
+                  runs_b=[r.experiment.name for r in runs_b])
 
 
 RECIPE_FIELDS: tuple[tuple[str, str], ...] = (
@@ -274,17 +283,16 @@ RECIPE_FIELDS: tuple[tuple[str, str], ...] = (
     ("epochs", "训练轮数"))
 
 
+RECIPE_WORDS: dict[str, dict[str, str]] = {
+    "activation": {"sigmoid": "sigmoid", "relu": "ReLU"},
+    "optimizer": {"adam": "Adam", "sgd": "SGD"}, "init": {"zero": "全零", "default": "随机"}}
+
+
 def _recipe_value(exp: Experiment, field: str) -> str:
     v = getattr(exp, field)
-    if field == "activation":
-        return {"sigmoid": "sigmoid", "relu": "ReLU"}[v]
-    if field == "optimizer":
-        return {"adam": "Adam", "sgd": "SGD"}[v]
-    if field == "init":
-        return {"zero": "全零", "default": "随机"}[v]
-    if field == "epochs":
-        return f"{v} 轮"
-    return f"{v:g}"
+    if field in RECIPE_WORDS:
+        return RECIPE_WORDS[field][v]
+    return f"{v} 轮" if field == "epochs" else f"{v:g}"
 
 
 def _spaced(value: str) -> str:
@@ -327,30 +335,24 @@ def _example_facts(f: dict[str, Fact], r: Results) -> None:
         counts = np.bincount(r.test_labels[top[j]], minlength=10)
         digit = int(np.argmax(counts))
         picks.append((-int(counts[digit]), j, digit))
-        f[f"hidden.examples.{j + 1}.digit"] = _fact(digit, str(digit))
-        f[f"hidden.examples.{j + 1}.count"] = _fact(int(counts[digit]), str(counts[digit]))
+        _put(f, f"hidden.examples.{j + 1}.digit", digit)
+        _put(f, f"hidden.examples.{j + 1}.count", int(counts[digit]))
     for rank, (neg, j, digit) in enumerate(sorted(picks)[:2], start=1):
-        f[f"hidden.examples.clearest{rank}.unit"] = _fact(j + 1, str(j + 1))
-        f[f"hidden.examples.clearest{rank}.digit"] = _fact(digit, str(digit))
-        f[f"hidden.examples.clearest{rank}.count"] = _fact(-neg, str(-neg))
-    f["hidden.examples.k"] = _fact(k, str(k))
+        _put(f, f"hidden.examples.clearest{rank}.unit", j + 1)
+        _put(f, f"hidden.examples.clearest{rank}.digit", digit)
+        _put(f, f"hidden.examples.clearest{rank}.count", -neg)
+    _put(f, "hidden.examples.k", k)
     pure = [(j, digit) for neg, j, digit in picks if -neg == top.shape[1]]
     f["hidden.examples.pure"] = _fact([j + 1 for j, _ in pure], str(len(pure)))
     if pure:
         units = "、".join(f"第 {j + 1} 号（全是 {d}）" for j, d in pure)
-        story = (f"{len(pure)} 个神经元最兴奋的 {k} 张图全是同一个数字：{units}"
-                 if len(pure) > 1 else f"只有 1 个神经元最兴奋的 {k} 张图全是同一个数字："
-                 f"{units}")
+        many = f"{len(pure)} 个" if len(pure) > 1 else "只有 1 个"
+        story = f"{many}神经元最兴奋的 {k} 张图全是同一个数字：{units}"
     else:
         neg, j, digit = sorted(picks)[0]
         story = (f"没有一个神经元最兴奋的 {k} 张图全是同一个数字；最专一的是第 {j + 1} 号，"
                  f"{k} 张里有 {-neg} 张是 {digit}")
     f["hidden.examples.story"] = _fact(len(pure), story)
-
-
-def sweep_experiment_flops(results: Mapping[str, Results], dataset: Dataset,
-                           width: int) -> int:
-    return results[sweep_name(dataset, width_hidden(width))].experiment.forward_flops
 
 
 def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Dataset) -> None:
@@ -362,13 +364,13 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
     if best is None:
         return
     f[f"{p}.sweep.best"] = _fact(best, describe_hidden(results[best].experiment.hidden))
-    f[f"{p}.sweep.best_accuracy"] = _fact(f[f"{best}.mean"]["value"], f[f"{best}.mean"]["text"])
-    widths = [w for w in SWEEP_WIDTHS if sweep_name(dataset, width_hidden(w)) in results]
-    f[f"{p}.sweep.widths"] = _fact(list(widths), "、".join(map(str, widths)))
+    f[f"{p}.sweep.best_accuracy"] = dict(f[f"{best}.mean"])
 
     def name(w: int) -> str:
         return sweep_name(dataset, width_hidden(w))
 
+    widths = [w for w in SWEEP_WIDTHS if name(w) in results]
+    f[f"{p}.sweep.widths"] = _fact(widths, "、".join(map(str, widths)))
     wider: dict[tuple[int, int], str] = {}  # (w2, w1) with w2 > w1 -> verdict
     for i, w1 in enumerate(widths):
         for w2 in widths[i + 1:]:
@@ -380,7 +382,7 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
     # from none at all), the narrowest that no wider one beats.
     enough = next(w for w in widths if w >= (first or 0) and
                   all(wider[w2, w] != "higher" for w2 in widths if w2 > w))
-    f[f"{p}.sweep.enough"] = _fact(enough, str(enough))
+    _put(f, f"{p}.sweep.enough", enough)
     widest = widths[-1]
 
     def said(w2: int, w1: int) -> str:
@@ -402,14 +404,14 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
         base = enough
         story = (f"加到 {enough} 个神经元以后，再加宽就没有超出噪声的提高了：{widest} 个神经元"
                  f"的网络和 {enough} 个的相比{said(widest, base)}")
-    cost = (sweep_experiment_flops(results, dataset, widest)
-            / sweep_experiment_flops(results, dataset, base))
+    cost = (results[name(widest)].experiment.forward_flops
+            / results[name(base)].experiment.forward_flops)
     story += f"，每张图的计算量却是它的 {cost:.1f} 倍"
-    f[f"{p}.sweep.width_story"] = _fact({"enough": enough, "widest": widest, "base": base},
-                                        story)
+    f[f"{p}.sweep.width_story"] = _fact({"enough": enough, "widest": widest, "base": base}, story)
     ten = name(10)
     if ten in results:
-        dead = [analysis.dead_units(r.hidden) for r in _runs(results, ten)
+        # A ReLU unit that outputs 0 for every test image plays no part in any answer.
+        dead = [int((r.hidden.max(0) <= 0).sum()) for r in _runs(results, ten)
                 if r.hidden is not None]
         runs = f"{times_zh(len(dead))}训练里"
         f[f"{p}.sweep.10.dead"] = _fact(dead, "、".join(map(str, dead)) + " 个")
@@ -420,20 +422,19 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
     one = name(0)
     if one in results:
         acc = f[f"{one}.mean"]["value"] if f"{one}.mean" in f else results[one].test_accuracy
-        se = float(np.sqrt(acc * (1 - acc) / results[one].n_test))
-        f[f"{p}.test_se"] = _fact(se, points(se))
+        _put(f, f"{p}.test_se", float(np.sqrt(acc * (1 - acc) / results[one].n_test)), points)
     d1 = sweep_name(dataset, (SWEEP_DEPTH_WIDTH,))
     for d in SWEEP_DEPTHS[1:]:
         deep = sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d)
         if d1 in results and deep in results:
             _compare(f, results, f"{p}.sweep.depth{d}-vs-depth1", deep, d1)
             ratio = results[deep].experiment.forward_flops / results[d1].experiment.forward_flops
-            f[f"{p}.sweep.depth{d}_cost_ratio"] = _fact(ratio, f"{ratio:.2f}")
+            _put(f, f"{p}.sweep.depth{d}_cost_ratio", ratio, "{:.2f}".format)
     conv = convnet_name(dataset)
     if conv in results:
         _compare(f, results, f"{p}.conv-vs-best", conv, best)
         ratio = results[best].experiment.n_parameters / results[conv].experiment.n_parameters
-        f[f"{p}.conv.parameter_ratio"] = _fact(ratio, f"{ratio:.0f}")
+        _put(f, f"{p}.conv.parameter_ratio", ratio, "{:.0f}".format)
 
 
 def _mistake_facts(f: dict[str, Fact], results: Mapping[str, Results]) -> None:
@@ -445,8 +446,8 @@ def _mistake_facts(f: dict[str, Fact], results: Mapping[str, Results]) -> None:
     others = [analysis.correct(r) for r in _runs(results, "mnist-1layer")[1:]]
     n = len(others)
     for k, m in enumerate(picks, start=1):
-        f[f"mistakes.{k}.actual"] = _fact(m.actual, str(m.actual))
-        f[f"mistakes.{k}.predicted"] = _fact(m.predicted, str(m.predicted))
+        _put(f, f"mistakes.{k}.actual", m.actual)
+        _put(f, f"mistakes.{k}.predicted", m.predicted)
         f[f"mistakes.{k}.confidence"] = _fact(m.confidence, pct(m.confidence, 2))
         f[f"mistakes.{k}.true_prob"] = _fact(m.true_prob, pct(m.true_prob, 2))
         right = sum(bool(c[m.index]) for c in others)
@@ -465,7 +466,7 @@ def _picture_facts(f: dict[str, Fact], results: Mapping[str, Results],
         like = [(j, int(corr[j].argmax())) for j in range(len(corr))
                 if corr[j].max() >= analysis.LIKE_DIGIT]
         top = float(corr.max())
-        f["hidden.filters.max_corr"] = _fact(top, f"{top:.2f}")
+        _put(f, "hidden.filters.max_corr", top, "{:.2f}".format)
         f["hidden.filters.like_digit"] = _fact([j + 1 for j, _ in like], (
             f"和十个数字的平均图像比，没有一个过滤器像其中哪一个：相关系数最高只有 {top:.2f}"
             if not like else
@@ -476,7 +477,7 @@ def _picture_facts(f: dict[str, Fact], results: Mapping[str, Results],
         for digit in (0, 1):
             n, ink, width = analysis.misread_as(r.test_labels, r.test_probs,
                                                 test["mnist"].images, digit)
-            f[f"mnist.misread.{digit}.count"] = _fact(n, count(n))
+            _put(f, f"mnist.misread.{digit}.count", n, count)
             f[f"mnist.misread.{digit}.phrase"] = _fact({"ink": ink, "width": width}, (
                 f"墨迹平均比同一个真实数字的平均{'多' if ink >= 1 else '少'} "
                 f"{100 * abs(ink - 1):.0f}%，字也{'宽' if width >= 1 else '窄'} "
@@ -510,26 +511,25 @@ def _trace_facts(f: dict[str, Fact], single: Results, hidden: Results, test: Spl
     word in a story is decided here from the numbers it prints."""
     i = analysis.traced_digit(single, hidden)
     x = analysis.network_input(test.images[i], "mnist")
-    f["trace.index"] = _fact(i, str(i))
-    f["trace.digit"] = _fact(int(test.labels[i]), str(int(test.labels[i])))
+    label = int(test.labels[i])
+    _put(f, "trace.index", i)
+    _put(f, "trace.digit", label)
     one = analysis.linear_trace(single.weights[0], single.biases[0], x)
     a, b = (int(c) for c in one.ranked[:2])
     z = one.scores
     f["trace.single.scores"] = _fact([float(v) for v in z], "、".join(signed(v) for v in z))
     for k, c in (("first", a), ("second", b)):
-        red = float(one.products[c][one.products[c] > 0].sum())
-        blue = float(one.products[c][one.products[c] < 0].sum())
-        f[f"trace.single.{k}"] = _fact(c, str(c))
-        f[f"trace.single.{k}.score"] = _fact(float(z[c]), signed(float(z[c])))
-        f[f"trace.single.{k}.bias"] = _fact(float(one.bias[c]), signed(float(one.bias[c])))
-        f[f"trace.single.{k}.red"] = _fact(red, signed(red))
-        f[f"trace.single.{k}.blue"] = _fact(blue, signed(blue))
-        f[f"trace.single.{k}.prob"] = _fact(float(one.probs[c]), pct(float(one.probs[c])))
+        products = one.products[c]
+        _put(f, f"trace.single.{k}", c)
+        _put(f, f"trace.single.{k}.score", float(z[c]), signed)
+        _put(f, f"trace.single.{k}.bias", float(one.bias[c]), signed)
+        _put(f, f"trace.single.{k}.red", float(products[products > 0].sum()), signed)
+        _put(f, f"trace.single.{k}.blue", float(products[products < 0].sum()), signed)
+        _put(f, f"trace.single.{k}.prob", float(one.probs[c]), pct)
     # The gap a reader computes from the two scores as printed.
-    gap = float(z[a] - z[b])
     shown = float(signed(float(z[a]))) - float(signed(float(z[b])))
-    f["trace.single.margin"] = _fact(gap, f"{shown:.2f}")
-    right = "认对了" if a == int(test.labels[i]) else f"认成了 {a}"
+    f["trace.single.margin"] = _fact(float(z[a] - z[b]), f"{shown:.2f}")
+    right = "认对了" if a == label else f"认成了 {a}"
     f["trace.single.story"] = _fact({"first": a, "second": b}, (
         f"单层网络{right}：“{a}”的得分 {signed(float(z[a]))} 最高，第二名是“{b}”，"
         f"得分 {signed(float(z[b]))}，两者相差 {shown:.2f}"))
@@ -538,24 +538,21 @@ def _trace_facts(f: dict[str, Fact], single: Results, hidden: Results, test: Spl
     a2, b2 = (int(c) for c in two.ranked[:2])
     terms = two.contributions[a2]
     up, down = int(np.argmax(terms)), int(np.argmin(terms))
-    f["trace.hidden.first"] = _fact(a2, str(a2))
-    f["trace.hidden.second"] = _fact(b2, str(b2))
-    f["trace.hidden.first.score"] = _fact(float(two.scores[a2]), signed(float(two.scores[a2])))
-    f["trace.hidden.second.score"] = _fact(float(two.scores[b2]), signed(float(two.scores[b2])))
-    f["trace.hidden.first.prob"] = _fact(float(two.probs[a2]), pct(float(two.probs[a2])))
-    f["trace.hidden.first.bias"] = _fact(float(two.bias[a2]), signed(float(two.bias[a2])))
+    for k, c in (("first", a2), ("second", b2)):
+        _put(f, f"trace.hidden.{k}", c)
+        _put(f, f"trace.hidden.{k}.score", float(two.scores[c]), signed)
+    _put(f, "trace.hidden.first.prob", float(two.probs[a2]), pct)
+    _put(f, "trace.hidden.first.bias", float(two.bias[a2]), signed)
     # Near the curve's flat ends a unit reads as "off" or "on".
-    saturated = int(((two.h < SATURATED) | (two.h > 1 - SATURATED)).sum())
-    f["trace.hidden.saturated"] = _fact(saturated, str(saturated))
-    f["trace.hidden.saturated_lo"] = _fact(SATURATED, f"{SATURATED:.1f}")
-    f["trace.hidden.saturated_hi"] = _fact(1 - SATURATED, f"{1 - SATURATED:.1f}")
+    _put(f, "trace.hidden.saturated", int(((two.h < SATURATED) | (two.h > 1 - SATURATED)).sum()))
+    _put(f, "trace.hidden.saturated_lo", SATURATED, "{:.1f}".format)
+    _put(f, "trace.hidden.saturated_hi", 1 - SATURATED, "{:.1f}".format)
     for key, unit, sign, verb in (("up", up, 1, "推高"), ("down", down, -1, "拉低")):
         term, h = float(terms[unit]), float(two.h[unit])
         f[f"trace.hidden.{key}"] = _fact({"unit": unit + 1, "term": term, "h": h}, (
             f"{verb}得分最多的是第 {unit + 1} 号隐藏神经元，这一项是 {signed(term)}"
             f"（它的激活值 {h:.2f}）" if sign * term > 0 else
             f"没有一项{verb}得分"))
-    label = int(test.labels[i])
     right2 = (("也" if a == label else "") + "认对了") if a2 == label else f"认成了 {a2}"
     agree = f"和单层网络一样是“{b2}”" if b2 == b else f"是“{b2}”（单层网络的第二名是“{b}”）"
     f["trace.hidden.story"] = _fact({"first": a2, "second": b2, "single_second": b}, (
@@ -567,66 +564,45 @@ def _map_facts(f: dict[str, Fact], results: Mapping[str, Results],
                test: Mapping[str, Split]) -> None:
     """The map of representations (features chapter): how well the classes separate
     on each 2-D map, by the vote of each point's nearest neighbours, over every run
-    of each network; and the maps compared by the noise rule (``_compare_maps``)."""
-    nets = reps.KINDS[1:]
-    if "mnist" not in test or not all(r in results for n in nets for r in seeds_of(n)):
+    of each network; and the maps compared by the noise rule."""
+    if "mnist" not in test or not all(r in results for n in reps.KINDS[1:] for r in seeds_of(n)):
         return
     s = reps.Sample.of(test["mnist"].images, test["mnist"].labels)
     maps = {kind: [reps.make_map(kind, results, s, run) for run in
                    ([reps.RAW] if kind == reps.RAW else seeds_of(kind))]
             for kind in reps.KINDS}
-    f["maps.n"] = _fact(len(s.index), count(len(s.index)))
-    f["maps.per_class"] = _fact(reps.PER_CLASS, count(reps.PER_CLASS))
-    f["maps.k"] = _fact(reps.K, str(reps.K))
+    _put(f, "maps.n", len(s.index), count)
+    _put(f, "maps.per_class", reps.PER_CLASS, count)
+    _put(f, "maps.k", reps.K)
     for kind, runs in maps.items():
-        key = f"maps.{kind}"
         acc = [m.separation for m in runs]
-        mean = float(np.mean(acc))
-        f[f"{key}.dims"] = _fact(runs[0].dims, count(runs[0].dims))
+        _put(f, f"maps.{kind}.dims", runs[0].dims, count)
         # The figure's map (the seed-0 run's): the share its two axes keep.
-        f[f"{key}.kept"] = _fact(runs[0].projection.kept, pct(runs[0].projection.kept, 0))
-        f[f"{key}.knn"] = _fact(mean, pct(mean))
+        f[f"maps.{kind}.kept"] = _fact(runs[0].projection.kept, pct(runs[0].projection.kept, 0))
+        _put(f, f"maps.{kind}.knn", float(np.mean(acc)), pct)
         if len(runs) > 1:
-            lo, hi = min(acc), max(acc)
-            f[f"{key}.knn_runs"] = _fact(acc, f"{times_zh(len(acc))}训练 "
-                                              f"{100 * lo:.1f}–{pct(hi)}")
+            f[f"maps.{kind}.knn_runs"] = _fact(acc, _runs_text(acc))
     per_class = [float(maps[reps.RAW][0].correct[s.labels == d].mean()) for d in range(10)]
     best = int(np.argmax(per_class))
-    rest = float(np.mean([c for d, c in enumerate(per_class) if d != best]))
-    f["maps.pixels.best_class"] = _fact(best, str(best))
-    f["maps.pixels.best_class_knn"] = _fact(per_class[best], pct(per_class[best]))
-    f["maps.pixels.rest_knn"] = _fact(rest, pct(rest))
+    _put(f, "maps.pixels.best_class", best)
+    _put(f, "maps.pixels.best_class_knn", per_class[best], pct)
+    _put(f, "maps.pixels.rest_knn",
+         float(np.mean([c for d, c in enumerate(per_class) if d != best])), pct)
+    # ``maps.cmp.*``: on the neighbour vote, the runs' shares of points voted right (in
+    # the value: they are not test accuracies of experiments), and McNemar's test on the
+    # same points per pair of runs: seed with seed, the pixels' one map against every run.
     for a, b in ((reps.HIDDEN_NET, reps.RAW), (reps.CONV_NET, reps.RAW),
                  (reps.CONV_NET, reps.HIDDEN_NET)):
-        _compare_maps(f, f"{a}-vs-{b}", a, maps[a], b, maps[b])
+        runs_a, runs_b = maps[a], maps[b]
+        paired = runs_b * len(runs_a) if len(runs_b) == 1 else runs_b
+        acc_a, acc_b = [m.separation for m in runs_a], [m.separation for m in runs_b]
+        pairs = [analysis.discordant(x.correct, y.correct)
+                 for x, y in zip(runs_a, paired, strict=True)]
+        _judge(f, f"maps.cmp.{a}-vs-{b}", f"maps.{a}.knn", f"maps.{b}.knn", acc_a, acc_b,
+               pairs, runs_a=[m.run for m in runs_a], runs_b=[m.run for m in paired],
+               acc_a=acc_a, acc_b=acc_b, n=len(runs_a[0].labels))
     # The two networks' accuracies, for what the chapter says next to their maps.
     _compare(f, results, "mnist.conv-vs-2layer", reps.CONV_NET, reps.HIDDEN_NET)
-
-
-def _compare_maps(f: dict[str, Fact], key: str, a: str, runs_a: Sequence[reps.Map], b: str,
-                  runs_b: Sequence[reps.Map]) -> None:
-    """``maps.cmp.<key>``: map ``a`` against map ``b`` by the noise rule, on the
-    neighbour vote: the ranges of the runs' shares of points voted right, and
-    McNemar's test on the same points per pair of runs (seed with seed; the pixels'
-    one map against every run). Shaped like ``cmp.*`` facts, with the runs' shares in
-    the value (they are not test accuracies of experiments)."""
-    b_runs = list(runs_b) * len(runs_a) if len(runs_b) == 1 else list(runs_b)
-    acc_a, acc_b = [m.separation for m in runs_a], [m.separation for m in runs_b]
-    pairs = [analysis.discordant(x.correct, y.correct)
-             for x, y in zip(runs_a, b_runs, strict=True)]
-    v = verdict(acc_a, acc_b, pairs)
-    name = f"maps.cmp.{key}"
-    f[name] = _fact({
-        "a": f"maps.{a}.knn", "b": f"maps.{b}.knn", "verdict": v, "alpha": ALPHA,
-        "runs_a": [m.run for m in runs_a], "runs_b": [m.run for m in b_runs],
-        "acc_a": acc_a, "acc_b": acc_b, "pairs": [list(p) for p in pairs],
-        "p": [analysis.mcnemar_p(*p) for p in pairs], "n": len(runs_a[0].labels),
-    }, VERDICT_ZH[v])
-    shown = _shown_percent(f[f"maps.{a}.knn"]["text"]) - \
-        _shown_percent(f[f"maps.{b}.knn"]["text"])
-    gap = f"{abs(shown):.1f}"
-    f[f"{name}.points"] = _fact(float(np.mean(acc_a) - np.mean(acc_b)), gap)
-    f[f"{name}.phrase"] = _fact(v, phrase(v, gap))
 
 
 def signed_r(x: float) -> str:
@@ -641,24 +617,23 @@ def _template_facts(f: dict[str, Fact], results: Mapping[str, Results],
     how many are most like their own class's average and how strongly; and what is
     left of a template once the best multiple of its average is taken away: how much
     of it is negative, and whether it is negative where the other classes are drawn."""
-    names = {"mnist": [f"“{d}”" for d in range(10)],
-             "cifar10": [f"“{c}”" for c in CIFAR_CLASSES_ZH]}
-    for prefix, dataset in (("mnist", "mnist"), ("cifar", "cifar10")):
+    for dataset, prefix in SWEEP_PREFIX.items():
         single = f"{prefix}-1layer"
         if single not in results or dataset not in train:
             continue
+        names = [f"“{c}”" for c in class_names(dataset)]
         m = analysis.match_templates(results[single].weights[0], train[dataset].images,
                                      train[dataset].labels, spec(dataset).centre)
         own, best = m.own, m.corr.argmax(1)
         hits = int((best == np.arange(10)).sum())
         lo, hi = float(own.min()), float(own.max())
-        f[f"{prefix}.templates.own"] = _fact(hits, str(hits))
+        _put(f, f"{prefix}.templates.own", hits)
         span = f"相关系数 {lo:.2f} 到 {hi:.2f}"
         if hits == 10:
             story = f"十个模板都和自己那一类训练图像的平均样子最像（{span}）"
         else:
-            misses = "、".join(f"{names[dataset][c]}的模板更像{names[dataset][int(best[c])]}"
-                               f"的平均图像" for c in range(10) if best[c] != c)
+            misses = "、".join(f"{names[c]}的模板更像{names[int(best[c])]}的平均图像"
+                               for c in range(10) if best[c] != c)
             story = (f"十个模板里有 {hits} 个和自己那一类训练图像的平均样子最像（{span}），"
                      f"例外是：{misses}")
         f[f"{prefix}.templates.story"] = _fact({"own": hits, "min": lo, "max": hi}, story)
@@ -682,10 +657,10 @@ def _shift_facts(f: dict[str, Fact], results: Mapping[str, Results], test: Split
     moves = [(0, 0), *shifts.quoted_shifts(), *shifts.quoted_shifts(far)]
     t = shifts.run_test(results, test.images, test.labels, moves)
     n = len(t.index)
-    f["shift.n_images"] = _fact(n, count(n))
-    f["shift.per_class"] = _fact(shifts.PER_CLASS, str(shifts.PER_CLASS))
-    f["shift.pixels"] = _fact(quoted, str(quoted))
-    f["shift.max"] = _fact(far, str(far))
+    _put(f, "shift.n_images", n, count)
+    _put(f, "shift.per_class", shifts.PER_CLASS)
+    _put(f, "shift.pixels", quoted)
+    _put(f, "shift.max", far)
     at = {0: [moves.index((0, 0))], quoted: [moves.index(m) for m in shifts.quoted_shifts()],
           far: [moves.index(m) for m in shifts.quoted_shifts(far)]}
 
@@ -697,10 +672,8 @@ def _shift_facts(f: dict[str, Fact], results: Mapping[str, Results], test: Split
         f[f"shift.{role}.network"] = _fact(t.runs[role][0], label)
         for px in (0, quoted, far):
             acc = [float(np.mean(a)) for a in accuracies(role, px)]
-            lo, hi, mean = min(acc), max(acc), float(np.mean(acc))
-            f[f"shift.{role}.at{px}"] = _fact(mean, pct(mean))
-            span = f"{100 * lo:.1f}–{pct(hi)}"
-            f[f"shift.{role}.at{px}.runs"] = _fact([lo, hi], f"{times_zh(len(acc))}训练 {span}")
+            _put(f, f"shift.{role}.at{px}", float(np.mean(acc)), pct)
+            f[f"shift.{role}.at{px}.runs"] = _fact([min(acc), max(acc)], _runs_text(acc))
 
     def compare(key: str, a: tuple[str, int], b: tuple[str, int]) -> None:
         """``shift.cmp.<key>``: network ``a[0]`` moved ``a[1]`` pixels against ``b``,
@@ -714,20 +687,12 @@ def _shift_facts(f: dict[str, Fact], results: Mapping[str, Results], test: Split
         kb = at[pb] if len(at[pb]) == len(ka) else at[pb] * len(ka)
         pairs = [analysis.discordant(t.correct[x][i], t.correct[y][j])
                  for x, y in zip(runs_a, runs_b, strict=True) for i, j in zip(ka, kb, strict=True)]
-        acc_a = [float(np.mean(v)) for v in accuracies(ra, pa)]
-        acc_b = [float(np.mean(v)) for v in accuracies(rb, pb)]
-        v = verdict(acc_a, acc_b, pairs)
-        fa, fb = f"shift.{ra}.at{pa}", f"shift.{rb}.at{pb}"
-        f[f"shift.cmp.{key}"] = _fact({
-            "a": fa, "b": fb, "verdict": v, "alpha": ALPHA, "n": n,
-            "runs_a": runs_a, "runs_b": runs_b,
-            "moves_a": [list(moves[i]) for i in ka], "moves_b": [list(moves[j]) for j in kb],
-            "accuracy_a": accuracies(ra, pa), "accuracy_b": accuracies(rb, pb),
-            "pairs": [list(p) for p in pairs], "p": [analysis.mcnemar_p(*p) for p in pairs],
-        }, VERDICT_ZH[v])
-        shown = _shown_percent(f[fa]["text"]) - _shown_percent(f[fb]["text"])
-        gap = f"{abs(shown):.1f}"
-        f[f"shift.cmp.{key}.phrase"] = _fact(v, phrase(v, gap))
+        acc_a, acc_b = accuracies(ra, pa), accuracies(rb, pb)
+        _judge(f, f"shift.cmp.{key}", f"shift.{ra}.at{pa}", f"shift.{rb}.at{pb}",
+               [float(np.mean(v)) for v in acc_a], [float(np.mean(v)) for v in acc_b], pairs,
+               with_points=False, n=n, runs_a=runs_a, runs_b=runs_b,
+               moves_a=[list(moves[i]) for i in ka], moves_b=[list(moves[j]) for j in kb],
+               accuracy_a=acc_a, accuracy_b=acc_b)
 
     for role, _ in shifts.ROLES:
         compare(f"{role}.at{quoted}-vs-at0", (role, quoted), (role, 0))
@@ -737,31 +702,29 @@ def _shift_facts(f: dict[str, Fact], results: Mapping[str, Results], test: Split
             compare(f"conv-vs-{other}.at{px}", ("conv", px), (other, px))
     flip = shifts.pick_flip(t)
     if flip is not None:
-        f["shift.flip.index"] = _fact(flip.index, str(flip.index))
-        f["shift.flip.label"] = _fact(flip.label, str(flip.label))
-        f["shift.flip.single_wrong"] = _fact(flip.single_wrong, number_zh(flip.single_wrong))
-        f["shift.flip.conv_wrong"] = _fact(flip.conv_wrong, number_zh(flip.conv_wrong))
+        _put(f, "shift.flip.index", flip.index)
+        _put(f, "shift.flip.label", flip.label)
+        _put(f, "shift.flip.single_wrong", flip.single_wrong, number_zh)
+        _put(f, "shift.flip.conv_wrong", flip.conv_wrong, number_zh)
         wrong = sorted({a for a in flip.single[1:] if a != flip.label})
         f["shift.flip.single_answers"] = _fact(
             flip.single, "、".join(str(a) for a in wrong) if wrong else "")
 
 
-def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results, names: list[str]) -> None:
+def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results,
+                     names: Sequence[str]) -> None:
     a, p, n = analysis.largest_confusion(r.confusion)
-    p_key = f"{prefix}.confusion"
-    f[f"{p_key}.actual"] = _fact(a, names[a])
-    f[f"{p_key}.predicted"] = _fact(p, names[p])
-    f[f"{p_key}.count"] = _fact(n, count(n))
-    f[f"{p_key}.row_total"] = _fact(int(r.confusion[a].sum()), count(int(r.confusion[a].sum())))
+    key = f"{prefix}.confusion"
+    f[f"{key}.actual"] = _fact(a, names[a])
+    f[f"{key}.predicted"] = _fact(p, names[p])
+    _put(f, f"{key}.count", n, count)
+    _put(f, f"{key}.row_total", int(r.confusion[a].sum()), count)
     acc = analysis.per_class_accuracy(r.confusion)
-    best, worst = int(np.argmax(acc)), int(np.argmin(acc))
     label = "digit" if prefix == "mnist" else "class"
-    f[f"{p_key}.best_{label}"] = _fact(best, names[best])
-    f[f"{p_key}.best_{label}_accuracy"] = _fact(float(acc[best]), pct(float(acc[best])))
-    f[f"{p_key}.worst_{label}"] = _fact(worst, names[worst])
-    f[f"{p_key}.worst_{label}_accuracy"] = _fact(float(acc[worst]), pct(float(acc[worst])))
-    empty = int((r.confusion == 0).sum())
-    f[f"{p_key}.empty_cells"] = _fact(empty, str(empty))
+    for end, c in (("best", int(np.argmax(acc))), ("worst", int(np.argmin(acc)))):
+        f[f"{key}.{end}_{label}"] = _fact(c, names[c])
+        _put(f, f"{key}.{end}_{label}_accuracy", float(acc[c]), pct)
+    _put(f, f"{key}.empty_cells", int((r.confusion == 0).sum()))
 
 
 def make(inputs: ProductInputs) -> bytes:
