@@ -97,19 +97,19 @@ def training_curves(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
             for t, text in zip(y_ticks, _labels(y_ticks, percent=key == "test_accuracy"),
                                strict=True):
                 ax.text(x0 - TICK - 0.02, py(t), text, ha="right", va="center",
-                        fontsize=lay.text, color=theme.fg)
+                        fontsize=lay.text)
             if key == "test_accuracy":
                 for t in x_ticks:
                     ax.text(px(t), y0 - TICK - 0.02, f"{t:.0f}", ha="center", va="top",
-                            fontsize=lay.text, color=theme.fg)
+                            fontsize=lay.text)
             if col == 0:
                 ax.text(lay.left - 0.12, y0 + lay.panel_h / 2, label, rotation=90,
-                        ha="center", va="center", fontsize=lay.text, color=theme.fg)
+                        ha="center", va="center", fontsize=lay.text)
         title = name if len(runs) == 1 else f"{name} ×{len(runs)}"
         if len(title) > fits:
             title = title.replace(" ×", "\n×")
         ax.text(x0 + lay.panel_w / 2, top + 0.05, title, ha="center", va="bottom",
-                fontsize=lay.text, color=theme.fg, linespacing=1.1)
+                fontsize=lay.text, linespacing=1.1)
     ax.add_collection(LineCollection(grid, colors=theme.muted, alpha=0.3, linewidths=0.5,
                                      zorder=0))
     ax.add_collection(LineCollection(frame, colors=theme.muted, linewidths=0.8))

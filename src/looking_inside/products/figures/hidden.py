@@ -68,13 +68,13 @@ def top_images(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Fig
         ax.set_axis_off()
         for j in range(h):
             ax.text(-4, j * (SIDE + ROW_GAP) + (SIDE - 1) / 2, f"{j + 1}", ha="right",
-                    va="center", fontsize=size, color=theme.fg)
+                    va="center", fontsize=size)
         names = GROUPS[b:b + 1] if narrow else GROUPS
         for x, title in ((SIDE / 2, "过滤器"),
                          *((_group_x(g) + width / 2, f"{name} {analysis.EXAMPLES} 张")
                            for g, name in enumerate(names))):
             ax.annotate(title, (x - 0.5, -0.5), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=size, color=theme.fg,
+                        ha="center", va="bottom", fontsize=size,
                         annotation_clip=False)
     return fig
 

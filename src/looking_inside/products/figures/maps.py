@@ -91,16 +91,15 @@ def _panel(ax: Axes, m: reps.Map, theme: Theme, size: int, fontsize: float) -> N
         if len(own):
             x, y = np.median(own, 0)
             ax.text(x, y, str(d), ha="center", va="center", fontsize=fontsize + 1,
-                    fontweight="bold", color=theme.fg,
+                    fontweight="bold",
                     bbox={"boxstyle": "circle,pad=0.15", "facecolor": theme.cell,
                           "edgecolor": colours[d], "linewidth": 1.2, "alpha": 0.85})
     ax.set_xticks([])
     ax.set_yticks([])
     for s in ax.spines.values():
-        s.set_color(theme.muted)
         s.set_linewidth(0.6)
     ax.set_title(f"{TITLES[m.kind]}\n（每张图 {m.dims:,} 个数）", fontsize=fontsize + 0.5,
-                 color=theme.fg, linespacing=1.3)
+                 linespacing=1.3)
     ax.set_xlabel(f"两根轴留住了全部变化的 {100 * m.projection.kept:.0f}%",
                   fontsize=fontsize, color=theme.muted, labelpad=4)
 
@@ -136,14 +135,10 @@ def representation_maps(inputs: ProductInputs, theme: Theme, narrow: bool = Fals
         if narrow else list(range(10))
     handles = [Line2D([], [], ls="none", marker="s", ms=7, color=colours[d], label=str(d))
                for d in order]
-    legend = fig.legend(handles=handles, loc="lower center", ncol=5 if narrow else 10,
-                        frameon=False,
-                        fontsize=fontsize, handletextpad=0.2, columnspacing=0.9,
-                        title="点的颜色 = 图像真正的数字", title_fontsize=fontsize,
-                        bbox_to_anchor=(0.5, 0.0))
-    legend.get_title().set_color(theme.fg)
-    for t in legend.get_texts():
-        t.set_color(theme.fg)
+    fig.legend(handles=handles, loc="lower center", ncol=5 if narrow else 10, frameon=False,
+               fontsize=fontsize, handletextpad=0.2, columnspacing=0.9,
+               title="点的颜色 = 图像真正的数字", title_fontsize=fontsize,
+               bbox_to_anchor=(0.5, 0.0))
     return fig
 
 

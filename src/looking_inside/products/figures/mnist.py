@@ -11,22 +11,21 @@ from matplotlib.patches import Rectangle
 from looking_inside.products import analysis
 from looking_inside.products.figures.common import (
     SIGNED,
-    bare,
+    confusion_axes,
     diverging_cmap,
     draw_confusion_counts,
     draw_tiles,
     neuron,
     scaled,
-    show_gray,
 )
-from looking_inside.products.figures.numbers import Table, matrix_table
+from looking_inside.products.figures.numbers import Table, matrix_table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
+from looking_inside.products.labels import MNIST_CLASSES as DIGITS
 
 if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs
 
-DIGITS = [str(d) for d in range(10)]
-PIXELS = [f"r{r}c{c}" for r in range(28) for c in range(28)]  # row-major, as the images
+PIXELS = pixels(28)
 
 
 def _templates(inputs: ProductInputs) -> np.ndarray:
@@ -38,8 +37,7 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     ``narrow``: the unrolled neuron above, the grids below it."""
     res = inputs.results["mnist-1layer"]
     test = inputs.test["mnist"]
-    zeros = np.flatnonzero(test.labels == 0)
-    i = int(zeros[0]) if zeros.size else 0
+    i = int(np.argmax(test.labels == 0))  # the first 0 (index 0 if none)
     x = test.images[i].astype(np.float32) / 255.0
     w = res.weights[0][0].reshape(28, 28)
     b = float(res.biases[0][0])
@@ -63,21 +61,19 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
         titles = ["输入 x（一张 0）", "权重 w（28×28 排列）", "逐像素相乘 w·x"]
     ax.set_xlim(0, 6)
     ax.set_ylim(-0.8, 10)
-    bare(ax)
+    ax.set_axis_off()
     labels = ["x₁", "x₂", "x₃", None, "x₇₈₄"]
     ys = np.linspace(9.2, 1.0, len(labels))
     wl = ["w₁", "w₂", "w₃", "", "w₇₈₄"]
     for y, lab, wlab in zip(ys, labels, wl, strict=True):
         if lab is None:
-            ax.text(1.0, y, "⋮", ha="center", va="center", fontsize=size["dots"],
-                    color=theme.fg)
+            ax.text(1.0, y, "⋮", ha="center", va="center", fontsize=size["dots"])
             continue
         neuron(ax, 1.0, y, 0.5, theme, lab, fontsize=size["neuron"])
         ax.plot([1.5, 4.6], [y, 5.0], color=theme.edge, lw=0.9, zorder=1)
-        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, wlab, fontsize=size["w"], color=theme.fg,
-                ha="center")
+        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, wlab, fontsize=size["w"], ha="center")
     neuron(ax, 5.1, 5.0, 0.55, theme, "z", fontsize=size["z"])
-    ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=size["text"], color=theme.fg)
+    ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=size["text"])
 
     panels = [(x, titles[0]), (w, titles[1]), (w * x, titles[2])]
     left, bottom, width, height = grid
@@ -85,27 +81,26 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
         a = fig.add_axes((left + k * pitch, bottom, width, height))
         if k == 0:
             a.imshow(img, cmap="gray", vmin=0, vmax=1)
-            bare(a)
         else:
             lim = float(np.abs(img).max()) or 1.0
             a.imshow(img, cmap=diverging_cmap(theme), vmin=-lim, vmax=lim)
-            bare(a)
-        a.set_title(title, fontsize=size["text"], color=theme.fg, linespacing=1.2)
+        a.set_axis_off()
+        a.set_title(title, fontsize=size["text"], linespacing=1.2)
         if k < 2:
             fig.text(left + k * pitch + width + (pitch - width) / 2, bottom + height / 2,
-                     "×" if k == 0 else "→", fontsize=size["symbol"], ha="center",
-                     va="center", color=theme.fg)
-    fig.text(left + pitch + width / 2, below,
-             f"z = b + Σ w·x = {b:+.2f} + {z - b:.2f} = {z:.2f}",
-             ha="center", fontsize=size["formula"], color=theme.fg)
+                     "×" if k == 0 else "→", fontsize=size["symbol"], ha="center", va="center")
+    fig.text(left + pitch + width / 2, below, f"z = b + Σ w·x = {b:+.2f} + {z - b:.2f} = {z:.2f}",
+             ha="center", fontsize=size["formula"])
     return fig
 
 
 def weights_zero(inputs: ProductInputs, theme: Theme) -> Figure:
     fig = new_figure(3.2, 3.4)
     ax = fig.add_axes((0.05, 0.12, 0.9, 0.8))
-    show_gray(ax, _templates(inputs)[0])
-    ax.set_title("输出神经元“0”的 784 个权重", fontsize=9, color=theme.fg)
+    t = _templates(inputs)[0]
+    ax.imshow(t, cmap="gray", vmin=float(t.min()), vmax=float(t.max()))
+    ax.set_axis_off()
+    ax.set_title("输出神经元“0”的 784 个权重", fontsize=9)
     fig.text(0.5, 0.04, "黑 = 最低权重　白 = 最高权重", ha="center", fontsize=8.5,
              color=theme.muted)
     return fig
@@ -116,8 +111,8 @@ def weights_all(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Fi
     t = _templates(inputs)
     fig = new_figure(3.7, 1.75) if narrow else new_figure(8.0, 3.6)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
-    draw_tiles(ax, [scaled(t[d]) for d in range(10)], 5, [f"“{d}”" for d in range(10)],
-               theme, fontsize=8.5 if narrow else 10, gap=2, row_gap=7)
+    draw_tiles(ax, [scaled(t[d]) for d in range(10)], 5, [f"“{d}”" for d in DIGITS],
+               fontsize=8.5 if narrow else 10, row_gap=7)
     return fig
 
 
@@ -146,11 +141,11 @@ def weights_training(inputs: ProductInputs, theme: Theme, narrow: bool = False) 
                            width * 0.92, 0.78 * height))
         # The NaN gap draws as the "bad" colour, transparent: the page shows through.
         ax.imshow(mosaic[:, :-2], cmap="gray", vmin=0, vmax=1)
-        bare(ax)
+        ax.set_axis_off()
         step = int(snaps.steps[k])
         head = "初始化" if step == 0 else f"第 {step:,} 步"
         ax.set_title(f"{head}\n准确率 {snaps.test_accuracy[k]:.0%}",
-                     fontsize=8 if narrow else 9.5, color=theme.fg)
+                     fontsize=8 if narrow else 9.5)
     return fig
 
 
@@ -184,11 +179,10 @@ def mistakes(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figur
     for m, rect in zip(picks, rects, strict=True):
         ax = fig.add_axes(rect)
         ax.imshow(images[m.index], cmap="gray")
-        bare(ax)
-        ax.set_title(f"实际 {m.actual} → 认成 {m.predicted}", fontsize=size, color=theme.fg)
+        ax.set_axis_off()
+        ax.set_title(f"实际 {m.actual} → 认成 {m.predicted}", fontsize=size)
         probs = f"P({m.predicted}) = {m.confidence:.2%}\nP({m.actual}) = {m.true_prob:.2%}"
-        ax.text(14, 30.5, probs, ha="center", va="top", fontsize=size, color=theme.fg,
-                linespacing=1.3)
+        ax.text(14, 30.5, probs, ha="center", va="top", fontsize=size, linespacing=1.3)
     return fig
 
 
@@ -226,9 +220,7 @@ def confusion_samples(inputs: ProductInputs, theme: Theme, narrow: bool = False)
                                        facecolor=theme.cell, edgecolor="none"))
                 ax.text(p, a, "无", ha="center", va="center", fontsize=8 if narrow else 10,
                         color=theme.muted)
-    from looking_inside.products.figures.common import confusion_axes
-
-    confusion_axes(ax, DIGITS, theme)
+    confusion_axes(ax, DIGITS)
     return fig
 
 
@@ -254,7 +246,7 @@ def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
         top = fig.add_axes((left, 0.86, width, 0.1), anchor="S")
         bars = fig.add_axes((left, 0.03, width, 0.8))
     draw_tiles(top, [scaled(w.reshape(28, 28)) for w in w_in], h,
-               [f"{j + 1}" for j in range(h)], theme, fontsize=size["number"], gap=gap)
+               [f"{j + 1}" for j in range(h)], fontsize=size["number"], gap=gap)
     x = np.arange(h) * pitch + 13.5  # under each filter's centre
     lim = float(np.abs(w_out).max()) or 1.0
     rows = 9 - np.arange(10) + 0.5  # digit 0 at the top
@@ -267,10 +259,9 @@ def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
     bars.set_ylim(0, 10)
     bars.set_axis_off()
     for d, y in enumerate(rows):
-        bars.text(-0.25 * pitch, y, f"“{d}”", ha="right", va="center",
-                  fontsize=size["digit"], color=theme.fg)
+        bars.text(-0.25 * pitch, y, f"“{d}”", ha="right", va="center", fontsize=size["digit"])
     fig.text(left + width, 0.005, "红色：正权重（偏爱）　蓝色：负权重（厌恶）", ha="right",
-             fontsize=size["key"], color=theme.fg)
+             fontsize=size["key"])
     return fig
 
 

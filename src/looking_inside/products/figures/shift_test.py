@@ -66,8 +66,7 @@ def shift_flip(inputs: ProductInputs, theme: Theme) -> Figure:
     ax = fig.add_axes((0.01, 0.3, 0.98, 0.58))
     if flip is None:  # only on made-up networks: no digit that both read right
         ax.set_axis_off()
-        ax.text(0.5, 0.5, "没有两个网络都认对的数字", ha="center", fontsize=FONT,
-                color=theme.fg)
+        ax.text(0.5, 0.5, "没有两个网络都认对的数字", ha="center", fontsize=FONT)
         return fig
     image = inputs.test["mnist"].images[flip.index]
     gap = 12
@@ -81,7 +80,7 @@ def shift_flip(inputs: ProductInputs, theme: Theme) -> Figure:
                                lw=0.8))
         ax.annotate(_move_label(move), (x0 + 13.5, -0.5), xytext=(0, 3),
                     textcoords="offset points", ha="center", va="bottom", fontsize=FONT,
-                    color=theme.fg, annotation_clip=False)
+                    annotation_clip=False)
         for line, role in enumerate(FLIP_ROLES):
             answer = (flip.single if role == "single" else flip.conv)[k]
             wrong = answer != flip.label
@@ -138,25 +137,18 @@ def shift_accuracy(inputs: ProductInputs, theme: Theme) -> Figure:
             colour, marker = style[role]
             ax.fill_between(x, acc.min(0), acc.max(0), color=colour, alpha=0.25, lw=0)
             ax.plot(x, acc.mean(0), color=colour, marker=marker, ms=5, lw=1.6, label=label)
-        ax.set_title(title, fontsize=FONT, color=theme.fg)
+        ax.set_title(title, fontsize=FONT)
         ax.set_xticks(x, [str(abs(v)) for v in x])
         ax.set_xlim(min(x) - 0.3, max(x) + 0.3)
         ax.set_ylim(0, 1)
         ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
-        ax.set_xlabel(f"← {ends[0]}　平移的像素数　{ends[1]} →", fontsize=FONT,
-                      color=theme.fg)
-        ax.set_ylabel("准确率", fontsize=FONT, color=theme.fg)
-        ax.tick_params(colors=theme.fg, labelsize=FONT)
+        ax.set_xlabel(f"← {ends[0]}　平移的像素数　{ends[1]} →", fontsize=FONT)
+        ax.set_ylabel("准确率", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
         ax.grid(axis="y", color=theme.muted, lw=0.5, alpha=0.5)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        for s in ax.spines.values():
-            s.set_color(theme.muted)
-    legend = axes[0].legend(fontsize=FONT, frameon=False, loc="lower center",
-                            bbox_to_anchor=(0.5, 1.12), ncols=3, handlelength=1.6,
-                            columnspacing=1.0)
-    for text in legend.get_texts():
-        text.set_color(theme.fg)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].legend(fontsize=FONT, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.12),
+                   ncols=3, handlelength=1.6, columnspacing=1.0)
     fig.subplots_adjust(left=0.16, right=0.98, top=0.86, bottom=0.09, hspace=0.5)
     return fig
 
