@@ -82,8 +82,7 @@ def diverging_cmap(theme: Theme) -> str | Colormap:
 def confusion_axes(ax: Axes, labels: Sequence[str], labelsize: float = 10) -> None:
     """Rows = actual, columns = predicted, labels on top like a table."""
     n = len(labels)
-    ax.set_xlim(-0.5, n - 0.5)
-    ax.set_ylim(n - 0.5, -0.5)
+    ax.set(xlim=(-0.5, n - 0.5), ylim=(n - 0.5, -0.5))
     ax.set_aspect("equal")
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")

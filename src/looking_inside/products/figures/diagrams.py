@@ -88,12 +88,9 @@ def activations(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Fi
     sigmoid (the article's two-layer network: every output between 0 and 1) and ReLU
     (the capacity sweep and the convnets: 0 below zero, the input itself above).
     ``narrow``: the same two panels, smaller, with smaller type."""
-    if narrow:
-        fig = new_figure(3.6, 1.9)
-        size = {"title": 8.5, "label": 7.5, "tick": 7.5}
-    else:
-        fig = new_figure(8.0, 2.8)
-        size = {"title": 11, "label": 9.5, "tick": 9}
+    fig = new_figure(3.6, 1.9) if narrow else new_figure(8.0, 2.8)
+    size = ({"title": 8.5, "label": 7.5, "tick": 7.5} if narrow
+            else {"title": 11, "label": 9.5, "tick": 9})
     axes = fig.subplots(1, 2)
     z = np.linspace(-6, 6, 241)
     for ax, title, y, ticks in (
@@ -104,8 +101,7 @@ def activations(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Fi
         ax.plot(z, y, color=theme.positive, lw=1.5 if narrow else 2)
         ax.set_title(title, fontsize=size["title"])
         ax.set_xlabel("输入 z（加权和）", fontsize=size["label"])
-        ax.set_xticks([-6, -3, 0, 3, 6])
-        ax.set_yticks(ticks)
+        ax.set(xticks=[-6, -3, 0, 3, 6], yticks=ticks)
         ax.tick_params(labelsize=size["tick"])
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel("输出（激活值）", fontsize=size["label"])

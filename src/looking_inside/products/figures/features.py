@@ -75,14 +75,10 @@ def capacity_sweep(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
     """Accuracy against width (top) and depth (bottom), MNIST left, CIFAR-10 right;
     every point the mean of its seeds, with their range. ``narrow``: the four panels
     in one column, in the same order (MNIST and CIFAR-10 by width, then by depth)."""
-    if narrow:
-        fig = new_figure(3.6, 10.4)
-        axes = fig.subplots(4, 1).reshape(2, 2)
-        size = {"tick": 7.5, "label": 7.5, "title": 8.5}
-    else:
-        fig = new_figure(7.0, 6.0)
-        axes = fig.subplots(2, 2)
-        size = {"tick": 8.5, "label": 8.5, "title": 10}
+    fig = new_figure(3.6, 10.4) if narrow else new_figure(7.0, 6.0)
+    axes = fig.subplots(4, 1).reshape(2, 2) if narrow else fig.subplots(2, 2)
+    size = ({"tick": 7.5, "label": 7.5, "title": 8.5} if narrow
+            else {"tick": 8.5, "label": 8.5, "title": 10})
     for col, (dataset, title) in enumerate(DATASETS):
         widths = [_runs(inputs, sweep_name(dataset, width_hidden(w))) for w in SWEEP_WIDTHS]
         _curve(axes[0, col], widths, [str(w) for w in SWEEP_WIDTHS], theme, size,
@@ -109,14 +105,10 @@ def convnet_vs_mlp(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
     per data set, as horizontal bars at their mean accuracy over the seeds, with the
     range as an error bar, their mean accuracy and parameter count written beside.
     ``narrow``: the two data sets one above the other."""
-    if narrow:
-        fig = new_figure(3.5, 4.6)
-        axes = fig.subplots(2, 1)
-        size = {"text": 7.5, "tick": 8, "title": 9}
-    else:
-        fig = new_figure(7.0, 2.9)
-        axes = fig.subplots(1, 2)
-        size = {"text": 8.5, "tick": 9, "title": 10}
+    fig = new_figure(3.5, 4.6) if narrow else new_figure(7.0, 2.9)
+    axes = fig.subplots(2, 1) if narrow else fig.subplots(1, 2)
+    size = ({"text": 7.5, "tick": 8, "title": 9} if narrow
+            else {"text": 8.5, "tick": 9, "title": 10})
     for ax, (dataset, title) in zip(axes, DATASETS, strict=True):
         best = analysis.best_point(inputs.results, dataset)
         assert best is not None, "the figure declares every point of the sweep"
@@ -169,18 +161,13 @@ def convnet_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     tiles += [None] * (n - len(mnist_w))
     tiles += [_filter_rgb(w) for w in cifar_w]
     k = mnist_w.shape[-1]
-    if narrow:
-        fig = new_figure(3.85, 1.42)
-        ax = fig.add_axes((0.2, 0.02, 0.79, 0.8))
-        size = {"number": 7.5, "label": 8}
-    else:
-        fig = new_figure(8.0, 2.6)
-        ax = fig.add_axes((0.14, 0.02, 0.85, 0.84))
-        size = {"number": 9, "label": 10}
-    draw_tiles(ax, tiles, n, [f"{j + 1}" for j in range(n)], fontsize=size["number"], gap=1)
+    fig = new_figure(3.85, 1.42) if narrow else new_figure(8.0, 2.6)
+    ax = fig.add_axes((0.2, 0.02, 0.79, 0.8) if narrow else (0.14, 0.02, 0.85, 0.84))
+    draw_tiles(ax, tiles, n, [f"{j + 1}" for j in range(n)], fontsize=7.5 if narrow else 9,
+               gap=1)
     for row, label in enumerate(("MNIST", "CIFAR-10")):
         ax.text(-1.5, row * (k + 2) + (k - 1) / 2, label, ha="right", va="center",
-                fontsize=size["label"])
+                fontsize=8 if narrow else 10)
     return fig
 
 

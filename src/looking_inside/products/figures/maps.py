@@ -94,8 +94,7 @@ def _panel(ax: Axes, m: reps.Map, theme: Theme, size: int, fontsize: float) -> N
                     fontweight="bold",
                     bbox={"boxstyle": "circle,pad=0.15", "facecolor": theme.cell,
                           "edgecolor": colours[d], "linewidth": 1.2, "alpha": 0.85})
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xticks=[], yticks=[])
     for s in ax.spines.values():
         s.set_linewidth(0.6)
     ax.set_title(f"{TITLES[m.kind]}\n（每张图 {m.dims:,} 个数）", fontsize=fontsize + 0.5,
@@ -151,8 +150,6 @@ def representation_maps_data(inputs: ProductInputs) -> Table:
     answers = [inputs.results[k].predictions[index] for k in reps.KINDS[1:]]
     header = ["test_index", "label", *(f"{k}_answer" for k in reps.KINDS[1:]),
               *(f"{m.kind}_{axis}" for m in maps for axis in ("x", "y"))]
-    rows: Table = [header]
-    for j, i in enumerate(index):
-        rows.append([int(i), int(test.labels[i]), *(int(a[j]) for a in answers),
-                     *(float(v) for m in maps for v in m.projection.coords[j])])
-    return rows
+    return [header, *([int(i), int(test.labels[i]), *(int(a[j]) for a in answers),
+                       *(float(v) for m in maps for v in m.projection.coords[j])]
+                      for j, i in enumerate(index))]

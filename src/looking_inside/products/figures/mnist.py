@@ -59,8 +59,7 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
         size = {"neuron": 8.5, "z": 10, "w": 8.5, "text": 9, "symbol": 14, "dots": 14,
                 "formula": 10}
         titles = ["输入 x（一张 0）", "权重 w（28×28 排列）", "逐像素相乘 w·x"]
-    ax.set_xlim(0, 6)
-    ax.set_ylim(-0.8, 10)
+    ax.set(xlim=(0, 6), ylim=(-0.8, 10))
     ax.set_axis_off()
     labels = ["x₁", "x₂", "x₃", None, "x₇₈₄"]
     ys = np.linspace(9.2, 1.0, len(labels))
@@ -229,11 +228,8 @@ def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
     bar under its unit's filter. Two axes in all (an axes per filter and per row took
     three times as long to draw), sharing the mosaic's pixel columns as x. ``narrow``:
     the same, smaller, with smaller type."""
-    res = inputs.results["mnist-2layer"]
-    w_in = res.weights[0]  # (H, 784)
-    w_out = res.weights[1]  # (10, H)
-    h = w_in.shape[0]
-    gap = 3
+    w_in, w_out = inputs.results["mnist-2layer"].weights[:2]  # (H, 784), (10, H)
+    h, gap = len(w_in), 3
     pitch = 28 + gap
     if narrow:
         fig = new_figure(3.6, 4.4)
@@ -255,8 +251,7 @@ def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
              color=[SIGNED[theme.name][0 if v >= 0 else 1] for v in w_out.ravel()])
     right = h * pitch - gap - 0.5  # the mosaic's last pixel column
     bars.hlines(rows, -0.5, right, color=theme.muted, lw=0.6)
-    bars.set_xlim(-0.5, right)
-    bars.set_ylim(0, 10)
+    bars.set(xlim=(-0.5, right), ylim=(0, 10))
     bars.set_axis_off()
     for d, y in enumerate(rows):
         bars.text(-0.25 * pitch, y, f"“{d}”", ha="right", va="center", fontsize=size["digit"])

@@ -36,13 +36,10 @@ def _move_label(move: tuple[int, int]) -> str:
     return f"{name}移 {max(abs(move[0]), abs(move[1]))}"
 
 
+@once
 def _flip(inputs: ProductInputs) -> tuple[shifts.Flip | None, dict[str, np.ndarray]]:
     """The digit (``shifts.pick_flip``) and, per network, its softmax probabilities
     under each move: (moves, 10)."""
-    return once("shift-flip", inputs, lambda: _find_flip(inputs))
-
-
-def _find_flip(inputs: ProductInputs) -> tuple[shifts.Flip | None, dict[str, np.ndarray]]:
     test = inputs.test["mnist"]
     t = shifts.run_test(inputs.results, test.images, test.labels, _flip_moves(),
                         roles=FLIP_ROLES, seeds=False)
@@ -107,17 +104,16 @@ def shift_flip_data(inputs: ProductInputs) -> Table:
     return rows
 
 
+@once
 def _test(inputs: ProductInputs) -> shifts.ShiftTest:
     test = inputs.test["mnist"]
-    return once("shift-accuracy", inputs, lambda: shifts.run_test(
-        inputs.results, test.images, test.labels, shifts.shifts()))
+    return shifts.run_test(inputs.results, test.images, test.labels, shifts.shifts())
 
 
 def _signed_axis(t: shifts.ShiftTest, axis: int) -> tuple[list[int], list[int]]:
     """Signed shift along ``axis`` (0: across, 1: down) -> index of its move, from
     -MAX_SHIFT to MAX_SHIFT."""
-    pos = [(m[axis], k) for k, m in enumerate(t.moves) if m[1 - axis] == 0]
-    pos.sort()
+    pos = sorted((m[axis], k) for k, m in enumerate(t.moves) if m[1 - axis] == 0)
     return [p for p, _ in pos], [k for _, k in pos]
 
 
@@ -139,8 +135,7 @@ def shift_accuracy(inputs: ProductInputs, theme: Theme) -> Figure:
             ax.plot(x, acc.mean(0), color=colour, marker=marker, ms=5, lw=1.6, label=label)
         ax.set_title(title, fontsize=FONT)
         ax.set_xticks(x, [str(abs(v)) for v in x])
-        ax.set_xlim(min(x) - 0.3, max(x) + 0.3)
-        ax.set_ylim(0, 1)
+        ax.set(xlim=(min(x) - 0.3, max(x) + 0.3), ylim=(0, 1))
         ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
         ax.set_xlabel(f"← {ends[0]}　平移的像素数　{ends[1]} →", fontsize=FONT)
         ax.set_ylabel("准确率", fontsize=FONT)

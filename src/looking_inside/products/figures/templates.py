@@ -26,11 +26,11 @@ ROWS = ("平均", "模板", "差值")
 FONT = 10.5  # every text; the figure is narrow enough that it stays legible on a phone
 
 
+@once
 def _match(inputs: ProductInputs, dataset: str, network: str) -> analysis.TemplateMatch:
     train = inputs.train[dataset]
-    centre = spec(dataset).centre
-    return once(f"templates-{dataset}", inputs, lambda: analysis.match_templates(
-        inputs.results[network].weights[0], train.images, train.labels, centre))
+    return analysis.match_templates(inputs.results[network].weights[0], train.images,
+                                    train.labels, spec(dataset).centre)
 
 
 def _grey_difference(theme: Theme) -> Callable[[np.ndarray], np.ndarray]:
