@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from matplotlib.figure import Figure
 
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import draw_confusion_counts, draw_tiles, scaled
+from looking_inside.products.figures.common import confusion_figure, draw_tiles, scaled
 from looking_inside.products.figures.numbers import Table, matrix_table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
 from looking_inside.products.labels import CIFAR_CLASSES_ZH
@@ -43,14 +43,9 @@ def weights_all(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Fi
 
 
 def confusion(inputs: ProductInputs, theme: Theme) -> Figure:
-    # One layout for every screen: as narrow as a phone's column, its counts as big as
-    # the wide layouts' smallest text.
-    fig = new_figure(3.6, 3.6)
-    ax = fig.add_axes((0.14, 0.02, 0.84, 0.82))
     # Class names under 8.5 pt, or the ten across the top run into each other.
-    draw_confusion_counts(ax, inputs.results["cifar-1layer"].confusion, CIFAR_CLASSES_ZH,
-                          theme, labelsize=8.5)
-    return fig
+    return confusion_figure(inputs.results["cifar-1layer"].confusion, CIFAR_CLASSES_ZH, theme,
+                            3.6, (0.14, 0.02, 0.84, 0.82), labelsize=8.5)
 
 
 # --- the numbers behind the figures (the data link under each) --------------------

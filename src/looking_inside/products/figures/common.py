@@ -8,9 +8,18 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import Colormap, LinearSegmentedColormap, to_rgba
+from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from looking_inside.products.figures.style import Theme
+from looking_inside.products.figures.style import Theme, new_figure
+
+# The page's background (white; Material's slate), for what must blend into it.
+PAGE = {"light": "#ffffff", "dark": "#1e2129"}
+# Positive and negative, in every figure that shows a sign (weights, w x x, a score's
+# terms, a template's difference): red pushes a score up, blue pulls it down, as RdBu's
+# ends; on the dark page lighter ends that still read as red and blue.
+SIGNED: dict[str, tuple[str, str]] = {"light": ("#b2182b", "#2166ac"),
+                                      "dark": ("#ff7b72", "#79c0ff")}
 
 
 def scaled(image: np.ndarray) -> np.ndarray:
@@ -43,8 +52,7 @@ def tile_mosaic(tiles: Sequence[np.ndarray | None], cols: int, gap: int = 2,
 def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray | None], cols: int,
                titles: Sequence[str], fontsize: float, gap: int = 2, row_gap: int = 2,
                pad: float = 2) -> None:
-    """A grid of images in one axes, the first ``len(titles)`` titled ``pad`` points
-    above.
+    """A grid of images in one axes, the first ``len(titles)`` titled ``pad`` pt above.
 
     One image and a text per tile, rather than an axes per tile: every small axes
     costs set-up and layout, which dominated the render of a grid. ``row_gap`` (in
@@ -57,16 +65,6 @@ def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray | None], cols: int,
         ax.annotate(title, (c * (w + gap) + (w - 1) / 2, r * (h + row_gap) - 0.5),
                     xytext=(0, pad), textcoords="offset points", ha="center",
                     va="bottom", fontsize=fontsize, annotation_clip=False)
-
-# The page's background (white; Material's slate), for what must blend into it.
-PAGE = {"light": "#ffffff", "dark": "#1e2129"}
-
-
-# Positive and negative, in every figure that shows a sign (weights, w x x, a score's
-# terms, a template's difference): red pushes a score up, blue pulls it down, as RdBu's
-# ends; on the dark page lighter ends that still read as red and blue.
-SIGNED: dict[str, tuple[str, str]] = {"light": ("#b2182b", "#2166ac"),
-                                      "dark": ("#ff7b72", "#79c0ff")}
 
 
 def diverging_cmap(theme: Theme) -> str | Colormap:
@@ -82,22 +80,24 @@ def diverging_cmap(theme: Theme) -> str | Colormap:
 def confusion_axes(ax: Axes, labels: Sequence[str], labelsize: float = 10) -> None:
     """Rows = actual, columns = predicted, labels on top like a table."""
     n = len(labels)
-    ax.set(xlim=(-0.5, n - 0.5), ylim=(n - 0.5, -0.5))
-    ax.set_aspect("equal")
+    ax.set(xlim=(-0.5, n - 0.5), ylim=(n - 0.5, -0.5), aspect="equal", xlabel="预测的类别",
+           ylabel="实际的类别")
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     ax.set_xticks(range(n), labels)
     ax.set_yticks(range(n), labels)
     ax.tick_params(length=0, labelsize=labelsize)
-    ax.set_xlabel("预测的类别")
-    ax.set_ylabel("实际的类别")
-    for s in ax.spines.values():
-        s.set_visible(False)
+    ax.spines[:].set_visible(False)
 
 
-def draw_confusion_counts(ax: Axes, confusion: np.ndarray, labels: Sequence[str],
-                          theme: Theme, labelsize: float = 10) -> None:
-    """Counts in cells; diagonal green, errors shaded by their share of the row."""
+def confusion_figure(confusion: np.ndarray, labels: Sequence[str], theme: Theme,
+                     height: float, rect: tuple[float, float, float, float],
+                     labelsize: float = 10) -> Figure:
+    """Counts in cells; diagonal green, errors shaded by their share of the row. One
+    layout for every screen: as narrow as a phone's column, its counts as big as the
+    wide layouts' smallest text."""
+    fig = new_figure(3.6, height)
+    ax = fig.add_axes(rect)
     n = len(labels)
     confusion_axes(ax, labels, labelsize)
     share = confusion / confusion.sum(1, keepdims=True).clip(min=1)
@@ -120,6 +120,7 @@ def draw_confusion_counts(ax: Axes, confusion: np.ndarray, labels: Sequence[str]
     # one by one (the limits are set above anyway).
     ax.add_collection(PolyCollection(cells, facecolors=faces, edgecolors="none"),
                       autolim=False)
+    return fig
 
 
 def neuron(ax: Axes, x: float, y: float, r: float, theme: Theme, label: str,

@@ -12,8 +12,8 @@ from looking_inside.products import analysis
 from looking_inside.products.figures.common import (
     SIGNED,
     confusion_axes,
+    confusion_figure,
     diverging_cmap,
-    draw_confusion_counts,
     draw_tiles,
     neuron,
     scaled,
@@ -186,12 +186,8 @@ def mistakes(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figur
 
 
 def confusion(inputs: ProductInputs, theme: Theme) -> Figure:
-    # One layout for every screen: as narrow as a phone's column, its counts as big as
-    # the wide layouts' smallest text.
-    fig = new_figure(3.6, 3.55)
-    ax = fig.add_axes((0.12, 0.02, 0.86, 0.84))
-    draw_confusion_counts(ax, inputs.results["mnist-1layer"].confusion, DIGITS, theme)
-    return fig
+    return confusion_figure(inputs.results["mnist-1layer"].confusion, DIGITS, theme, 3.55,
+                            (0.12, 0.02, 0.86, 0.84))
 
 
 def confusion_samples(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:

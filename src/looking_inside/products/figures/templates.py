@@ -33,19 +33,17 @@ def _match(inputs: ProductInputs, dataset: str, network: str) -> analysis.Templa
                                     train.labels, spec(dataset).centre)
 
 
-def _grey_difference(theme: Theme) -> Callable[[np.ndarray], np.ndarray]:
-    """A signed array in [-1, 1] -> RGB: blue below 0 (the template lower than the
-    scaled average), red above, the page's colour at 0: the panels fade into the page."""
+def _difference_rgb(theme: Theme, colour: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """A signed array in [-1, 1] -> RGB. In colour, grey at 0: each channel brighter
+    where the template weighs that colour more than the scaled average does. In grey,
+    blue below 0 (the template lower than the scaled average), red above and the
+    page's colour at 0: the panels fade into the page."""
+    if colour:
+        return lambda d: (d + 1) / 2
     pos, neg = SIGNED[theme.name]
     cmap = LinearSegmentedColormap.from_list(
         f"li-{theme.name}-difference", [neg, PAGE[theme.name], pos])
     return lambda d: cmap((d + 1) / 2)[..., :3]
-
-
-def _colour_difference(d: np.ndarray) -> np.ndarray:
-    """A signed (H, W, 3) array in [-1, 1] -> RGB, grey at 0: each channel brighter
-    where the template weighs that colour more than the scaled average does."""
-    return (d + 1) / 2
 
 
 def _draw(inputs: ProductInputs, theme: Theme, dataset: str, network: str,
@@ -61,7 +59,7 @@ def _draw(inputs: ProductInputs, theme: Theme, dataset: str, network: str,
         """A flat row as (H, W) or (H, W, 3)."""
         return v.reshape(shape).transpose(1, 2, 0) if colour else v.reshape(shape)
 
-    to_rgb = _colour_difference if colour else _grey_difference(theme)
+    to_rgb = _difference_rgb(theme, colour)
     fig = new_figure(5.4, 7.0)
     side, gap = shape[-1], 3
     for block in range(2):
