@@ -51,21 +51,20 @@ MARGIN = 0.04
 
 
 def scatter_image(coords: np.ndarray, labels: np.ndarray, colours: tuple[str, ...],
-                  size: int, dot: int = DOT
-                  ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+                  size: int) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """The points as a ``size`` x ``size`` RGBA image (transparent between them) and
     its extent in map units (equal scales on both axes: distances on the map are
-    what the neighbour vote measures). Each point a ``dot`` x ``dot`` square in its
+    what the neighbour vote measures). Each point a ``DOT`` x ``DOT`` square in its
     class's colour, drawn in a fixed shuffled order so that no class always lies on
     top. 2,000 markers in an SVG weighed 290 kB a panel; the image a tenth of that."""
     lo, hi = coords.min(0), coords.max(0)
     centre, half = (lo + hi) / 2, float((hi - lo).max()) / 2 * (1 + 2 * MARGIN) or 1.0
     left, bottom = centre - half
     scale = size / (2 * half)  # pixels per map unit
-    col = np.floor((coords[:, 0] - left) * scale - dot / 2).astype(np.int64)
-    row = np.floor((centre[1] + half - coords[:, 1]) * scale - dot / 2).astype(np.int64)
+    col = np.floor((coords[:, 0] - left) * scale - DOT / 2).astype(np.int64)
+    row = np.floor((centre[1] + half - coords[:, 1]) * scale - DOT / 2).astype(np.int64)
     order = np.random.default_rng(0).permutation(len(coords))
-    dy, dx = np.divmod(np.arange(dot * dot), dot)
+    dy, dx = np.divmod(np.arange(DOT * DOT), DOT)
     rows = (row[order][:, None] + dy).clip(0, size - 1).ravel()
     cols = (col[order][:, None] + dx).clip(0, size - 1).ravel()
     flat = rows * size + cols
@@ -73,7 +72,7 @@ def scatter_image(coords: np.ndarray, labels: np.ndarray, colours: tuple[str, ..
     last = len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
     rgb = (np.array([to_rgb(c) for c in colours]) * 255).round().astype(np.uint8)
     out = np.zeros((size * size, 4), np.uint8)
-    point = np.repeat(order, dot * dot)[last]
+    point = np.repeat(order, DOT * DOT)[last]
     out[flat[last], :3] = rgb[labels[point]]
     out[flat[last], 3] = 255
     return out.reshape(size, size, 4), (float(left), float(left + 2 * half), float(bottom),

@@ -62,21 +62,19 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     ax.set(xlim=(0, 6), ylim=(-0.8, 10))
     ax.set_axis_off()
     labels = ["x₁", "x₂", "x₃", None, "x₇₈₄"]
-    ys = np.linspace(9.2, 1.0, len(labels))
-    wl = ["w₁", "w₂", "w₃", "", "w₇₈₄"]
-    for y, lab, wlab in zip(ys, labels, wl, strict=True):
+    for y, lab in zip(np.linspace(9.2, 1.0, len(labels)), labels, strict=True):
         if lab is None:
             ax.text(1.0, y, "⋮", ha="center", va="center", fontsize=size["dots"])
             continue
         neuron(ax, 1.0, y, 0.5, theme, lab, fontsize=size["neuron"])
         ax.plot([1.5, 4.6], [y, 5.0], color=theme.edge, lw=0.9, zorder=1)
-        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, wlab, fontsize=size["w"], ha="center")
+        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, lab.replace("x", "w"), fontsize=size["w"],
+                ha="center")
     neuron(ax, 5.1, 5.0, 0.55, theme, "z", fontsize=size["z"])
     ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=size["text"])
 
-    panels = [(x, titles[0]), (w, titles[1]), (w * x, titles[2])]
     left, bottom, width, height = grid
-    for k, (img, title) in enumerate(panels):
+    for k, (img, title) in enumerate(zip((x, w, w * x), titles, strict=True)):
         a = fig.add_axes((left + k * pitch, bottom, width, height))
         if k == 0:
             a.imshow(img, cmap="gray", vmin=0, vmax=1)
@@ -128,18 +126,15 @@ def weights_training(inputs: ProductInputs, theme: Theme, narrow: bool = False) 
     fig = new_figure(3.6, 2.95 * rows) if narrow else new_figure(8.0, 4.0)
     width, height = 0.98 / cols, 1 / rows
     for c, k in enumerate(shown):
-        w = snaps.weights[0][k].astype(np.float64).reshape(10, 28, 28)
-        lo, hi = w.min(axis=(1, 2), keepdims=True), w.max(axis=(1, 2), keepdims=True)
-        tiles = (w - lo) / np.where(hi > lo, hi - lo, 1.0)
-        gap = np.full((10, 28, 2), np.nan)
-        tiles = np.concatenate([tiles, gap], axis=2)  # a thin gap between the two columns
-        mosaic = np.concatenate([np.concatenate(list(tiles[:5]), axis=0),
-                                 np.concatenate(list(tiles[5:]), axis=0)], axis=1)
+        tiles = [scaled(t) for t in snaps.weights[0][k].reshape(10, 28, 28)]
+        # A thin gap between the two columns, NaN: drawn as the "bad" colour, transparent,
+        # so the page shows through.
+        gap = np.full((5 * 28, 2), np.nan)
         row, col = divmod(c, cols)
         ax = fig.add_axes((0.01 + col * width, 1 - (row + 1) * height + 0.02 * height,
                            width * 0.92, 0.78 * height))
-        # The NaN gap draws as the "bad" colour, transparent: the page shows through.
-        ax.imshow(mosaic[:, :-2], cmap="gray", vmin=0, vmax=1)
+        ax.imshow(np.concatenate([np.concatenate(tiles[:5]), gap, np.concatenate(tiles[5:])],
+                                 axis=1), cmap="gray", vmin=0, vmax=1)
         ax.set_axis_off()
         step = int(snaps.steps[k])
         head = "初始化" if step == 0 else f"第 {step:,} 步"

@@ -39,6 +39,5 @@ def files(spec: FigureSpec, inputs: ProductInputs) -> dict[str, bytes]:
             finally:
                 out[spec.filename(theme.name, narrow)] = style.save(fig)  # closes fig
     if spec.data:
-        table = function_of(spec.module, spec.data)(inputs)
-        out[spec.data_filename()] = numbers.table_csv(table)
+        out[spec.data_filename()] = numbers.table_csv(function_of(spec.module, spec.data)(inputs))
     return out
