@@ -118,8 +118,7 @@ def confusion_figure(confusion: np.ndarray, labels: Sequence[str], theme: Theme,
                     fontweight="bold" if a == p else "normal")
     # One collection, not a patch per cell: each patch would update the data limits
     # one by one (the limits are set above anyway).
-    ax.add_collection(PolyCollection(cells, facecolors=faces, edgecolors="none"),
-                      autolim=False)
+    ax.add_collection(PolyCollection(cells, facecolors=faces, edgecolors="none"), autolim=False)
     return fig
 
 

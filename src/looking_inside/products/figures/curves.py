@@ -106,8 +106,7 @@ def training_curves(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
             title = title.replace(" ×", "\n×")
         ax.text(x0 + lay.panel_w / 2, top + 0.05, title, ha="center", va="bottom",
                 fontsize=lay.text, linespacing=1.1)
-    ax.add_collection(LineCollection(grid, colors=theme.muted, alpha=0.3, linewidths=0.5,
-                                     zorder=0))
+    ax.add_collection(LineCollection(grid, colors=theme.muted, alpha=0.3, linewidths=0.5, zorder=0))
     ax.add_collection(LineCollection(frame, colors=theme.muted, linewidths=0.8))
     return fig
 

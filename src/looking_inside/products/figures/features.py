@@ -83,8 +83,7 @@ def capacity_sweep(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
         widths = [_runs(inputs, sweep_name(dataset, width_hidden(w))) for w in SWEEP_WIDTHS]
         _curve(axes[0, col], widths, [str(w) for w in SWEEP_WIDTHS], theme, size,
                f"{title}：一个隐藏层，宽度不同", "隐藏神经元个数（0 = 单层网络）")
-        deep = [_runs(inputs, sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d))
-                for d in SWEEP_DEPTHS]
+        deep = [_runs(inputs, sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d)) for d in SWEEP_DEPTHS]
         _curve(axes[1, col], deep, [str(d) for d in SWEEP_DEPTHS], theme, size,
                f"{title}：每层 {SWEEP_DEPTH_WIDTH} 个神经元，层数不同", "隐藏层层数")
     for ax in axes.ravel() if narrow else axes[:, 0]:
@@ -95,8 +94,7 @@ def capacity_sweep(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
     if narrow:
         fig.subplots_adjust(left=0.16, right=0.84, top=0.95, bottom=0.035, hspace=0.5)
     else:
-        fig.subplots_adjust(left=0.09, right=0.9, top=0.9, bottom=0.08, wspace=0.5,
-                            hspace=0.42)
+        fig.subplots_adjust(left=0.09, right=0.9, top=0.9, bottom=0.08, wspace=0.5, hspace=0.42)
     return fig
 
 
@@ -163,8 +161,7 @@ def convnet_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     k = mnist_w.shape[-1]
     fig = new_figure(3.85, 1.42) if narrow else new_figure(8.0, 2.6)
     ax = fig.add_axes((0.2, 0.02, 0.79, 0.8) if narrow else (0.14, 0.02, 0.85, 0.84))
-    draw_tiles(ax, tiles, n, [f"{j + 1}" for j in range(n)], fontsize=7.5 if narrow else 9,
-               gap=1)
+    draw_tiles(ax, tiles, n, [f"{j + 1}" for j in range(n)], fontsize=7.5 if narrow else 9, gap=1)
     for row, label in enumerate(("MNIST", "CIFAR-10")):
         ax.text(-1.5, row * (k + 2) + (k - 1) / 2, label, ha="right", va="center",
                 fontsize=8 if narrow else 10)

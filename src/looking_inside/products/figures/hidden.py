@@ -31,8 +31,7 @@ def mosaic(filters: np.ndarray, groups: tuple[np.ndarray, ...], theme: Theme) ->
     (lowest black), then each group of test digits, ink dark on the light page and
     light on the dark one; transparent between them. One image in one axes, rather
     than 30 axes: the figure renders several times faster."""
-    columns = [tile_mosaic([scaled(f.reshape(SIDE, SIDE)) for f in filters], 1,
-                           row_gap=ROW_GAP)]
+    columns = [tile_mosaic([scaled(f.reshape(SIDE, SIDE)) for f in filters], 1, row_gap=ROW_GAP)]
     for digits in groups:  # (h, k, 28, 28) uint8
         ink = digits.reshape(-1, SIDE, SIDE) / 255.0
         columns += [np.zeros((len(columns[0]), GROUP_GAP, 4), np.uint8),

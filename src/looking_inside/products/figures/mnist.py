@@ -138,16 +138,14 @@ def weights_training(inputs: ProductInputs, theme: Theme, narrow: bool = False) 
         ax.set_axis_off()
         step = int(snaps.steps[k])
         head = "初始化" if step == 0 else f"第 {step:,} 步"
-        ax.set_title(f"{head}\n准确率 {snaps.test_accuracy[k]:.0%}",
-                     fontsize=8 if narrow else 9.5)
+        ax.set_title(f"{head}\n准确率 {snaps.test_accuracy[k]:.0%}", fontsize=8 if narrow else 9.5)
     return fig
 
 
 def mistakes(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """The two forgivable mistakes, then the two bad ones: side by side, or ``narrow``
     one pair over the other."""
-    picks = analysis.select_mistakes(inputs.results["mnist-1layer"],
-                                     inputs.results["mnist-2layer"])
+    picks = analysis.select_mistakes(inputs.results["mnist-1layer"], inputs.results["mnist-2layer"])
     images = inputs.test["mnist"].images
     heads = (("情有可原", theme.fg), ("错得离谱", theme.error))
     if narrow:
@@ -272,8 +270,7 @@ def hidden_filters_data(inputs: ProductInputs) -> Table:
 
 
 def mistakes_data(inputs: ProductInputs) -> Table:
-    picks = analysis.select_mistakes(inputs.results["mnist-1layer"],
-                                     inputs.results["mnist-2layer"])
+    picks = analysis.select_mistakes(inputs.results["mnist-1layer"], inputs.results["mnist-2layer"])
     return [["test_index", "kind", "actual", "predicted", "p_predicted", "p_actual"],
             *([m.index, m.kind, m.actual, m.predicted, m.confidence, m.true_prob]
               for m in picks)]

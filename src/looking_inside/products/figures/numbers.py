@@ -53,8 +53,7 @@ def matrix_table(matrix: np.ndarray, row_name: str, rows: Sequence[str],
 
 def pixels(side: int, channels: str = "") -> list[str]:
     """Column names of a flattened image: row-major, channel-major for colour ("RGB")."""
-    return [f"{ch}r{r}c{c}" for ch in channels or [""] for r in range(side)
-            for c in range(side)]
+    return [f"{ch}r{r}c{c}" for ch in channels or [""] for r in range(side) for c in range(side)]
 
 
 def _round(a: np.ndarray) -> Any:

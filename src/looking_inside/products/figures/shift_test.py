@@ -73,11 +73,9 @@ def shift_flip(inputs: ProductInputs, theme: Theme) -> Figure:
     for k, move in enumerate(moves):
         x0 = k * (28 + gap)
         # The canvas edge: where a shifted digit sits inside its 28x28 frame.
-        ax.add_patch(Rectangle((x0 - 0.5, -0.5), 28, 28, fill=False, edgecolor=theme.muted,
-                               lw=0.8))
-        ax.annotate(_move_label(move), (x0 + 13.5, -0.5), xytext=(0, 3),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=FONT,
-                    annotation_clip=False)
+        ax.add_patch(Rectangle((x0 - 0.5, -0.5), 28, 28, fill=False, edgecolor=theme.muted, lw=0.8))
+        ax.annotate(_move_label(move), (x0 + 13.5, -0.5), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=FONT, annotation_clip=False)
         for line, role in enumerate(FLIP_ROLES):
             answer = (flip.single if role == "single" else flip.conv)[k]
             wrong = answer != flip.label

@@ -78,8 +78,7 @@ def _draw(inputs: ProductInputs, theme: Theme, dataset: str, network: str,
 
 
 def mnist_templates(inputs: ProductInputs, theme: Theme) -> Figure:
-    return _draw(inputs, theme, "mnist", "mnist-1layer", [f"“{d}”" for d in range(10)],
-                 (28, 28))
+    return _draw(inputs, theme, "mnist", "mnist-1layer", [f"“{d}”" for d in range(10)], (28, 28))
 
 
 def cifar_templates(inputs: ProductInputs, theme: Theme) -> Figure:

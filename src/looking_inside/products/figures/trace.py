@@ -227,15 +227,13 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     ax.add_collection(PolyCollection(boxes, facecolors=faces, edgecolors=PAGE[theme.name],
                                      linewidths=0.6), autolim=False)
     totals = [_box(0.0, float(t.scores[c]), c + 0.25, c + 0.39) for c in range(10)]
-    ax.add_collection(PolyCollection(totals, facecolors=theme.fg, edgecolors="none"),
-                      autolim=False)
+    ax.add_collection(PolyCollection(totals, facecolors=theme.fg, edgecolors="none"), autolim=False)
     _frame(ax, (lo - 0.02 * span, hi + 0.02 * span), (9.6, -0.6),
            "每一类的得分 = 偏置 b + Σ 输出权重 × h")
     _digit_labels(ax, t.ranked, theme)
     for c in range(10):
-        ax.text(1.03, c, f"{t.scores[c]:+.2f}  {100 * t.probs[c]:.1f}%",
-                ha="left", va="center", fontsize=SMALL,
-                fontweight="bold" if c in t.ranked[:2] else "normal",
+        ax.text(1.03, c, f"{t.scores[c]:+.2f}  {100 * t.probs[c]:.1f}%", ha="left", va="center",
+                fontsize=SMALL, fontweight="bold" if c in t.ranked[:2] else "normal",
                 transform=ax.get_yaxis_transform())
     ax.text(1.03, -0.75, "得分 z  概率", ha="left", va="bottom", fontsize=SMALL,
             color=theme.muted, transform=ax.get_yaxis_transform())
