@@ -86,8 +86,7 @@ def two_layer_network(inputs: ProductInputs, theme: Theme, narrow: bool = False)
 def activations(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """The two activation functions the site's networks use, on one input range:
     sigmoid (the article's two-layer network: every output between 0 and 1) and ReLU
-    (the capacity sweep and the convnets: 0 below zero, the input itself above).
-    ``narrow``: the same two panels, smaller, with smaller type."""
+    (the capacity sweep and the convnets: 0 below zero, the input itself above)."""
     fig = new_figure(3.6, 1.9) if narrow else new_figure(8.0, 2.8)
     size = ({"title": 8.5, "label": 7.5, "tick": 7.5} if narrow
             else {"title": 11, "label": 9.5, "tick": 9})

@@ -99,10 +99,9 @@ def capacity_sweep(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
 
 
 def convnet_vs_mlp(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
-    """Chance, the sweep's single-layer network, its best perceptron and the convnet,
-    per data set, as horizontal bars at their mean accuracy over the seeds, with the
-    range as an error bar, their mean accuracy and parameter count written beside.
-    ``narrow``: the two data sets one above the other."""
+    """Per data set, chance, the sweep's single-layer network, its best perceptron and
+    the convnet as bars at their mean accuracy over the seeds, their range as an error
+    bar, mean and parameter count beside. ``narrow``: the data sets one above the other."""
     fig = new_figure(3.5, 4.6) if narrow else new_figure(7.0, 2.9)
     axes = fig.subplots(2, 1) if narrow else fig.subplots(1, 2)
     size = ({"text": 7.5, "tick": 8, "title": 9} if narrow
@@ -150,8 +149,7 @@ def _filter_rgb(w: np.ndarray) -> np.ndarray:
 
 def convnet_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """First-layer filters: MNIST's in grey (top), CIFAR-10's in colour (bottom), as
-    one mosaic in one axes (16 small axes took twice as long to draw). ``narrow``: the
-    same rows, smaller, with smaller type."""
+    one mosaic in one axes (16 small axes took twice as long to draw)."""
     mnist_w = inputs.results[convnet_name("mnist")].weights[0]  # (C, 1, 5, 5)
     cifar_w = inputs.results[convnet_name("cifar10")].weights[0]  # (C, 3, 5, 5)
     n = max(len(mnist_w), len(cifar_w))

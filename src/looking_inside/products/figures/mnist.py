@@ -189,16 +189,13 @@ def confusion_samples(inputs: ProductInputs, theme: Theme, narrow: bool = False)
     best = analysis.most_confident_per_cell(res.test_labels, res.test_probs)
     images = inputs.test["mnist"].images
     fig = new_figure(3.6, 3.72) if narrow else new_figure(6.0, 6.2)
+    ax = fig.add_axes((0.12, 0.02, 0.86, 0.84) if narrow else (0.09, 0.02, 0.89, 0.86))
     mosaic = np.zeros((10 * 30, 10 * 30), dtype=np.float32)
     for a in range(10):
         for p in range(10):
             if best[a, p] >= 0:
                 mosaic[a * 30 + 1:a * 30 + 29, p * 30 + 1:p * 30 + 29] = \
                     images[best[a, p]] / 255.0
-    ax = fig.add_axes((0.12, 0.02, 0.86, 0.84) if narrow else (0.09, 0.02, 0.89, 0.86))
-    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, extent=(-0.5, 9.5, 9.5, -0.5))
-    for a in range(10):
-        for p in range(10):
             if a == p:
                 ax.add_patch(Rectangle((p - 0.5, a - 0.5), 1, 1, fill=False,
                                        edgecolor=theme.correct, lw=1.5 if narrow else 2.0))
@@ -208,6 +205,7 @@ def confusion_samples(inputs: ProductInputs, theme: Theme, narrow: bool = False)
                                        facecolor=theme.cell, edgecolor="none"))
                 ax.text(p, a, "无", ha="center", va="center", fontsize=8 if narrow else 10,
                         color=theme.muted)
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, extent=(-0.5, 9.5, 9.5, -0.5))
     confusion_axes(ax, DIGITS)
     return fig
 
@@ -215,8 +213,7 @@ def confusion_samples(inputs: ProductInputs, theme: Theme, narrow: bool = False)
 def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """Top: the hidden neurons' input weights. Below: a bar row per digit class, each
     bar under its unit's filter. Two axes in all (an axes per filter and per row took
-    three times as long to draw), sharing the mosaic's pixel columns as x. ``narrow``:
-    the same, smaller, with smaller type."""
+    three times as long to draw), sharing the mosaic's pixel columns as x."""
     w_in, w_out = inputs.results["mnist-2layer"].weights[:2]  # (H, 784), (10, H)
     h, gap = len(w_in), 3
     pitch = 28 + gap

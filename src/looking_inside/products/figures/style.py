@@ -109,7 +109,6 @@ def setup(theme: Theme) -> None:
         # An image goes into the SVG as it is, one pixel per value, and the browser
         # scales it with ``image-rendering: pixelated``: sharp on any screen, and a
         # 28x28 digit costs 28x28 pixels, not a resampled copy at some fixed dpi.
-        # Set here only: every ``imshow`` of the figures takes it from here.
         "image.interpolation": "none",
         # Titles where matplotlib would put them anyway (no figure has ticks above a
         # title), without it measuring every twin axis's tick labels to check.
@@ -143,9 +142,8 @@ def save(fig: Figure) -> bytes:
 
 
 def warm() -> None:
-    """Load the fonts and fill matplotlib's text caches by saving a tiny figure: the
-    builder calls this once before forking its workers, so that none of them pays for
-    it again."""
+    """Load the fonts and fill matplotlib's text caches with a tiny figure, once before
+    the builder forks its workers: none of them pays for it again."""
     setup(LIGHT)
     fig = new_figure(1.0, 0.5)
     fig.text(0.5, 0.5, "图 0.5%“", fontsize=10)

@@ -88,12 +88,10 @@ def cifar_templates(inputs: ProductInputs, theme: Theme) -> Figure:
 # --- the numbers behind the figures ------------------------------------------------------
 
 def _table(inputs: ProductInputs, dataset: str, network: str, columns: list[str]) -> Table:
-    """Per class: the template's correlation with its class's average, the multiple
-    of the average input subtracted from it, the negative share of what is left and
-    that remainder's correlation with the other classes' average input; then three
-    rows of pixels: the average training image (pixel values 0-255), the template
-    (weights), and the difference (template minus the multiple of the average
-    input, in weights)."""
+    """Per class three rows of pixels, the average training image (0-255), the template
+    and the difference (template minus the scaled average input, in weights), each with
+    the template's correlation with the average, the scale, the difference's negative
+    share and its correlation with the other classes' average input."""
     m = _match(inputs, dataset, network)
     w = inputs.results[network].weights[0]
     rows: Table = [["class", "name", "image", "r_template_average", "scale",

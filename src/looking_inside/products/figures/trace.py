@@ -87,10 +87,9 @@ def single_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     """Top: the input, and ``w ⊙ x`` of the two best-scoring classes on one colour
     scale with its bar. Below: the ten scores (bias included) and their softmax."""
     i, t = single_trace(inputs)
-    first, second = (int(c) for c in t.ranked[:2])
     height = 5.7
     fig = new_figure(WIDTH, height)
-    maps = t.products[[first, second]]
+    maps = t.products[t.ranked[:2]]
     lim = float(np.abs(maps).max()) or 1.0
     cmap = diverging_cmap(theme)
     size, top = 0.29, 0.64  # image axes: width as a share of the figure, bottom edge
@@ -101,7 +100,7 @@ def single_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     ax.set_title(f"输入：测试图 #{i}", fontsize=LABEL)
     ax.text(13.5, 29.5, f"真实数字 {inputs.test['mnist'].labels[i]}", ha="center", va="top",
             fontsize=SMALL)
-    for k, c in enumerate((first, second)):
+    for k, c in enumerate(t.ranked[:2]):
         ax = fig.add_axes((0.355 + k * 0.33, top, size, tall))
         ax.imshow(maps[k].reshape(28, 28), cmap=cmap, vmin=-lim, vmax=lim)
         ax.set_axis_off()
@@ -124,8 +123,7 @@ def single_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     fig.text(0.675, top - 0.215, f"像素 × 权重：红色推高这一类的得分，\n蓝色拉低它，{zero}为 0",
              ha="center", va="top", fontsize=SMALL, linespacing=1.35)
 
-    lo = min(0.0, float(t.scores.min()))
-    hi = max(0.0, float(t.scores.max()))
+    lo, hi = min(0.0, float(t.scores.min())), max(0.0, float(t.scores.max()))
     span = hi - lo or 1.0
     ax = fig.add_axes((0.08, 0.0, 0.47, 0.29))
     _score_rows(ax, t.scores, t.ranked, theme, [f"{z:+.2f}" for z in t.scores],
@@ -201,8 +199,7 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     # the dark one; the page's colour for text on them (4.5:1) and between them.
     pos_c, neg_c = SIGNED[theme.name]
     terms = np.concatenate([t.contributions, t.bias[:, None]], axis=1)  # (10, H + 1)
-    lo = float(np.minimum(terms, 0).sum(1).min())
-    hi = float(np.maximum(terms, 0).sum(1).max())
+    lo, hi = float(np.minimum(terms, 0).sum(1).min()), float(np.maximum(terms, 0).sum(1).max())
     span = hi - lo or 1.0
     ax = fig.add_axes((0.08, 0.0, 0.66, 0.42))
     ax.axvline(0, color=theme.muted, lw=0.8)
