@@ -112,17 +112,16 @@ def representation_maps(inputs: ProductInputs, theme: Theme, narrow: bool = Fals
     if narrow:
         width, panel, fontsize, gap, legend_h = 3.9, 3.4, 8.5, 0.15, 0.75
         height = legend_h + 3 * (above + panel + below) + 2 * gap
-        fig = new_figure(width, height)
-        axes = [fig.add_axes(((width - panel) / 2 / width,
-                              (height - (k + 1) * (above + panel + below) - k * gap + below)
-                              / height, panel / width, panel / height)) for k in range(3)]
+        corners = [((width - panel) / 2, height - (k + 1) * (above + panel + below) - k * gap
+                    + below) for k in range(3)]
     else:
         width, panel, fontsize, gap, legend_h = 8.2, PANEL_IN, 10.0, 0.35, 0.55
         height = legend_h + below + panel + above
-        fig = new_figure(width, height)
         left = (width - 3 * panel - 2 * gap) / 2
-        axes = [fig.add_axes(((left + k * (panel + gap)) / width, (legend_h + below) / height,
-                              panel / width, panel / height)) for k in range(3)]
+        corners = [(left + k * (panel + gap), legend_h + below) for k in range(3)]
+    fig = new_figure(width, height)
+    axes = [fig.add_axes((x / width, y / height, panel / width, panel / height))
+            for x, y in corners]
     size = int(round(PANEL_IN * PX_PER_INCH))
     for ax, m in zip(axes, maps, strict=True):
         _panel(ax, m, theme, size, fontsize)
