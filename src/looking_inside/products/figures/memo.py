@@ -25,11 +25,9 @@ def once(fn: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(fn)
     def cached(inputs: object, *args: Any) -> T:
-        hit = _last.get((fn, *args))
-        if hit is not None and hit[0] is inputs:
-            return hit[1]
-        value = fn(inputs, *args)
-        _last[(fn, *args)] = (inputs, value)
-        return value
+        key = (fn, *args)
+        if key not in _last or _last[key][0] is not inputs:
+            _last[key] = (inputs, fn(inputs, *args))
+        return _last[key][1]
 
     return cached

@@ -105,10 +105,9 @@ def weights_zero(inputs: ProductInputs, theme: Theme) -> Figure:
 
 def weights_all(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """The ten templates, 0-4 over 5-9; ``narrow``: the same grid, smaller."""
-    t = _templates(inputs)
     fig = new_figure(3.7, 1.75) if narrow else new_figure(8.0, 3.6)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
-    draw_tiles(ax, [scaled(t[d]) for d in range(10)], 5, [f"“{d}”" for d in DIGITS],
+    draw_tiles(ax, [scaled(t) for t in _templates(inputs)], 5, [f"“{d}”" for d in DIGITS],
                fontsize=8.5 if narrow else 10, row_gap=7)
     return fig
 

@@ -116,14 +116,13 @@ def setup(theme: Theme) -> None:
     })
 
 
-# The white space kept around a figure's bounding box (matplotlib's ``pad_inches``).
+# The white space kept around a figure's bounding box (matplotlib's ``pad_inches``),
+# part of its width. At its natural size (an SVG inch is 96 CSS px, a point of text
+# 4/3 CSS px) a wide layout fits the article column, 688 px on every screen from 720 px
+# wide up, with text of at least 8.5 pt (11.3 px); a phone layout (``narrow=True``)
+# fits 358 px, a 390 px phone's column, with text of at least 7 pt (9.3 px).
+# tests/test_figure_text.py measures them on screen.
 PAD_INCHES = 0.05
-
-# Widths, in inches of a figure at its natural size (an SVG inch is 96 CSS px, a point
-# of text 4/3 CSS px), padding included: a wide layout fits the article column, 688 px
-# on every screen from 720 px wide up, with text of at least 8.5 pt (11.3 px); a phone
-# layout (``narrow=True``) fits 358 px, a 390 px phone's column, with text of at least
-# 7 pt (9.3 px). tests/test_figure_text.py measures them on screen.
 
 
 def save(fig: Figure) -> bytes:
