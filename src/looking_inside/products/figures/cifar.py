@@ -37,7 +37,7 @@ def weights_all(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Fi
     w = inputs.results["cifar-1layer"].weights[0]  # (10, 3072)
     fig = new_figure(3.7, 1.8) if narrow else new_figure(8.0, 3.7)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
-    draw_tiles(ax, [scaled(w[c].reshape(3, 32, 32).transpose(1, 2, 0)) for c in range(10)], 5,
+    draw_tiles(ax, [scaled(t.reshape(3, 32, 32).transpose(1, 2, 0)) for t in w], 5,
                CIFAR_CLASSES_ZH, fontsize=8.5 if narrow else 10, gap=3, row_gap=8)
     return fig
 

@@ -118,8 +118,8 @@ def convnet_vs_mlp(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
                          runs[0].experiment.n_parameters))
         y = np.arange(len(rows))[::-1]
         mean, err = _spread([r[1] for r in rows])
-        colours = [theme.muted, theme.edge, theme.positive, theme.correct]
-        ax.barh(y, mean, color=colours, height=0.6)
+        ax.barh(y, mean, color=[theme.muted, theme.edge, theme.positive, theme.correct],
+                height=0.6)
         ax.errorbar(mean[1:], y[1:], xerr=err[:, 1:], fmt="none", ecolor=theme.fg,
                     elinewidth=1.2, capsize=3)
         for yi, m, hi, (_, _, n_par) in zip(y, mean, mean + err[1], rows, strict=True):

@@ -106,9 +106,8 @@ def weights_zero(inputs: ProductInputs, theme: Theme) -> Figure:
 def weights_all(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """The ten templates, 0-4 over 5-9; ``narrow``: the same grid, smaller."""
     fig = new_figure(3.7, 1.75) if narrow else new_figure(8.0, 3.6)
-    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
-    draw_tiles(ax, [scaled(t) for t in _templates(inputs)], 5, [f"“{d}”" for d in DIGITS],
-               fontsize=8.5 if narrow else 10, row_gap=7)
+    draw_tiles(fig.add_axes((0.01, 0.01, 0.98, 0.98)), [scaled(t) for t in _templates(inputs)],
+               5, [f"“{d}”" for d in DIGITS], fontsize=8.5 if narrow else 10, row_gap=7)
     return fig
 
 
@@ -229,9 +228,8 @@ def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
     draw_tiles(top, [scaled(w.reshape(28, 28)) for w in w_in], h,
                [f"{j + 1}" for j in range(h)], fontsize=size["number"], gap=gap)
     x = np.arange(h) * pitch + 13.5  # under each filter's centre
-    lim = float(np.abs(w_out).max()) or 1.0
     rows = 9 - np.arange(10) + 0.5  # digit 0 at the top
-    heights = w_out / lim * 0.42  # up to just under half a row
+    heights = w_out / (float(np.abs(w_out).max()) or 1.0) * 0.42  # just under half a row
     bars.bar(np.tile(x, 10), heights.ravel(), bottom=np.repeat(rows, h), width=0.7 * pitch,
              color=[SIGNED[theme.name][0 if v >= 0 else 1] for v in w_out.ravel()])
     right = h * pitch - gap - 0.5  # the mosaic's last pixel column

@@ -39,9 +39,7 @@ def _cell(v: Any) -> str:
 def table_csv(table: Table) -> bytes:
     """CSV with ``\\n`` line ends and no trailing spaces: the same bytes every time."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    for row in table:
-        w.writerow([_cell(v) for v in row])
+    csv.writer(buf, lineterminator="\n").writerows([_cell(v) for v in row] for row in table)
     return buf.getvalue().encode()
 
 

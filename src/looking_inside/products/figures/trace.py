@@ -247,13 +247,10 @@ def single_layer_data(inputs: ProductInputs) -> Table:
     score, the softmax probability, then the product map itself (pixels row-major);
     the last row is the input."""
     i, t = single_trace(inputs)
-    head = ["test_index", "class", "rank", "bias", "sum_wx", "score", "probability", *PIXELS]
-    rows: Table = [head]
-    for rank, c in enumerate(t.ranked, start=1):
-        rows.append([i, int(c), rank, t.bias[c], t.products[c].sum(), t.scores[c],
-                     t.probs[c], *t.products[c]])
-    rows.append([i, "input", "", "", "", "", "", *t.x])
-    return rows
+    return [["test_index", "class", "rank", "bias", "sum_wx", "score", "probability", *PIXELS],
+            *([i, int(c), rank, t.bias[c], t.products[c].sum(), t.scores[c], t.probs[c],
+               *t.products[c]] for rank, c in enumerate(t.ranked, start=1)),
+            [i, "input", "", "", "", "", "", *t.x]]
 
 
 def two_layer_data(inputs: ProductInputs) -> Table:
@@ -261,13 +258,9 @@ def two_layer_data(inputs: ProductInputs) -> Table:
     (its bias, one term per unit, the score and the probability)."""
     i, t = two_layer_trace(inputs)
     units = len(t.h)
-    head = ["test_index", "row", "z", "h", "bias", *(f"unit{j + 1}" for j in range(units)),
-            "score", "probability"]
-    rows: Table = [head]
-    blank = [""] * units
-    for j in range(units):
-        rows.append([i, f"unit{j + 1}", t.pre[j], t.h[j], "", *blank, "", ""])
-    for c in range(10):
-        rows.append([i, f"class{c}", "", "", t.bias[c], *t.contributions[c], t.scores[c],
-                     t.probs[c]])
-    return rows
+    return [["test_index", "row", "z", "h", "bias", *(f"unit{j + 1}" for j in range(units)),
+             "score", "probability"],
+            # bias, the terms, score and probability: blank for a unit
+            *([i, f"unit{j + 1}", t.pre[j], t.h[j], *[""] * (units + 3)] for j in range(units)),
+            *([i, f"class{c}", "", "", t.bias[c], *t.contributions[c], t.scores[c], t.probs[c]]
+              for c in range(10))]
