@@ -267,7 +267,4 @@ FIGURES: tuple[FigureSpec, ...] = (
 
 
 def get_figure(name: str) -> FigureSpec:
-    for spec in FIGURES:
-        if spec.name == name:
-            return spec
-    raise KeyError(name)
+    return {spec.name: spec for spec in FIGURES}[name]
