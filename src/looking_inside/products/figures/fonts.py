@@ -44,9 +44,8 @@ def identity() -> str:
     """A hash that moves when the font the figures would use can have changed."""
     h = hashlib.sha256()
     chosen = os.environ.get(ENV_FONT)
-    files = [Path(chosen)] if chosen else cjk_files()
     h.update(f"{ENV_FONT}={chosen or ''}\0".encode())
-    for p in files:
+    for p in [Path(chosen)] if chosen else cjk_files():
         try:
             st = p.stat()
             # ctime too: an in-place rewrite can restore the mtime, not the ctime.

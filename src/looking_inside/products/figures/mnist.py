@@ -49,15 +49,13 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
         # (left, bottom, width, height) of the first grid, the pitch to the next, the
         # formula's height; font sizes.
         grid, pitch, below = (0.02, 0.1, 0.28, 0.27), 0.35, 0.03
-        size = {"neuron": 7.5, "z": 9, "w": 7.5, "text": 7.5, "symbol": 11, "dots": 12,
-                "formula": 8}
+        size = {"neuron": 7.5, "z": 9, "text": 7.5, "symbol": 11, "dots": 12, "formula": 8}
         titles = ["输入 x\n（一张 0）", "权重 w\n（28×28 排列）", "逐像素相乘\nw·x"]
     else:
         fig = new_figure(7.0, 3.0)
         ax = fig.add_axes((0.0, 0.04, 0.3, 0.92))
         grid, pitch, below = (0.36, 0.18, 0.17, 0.62), 0.2, 0.04
-        size = {"neuron": 8.5, "z": 10, "w": 8.5, "text": 9, "symbol": 14, "dots": 14,
-                "formula": 10}
+        size = {"neuron": 8.5, "z": 10, "text": 9, "symbol": 14, "dots": 14, "formula": 10}
         titles = ["输入 x（一张 0）", "权重 w（28×28 排列）", "逐像素相乘 w·x"]
     ax.set(xlim=(0, 6), ylim=(-0.8, 10))
     ax.set_axis_off()
@@ -68,8 +66,8 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
             continue
         neuron(ax, 1.0, y, 0.5, theme, lab, fontsize=size["neuron"])
         ax.plot([1.5, 4.6], [y, 5.0], color=theme.edge, lw=0.9, zorder=1)
-        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, lab.replace("x", "w"), fontsize=size["w"],
-                ha="center")
+        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, lab.replace("x", "w"), ha="center",
+                fontsize=size["neuron"])
     neuron(ax, 5.1, 5.0, 0.55, theme, "z", fontsize=size["z"])
     ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=size["text"])
 

@@ -150,9 +150,8 @@ def _curve(ax: Axes, z: np.ndarray, activation: str, lim: float, theme: Theme) -
                                      colors=theme.muted, linewidths=1.0))
     ax.add_collection(LineCollection([[(-lim, b), (lim, b)] for b in base],
                                      colors=theme.edge, linewidths=0.5))
-    ax.add_collection(LineCollection([[(x, b), (x, v)] for x, b, v in zip(zc, base, y,
-                                                                          strict=True)],
-                                     colors=theme.fg, linewidths=0.8, linestyles=":"))
+    stems = [[(x, b), (x, v)] for x, b, v in zip(zc, base, y, strict=True)]
+    ax.add_collection(LineCollection(stems, colors=theme.fg, linewidths=0.8, linestyles=":"))
     ax.plot(zc, y, "o", ms=4.5, color=theme.fg, ls="none")
 
 
