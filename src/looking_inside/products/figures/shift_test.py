@@ -31,8 +31,7 @@ def _flip_moves() -> list[tuple[int, int]]:
 def _move_label(move: tuple[int, int]) -> str:
     if move == (0, 0):
         return "原图"
-    name = next(label for _, label, (ux, uy) in shifts.DIRECTIONS
-                if (ux, uy) == (int(np.sign(move[0])), int(np.sign(move[1]))))
+    name = next(label for _, label, unit in shifts.DIRECTIONS if unit == tuple(np.sign(move)))
     return f"{name}移 {max(abs(move[0]), abs(move[1]))}"
 
 
