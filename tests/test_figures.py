@@ -351,7 +351,7 @@ def test_images_go_in_at_their_own_resolution(layout: tuple, inputs: ProductInpu
 def test_no_cjk_font_is_a_loud_error(monkeypatch) -> None:
     from looking_inside.errors import BuildError
 
-    monkeypatch.setattr(style, "_font_family", None)
+    style.cjk_family.cache_clear()
     monkeypatch.setattr(style, "CJK_FAMILIES", ("No Such Font SC",))
     monkeypatch.delenv(style.ENV_FONT, raising=False)
     with pytest.raises(BuildError, match="fonts-noto-cjk"):

@@ -8,21 +8,22 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import Colormap, LinearSegmentedColormap, to_rgba
+from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from looking_inside.products.figures.style import Theme
+from looking_inside.products.figures.style import Theme, new_figure
 
-
-def show_gray(ax: Axes, image: np.ndarray, *, invert: bool = False) -> None:
-    """A 2-D array as a grayscale image scaled to its own range, lowest black."""
-    lo, hi = float(image.min()), float(image.max())
-    ax.imshow(image, cmap="gray_r" if invert else "gray", vmin=lo, vmax=hi if hi > lo else lo + 1)
-    bare(ax)
+# The page's background (white; Material's slate), for what must blend into it.
+PAGE = {"light": "#ffffff", "dark": "#1e2129"}
+# Positive and negative, in every figure that shows a sign (weights, w x x, a score's
+# terms, a template's difference): red pushes a score up, blue pulls it down, as RdBu's
+# ends; on the dark page lighter ends that still read as red and blue.
+SIGNED: dict[str, tuple[str, str]] = {"light": ("#b2182b", "#2166ac"),
+                                      "dark": ("#ff7b72", "#79c0ff")}
 
 
 def scaled(image: np.ndarray) -> np.ndarray:
-    """An array scaled to [0, 1] over its own range, lowest 0 (``show_gray``'s mapping:
-    the gray colour map is the identity from black to white)."""
+    """An array scaled to [0, 1] over its own range, lowest 0."""
     img = image.astype(np.float64)
     lo, hi = float(img.min()), float(img.max())
     return (img - lo) / (hi - lo if hi > lo else 1.0)
@@ -49,9 +50,9 @@ def tile_mosaic(tiles: Sequence[np.ndarray | None], cols: int, gap: int = 2,
 
 
 def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray | None], cols: int,
-               titles: Sequence[str], theme: Theme, fontsize: float, gap: int = 2,
-               row_gap: int = 2) -> None:
-    """A grid of images in one axes, the first ``len(titles)`` titled above.
+               titles: Sequence[str], fontsize: float, gap: int = 2, row_gap: int = 2,
+               pad: float = 2) -> None:
+    """A grid of images in one axes, the first ``len(titles)`` titled ``pad`` pt above.
 
     One image and a text per tile, rather than an axes per tile: every small axes
     costs set-up and layout, which dominated the render of a grid. ``row_gap`` (in
@@ -62,29 +63,8 @@ def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray | None], cols: int,
     for k, title in enumerate(titles):
         r, c = divmod(k, cols)
         ax.annotate(title, (c * (w + gap) + (w - 1) / 2, r * (h + row_gap) - 0.5),
-                    xytext=(0, 2), textcoords="offset points", ha="center",
-                    va="bottom", fontsize=fontsize, color=theme.fg, annotation_clip=False)
-
-
-def template_rgb(w: np.ndarray) -> np.ndarray:
-    """A (3072,) CIFAR weight vector as a (32, 32, 3) image scaled to [0, 1]."""
-    return scaled(w.reshape(3, 32, 32).transpose(1, 2, 0))
-
-
-def cifar_rgb(image: np.ndarray) -> np.ndarray:
-    """(3, 32, 32) uint8 -> (32, 32, 3) for imshow."""
-    return image.transpose(1, 2, 0)
-
-
-# The dark page's background (Material's slate), for what must blend into it.
-DARK_PAGE = "#1e2129"
-
-
-# Positive and negative, in every figure that shows a sign (weights, w x x, a score's
-# terms, a template's difference): red pushes a score up, blue pulls it down, as RdBu's
-# ends; on the dark page lighter ends that still read as red and blue.
-SIGNED: dict[str, tuple[str, str]] = {"light": ("#b2182b", "#2166ac"),
-                                      "dark": ("#ff7b72", "#79c0ff")}
+                    xytext=(0, pad), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=fontsize, annotation_clip=False)
 
 
 def diverging_cmap(theme: Theme) -> str | Colormap:
@@ -94,43 +74,33 @@ def diverging_cmap(theme: Theme) -> str | Colormap:
     if theme.name == "light":
         return "RdBu_r"
     pos, neg = SIGNED["dark"]
-    return LinearSegmentedColormap.from_list("li-dark-diverging", [neg, DARK_PAGE, pos])
+    return LinearSegmentedColormap.from_list("li-dark-diverging", [neg, PAGE["dark"], pos])
 
 
-def bare(ax: Axes) -> None:
-    """No ticks, spines or background; the title and anything drawn stay.
-
-    ``set_axis_off`` rather than emptying the ticks: the same pixels, but the axes
-    then skip their axis and spine layout in both passes of a tight-bbox save,
-    which was a third of the time of the image-grid figures."""
-    ax.set_axis_off()
-
-
-def confusion_axes(ax: Axes, labels: Sequence[str], theme: Theme,
-                   labelsize: float = 10) -> None:
+def confusion_axes(ax: Axes, labels: Sequence[str], labelsize: float = 10) -> None:
     """Rows = actual, columns = predicted, labels on top like a table."""
     n = len(labels)
-    ax.set_xlim(-0.5, n - 0.5)
-    ax.set_ylim(n - 0.5, -0.5)
-    ax.set_aspect("equal")
+    ax.set(xlim=(-0.5, n - 0.5), ylim=(n - 0.5, -0.5), aspect="equal", xlabel="预测的类别",
+           ylabel="实际的类别")
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     ax.set_xticks(range(n), labels)
     ax.set_yticks(range(n), labels)
     ax.tick_params(length=0, labelsize=labelsize)
-    ax.set_xlabel("预测的类别", color=theme.fg)
-    ax.set_ylabel("实际的类别", color=theme.fg)
-    for s in ax.spines.values():
-        s.set_visible(False)
+    ax.spines[:].set_visible(False)
 
 
-def draw_confusion_counts(ax: Axes, confusion: np.ndarray, labels: Sequence[str],
-                          theme: Theme, labelsize: float = 10) -> None:
-    """Counts in cells; diagonal green, errors shaded by their share of the row."""
+def confusion_figure(confusion: np.ndarray, labels: Sequence[str], theme: Theme,
+                     height: float, rect: tuple[float, float, float, float],
+                     labelsize: float = 10) -> Figure:
+    """Counts in cells; diagonal green, errors shaded by their share of the row. One
+    layout for every screen: as narrow as a phone's column, its counts as big as the
+    wide layouts' smallest text."""
+    fig = new_figure(3.6, height)
+    ax = fig.add_axes(rect)
     n = len(labels)
-    confusion_axes(ax, labels, theme, labelsize)
-    rows = confusion.sum(1, keepdims=True).clip(min=1)
-    share = confusion / rows
+    confusion_axes(ax, labels, labelsize)
+    share = confusion / confusion.sum(1, keepdims=True).clip(min=1)
     worst = max(float(share[~np.eye(n, dtype=bool)].max()), 1e-9)
     cells, faces = [], []
     for a in range(n):
@@ -145,17 +115,15 @@ def draw_confusion_counts(ax: Axes, confusion: np.ndarray, labels: Sequence[str]
             cells.append([(x, y), (x + 0.96, y), (x + 0.96, y + 0.96), (x, y + 0.96)])
             faces.append(face)
             ax.text(p, a, str(count), ha="center", va="center", fontsize=8.5,
-                    color=theme.fg, fontweight="bold" if a == p else "normal")
+                    fontweight="bold" if a == p else "normal")
     # One collection, not a patch per cell: each patch would update the data limits
     # one by one (the limits are set above anyway).
-    ax.add_collection(PolyCollection(cells, facecolors=faces, edgecolors="none"),
-                      autolim=False)
+    ax.add_collection(PolyCollection(cells, facecolors=faces, edgecolors="none"), autolim=False)
+    return fig
 
 
-def neuron(ax: Axes, x: float, y: float, r: float, theme: Theme, label: str = "",
-           fontsize: float = 8) -> None:
+def neuron(ax: Axes, x: float, y: float, r: float, theme: Theme, label: str,
+           fontsize: float) -> None:
     ax.add_patch(Circle((x, y), r, facecolor=theme.node, edgecolor=theme.fg, linewidth=0.8,
                         zorder=3))
-    if label:
-        ax.text(x, y, label, ha="center", va="center", fontsize=fontsize, color=theme.fg,
-                zorder=4)
+    ax.text(x, y, label, ha="center", va="center", fontsize=fontsize, zorder=4)

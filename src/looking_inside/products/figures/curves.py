@@ -64,8 +64,7 @@ def training_curves(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     width, height = lay.cell_w * cols + lay.left, lay.cell_h * rows + TOP
     fig = new_figure(width, height)
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, width)
-    ax.set_ylim(0, height)
+    ax.set(xlim=(0, width), ylim=(0, height))
     ax.set_axis_off()
     colours = (theme.positive, theme.correct)
     # A title longer than its cell goes on two lines, the seed count on the second.
@@ -80,15 +79,13 @@ def training_curves(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
         for r, (key, label) in enumerate(ROWS):
             y0 = top - (r + 1) * lay.panel_h - r * PANEL_GAP
             ys = [np.asarray(h[key], dtype=float) for h in histories]
-            y = np.concatenate(ys)
             epochs = np.arange(1, len(ys[0]) + 1, dtype=float)
             px = _Scale(epochs, x0, lay.panel_w)
-            py = _Scale(y, y0, lay.panel_h)
+            py = _Scale(np.concatenate(ys), y0, lay.panel_h)
             for run in ys:  # every seed's curve, in the same colour
                 ax.plot(px.many(epochs), py.many(run), color=colours[r], lw=1.1, marker="o",
                         ms=1.5, alpha=0.8 if len(ys) > 1 else 1.0, clip_on=False)
-            x_ticks = px.ticks(integer=True)
-            y_ticks = py.ticks()
+            x_ticks, y_ticks = px.ticks(integer=True), py.ticks()
             grid += [[(px(t), y0), (px(t), y0 + lay.panel_h)] for t in x_ticks]
             grid += [[(x0, py(t)), (x0 + lay.panel_w, py(t))] for t in y_ticks]
             frame += [[(x0, y0 + lay.panel_h), (x0, y0), (x0 + lay.panel_w, y0)]]
@@ -96,22 +93,20 @@ def training_curves(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
             frame += [[(px(t), y0), (px(t), y0 - TICK)] for t in x_ticks]
             for t, text in zip(y_ticks, _labels(y_ticks, percent=key == "test_accuracy"),
                                strict=True):
-                ax.text(x0 - TICK - 0.02, py(t), text, ha="right", va="center",
-                        fontsize=lay.text, color=theme.fg)
+                ax.text(x0 - TICK - 0.02, py(t), text, ha="right", va="center", fontsize=lay.text)
             if key == "test_accuracy":
                 for t in x_ticks:
                     ax.text(px(t), y0 - TICK - 0.02, f"{t:.0f}", ha="center", va="top",
-                            fontsize=lay.text, color=theme.fg)
+                            fontsize=lay.text)
             if col == 0:
                 ax.text(lay.left - 0.12, y0 + lay.panel_h / 2, label, rotation=90,
-                        ha="center", va="center", fontsize=lay.text, color=theme.fg)
+                        ha="center", va="center", fontsize=lay.text)
         title = name if len(runs) == 1 else f"{name} ×{len(runs)}"
         if len(title) > fits:
             title = title.replace(" ×", "\n×")
         ax.text(x0 + lay.panel_w / 2, top + 0.05, title, ha="center", va="bottom",
-                fontsize=lay.text, color=theme.fg, linespacing=1.1)
-    ax.add_collection(LineCollection(grid, colors=theme.muted, alpha=0.3, linewidths=0.5,
-                                     zorder=0))
+                fontsize=lay.text, linespacing=1.1)
+    ax.add_collection(LineCollection(grid, colors=theme.muted, alpha=0.3, linewidths=0.5, zorder=0))
     ax.add_collection(LineCollection(frame, colors=theme.muted, linewidths=0.8))
     return fig
 
@@ -158,10 +153,7 @@ def _labels(ticks: list[float], percent: bool) -> list[str]:
 
 def training_curves_data(inputs: ProductInputs) -> Table:
     """One row per experiment and epoch: what the curves plot, and train accuracy."""
-    table: Table = [["experiment", "epoch", "loss", "train_accuracy", "test_accuracy"]]
-    for name, res in inputs.results.items():
-        h = res.history
-        for e in range(len(h["loss"])):
-            table.append([name, e + 1, *(float(h[k][e]) for k in
-                                         ("loss", "train_accuracy", "test_accuracy"))])
-    return table
+    keys = ("loss", "train_accuracy", "test_accuracy")
+    return [["experiment", "epoch", *keys],
+            *([name, e + 1, *(float(res.history[k][e]) for k in keys)]
+              for name, res in inputs.results.items() for e in range(len(res.history["loss"])))]

@@ -20,7 +20,7 @@ from looking_inside.config import (
 )
 from looking_inside.products import analysis
 from looking_inside.products.figures.common import draw_tiles, scaled
-from looking_inside.products.figures.numbers import Table
+from looking_inside.products.figures.numbers import Table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def _spread(values: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _curve(ax: Axes, configs: list[list[Results]], labels: list[str], theme: Theme,
-           size: dict[str, float]) -> Axes:
+           size: dict[str, float], title: str, xlabel: str) -> None:
     """Mean test and train accuracy over categorical sizes, each with its range over
     the seeds as an error bar; training cost as bars on a second axis behind them."""
     x = np.arange(len(configs))
@@ -65,66 +65,47 @@ def _curve(ax: Axes, configs: list[list[Results]], labels: list[str], theme: The
     ax.errorbar(x, mean, yerr=err, capsize=3, elinewidth=1.2, marker="o", ms=4.5,
                 color=theme.positive, label=f"测试集（{n} 次训练的平均与范围）")
     ax.set_xticks(x, labels)
-    ax.tick_params(colors=theme.fg, labelsize=size["tick"])
+    ax.tick_params(labelsize=size["tick"])
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
-    for s in (*ax.spines.values(), *cost.spines.values()):
-        s.set_color(theme.muted)
-    return cost
+    ax.set_title(title, fontsize=size["title"])
+    ax.set_xlabel(xlabel, fontsize=size["label"])
 
 
 def capacity_sweep(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """Accuracy against width (top) and depth (bottom), MNIST left, CIFAR-10 right;
     every point the mean of its seeds, with their range. ``narrow``: the four panels
     in one column, in the same order (MNIST and CIFAR-10 by width, then by depth)."""
-    if narrow:
-        fig = new_figure(3.6, 10.4)
-        axes = fig.subplots(4, 1).reshape(2, 2)
-        size = {"tick": 7.5, "label": 7.5, "title": 8.5}
-    else:
-        fig = new_figure(7.0, 6.0)
-        axes = fig.subplots(2, 2)
-        size = {"tick": 8.5, "label": 8.5, "title": 10}
+    fig = new_figure(3.6, 10.4) if narrow else new_figure(7.0, 6.0)
+    axes = fig.subplots(4, 1).reshape(2, 2) if narrow else fig.subplots(2, 2)
+    size = ({"tick": 7.5, "label": 7.5, "title": 8.5} if narrow
+            else {"tick": 8.5, "label": 8.5, "title": 10})
     for col, (dataset, title) in enumerate(DATASETS):
         widths = [_runs(inputs, sweep_name(dataset, width_hidden(w))) for w in SWEEP_WIDTHS]
-        ax = axes[0, col]
-        _curve(ax, widths, [str(w) for w in SWEEP_WIDTHS], theme, size)
-        ax.set_title(f"{title}：一个隐藏层，宽度不同", fontsize=size["title"], color=theme.fg)
-        ax.set_xlabel("隐藏神经元个数（0 = 单层网络）", color=theme.fg, fontsize=size["label"])
-        deep = [_runs(inputs, sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d))
-                for d in SWEEP_DEPTHS]
-        ax = axes[1, col]
-        _curve(ax, deep, [str(d) for d in SWEEP_DEPTHS], theme, size)
-        ax.set_title(f"{title}：每层 {SWEEP_DEPTH_WIDTH} 个神经元，层数不同",
-                     fontsize=size["title"], color=theme.fg)
-        ax.set_xlabel("隐藏层层数", color=theme.fg, fontsize=size["label"])
+        _curve(axes[0, col], widths, [str(w) for w in SWEEP_WIDTHS], theme, size,
+               f"{title}：一个隐藏层，宽度不同", "隐藏神经元个数（0 = 单层网络）")
+        deep = [_runs(inputs, sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d)) for d in SWEEP_DEPTHS]
+        _curve(axes[1, col], deep, [str(d) for d in SWEEP_DEPTHS], theme, size,
+               f"{title}：每层 {SWEEP_DEPTH_WIDTH} 个神经元，层数不同", "隐藏层层数")
     for ax in axes.ravel() if narrow else axes[:, 0]:
-        ax.set_ylabel("准确率", color=theme.fg, fontsize=size["label"])
+        ax.set_ylabel("准确率", fontsize=size["label"])
     # Above the panels, where no curve can run into it.
-    legend = fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center",
-                        ncol=2, fontsize=size["tick"], frameon=False)
-    for t in legend.get_texts():
-        t.set_color(theme.fg)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", ncol=2,
+               fontsize=size["tick"], frameon=False)
     if narrow:
         fig.subplots_adjust(left=0.16, right=0.84, top=0.95, bottom=0.035, hspace=0.5)
     else:
-        fig.subplots_adjust(left=0.09, right=0.9, top=0.9, bottom=0.08, wspace=0.5,
-                            hspace=0.42)
+        fig.subplots_adjust(left=0.09, right=0.9, top=0.9, bottom=0.08, wspace=0.5, hspace=0.42)
     return fig
 
 
 def convnet_vs_mlp(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
-    """Chance, the sweep's single-layer network, its best perceptron and the convnet,
-    per data set, as horizontal bars at their mean accuracy over the seeds, with the
-    range as an error bar, their mean accuracy and parameter count written beside.
-    ``narrow``: the two data sets one above the other."""
-    if narrow:
-        fig = new_figure(3.5, 4.6)
-        axes = fig.subplots(2, 1)
-        size = {"text": 7.5, "tick": 8, "title": 9}
-    else:
-        fig = new_figure(7.0, 2.9)
-        axes = fig.subplots(1, 2)
-        size = {"text": 8.5, "tick": 9, "title": 10}
+    """Per data set, chance, the sweep's single-layer network, its best perceptron and
+    the convnet as bars at their mean accuracy over the seeds, their range as an error
+    bar, mean and parameter count beside. ``narrow``: the data sets one above the other."""
+    fig = new_figure(3.5, 4.6) if narrow else new_figure(7.0, 2.9)
+    axes = fig.subplots(2, 1) if narrow else fig.subplots(1, 2)
+    size = ({"text": 7.5, "tick": 8, "title": 9} if narrow
+            else {"text": 8.5, "tick": 9, "title": 10})
     for ax, (dataset, title) in zip(axes, DATASETS, strict=True):
         best = analysis.best_point(inputs.results, dataset)
         assert best is not None, "the figure declares every point of the sweep"
@@ -137,22 +118,19 @@ def convnet_vs_mlp(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
                          runs[0].experiment.n_parameters))
         y = np.arange(len(rows))[::-1]
         mean, err = _spread([r[1] for r in rows])
-        colours = [theme.muted, theme.edge, theme.positive, theme.correct]
-        ax.barh(y, mean, color=colours, height=0.6)
+        ax.barh(y, mean, color=[theme.muted, theme.edge, theme.positive, theme.correct],
+                height=0.6)
         ax.errorbar(mean[1:], y[1:], xerr=err[:, 1:], fmt="none", ecolor=theme.fg,
                     elinewidth=1.2, capsize=3)
         for yi, m, hi, (_, _, n_par) in zip(y, mean, mean + err[1], rows, strict=True):
             note = f"{100 * m:.1f}%" + (f"（{n_par:,} 个参数）" if n_par else "")
-            ax.text(hi + 0.015, yi, note, va="center", fontsize=size["text"], color=theme.fg)
+            ax.text(hi + 0.015, yi, note, va="center", fontsize=size["text"])
         ax.set_yticks(y, [r[0] for r in rows])
         ax.set_xlim(0, 1.6)  # room for the notes after the longest bar
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
-        ax.tick_params(colors=theme.fg, labelsize=size["tick"])
-        ax.set_title(f"{title} 测试集准确率", fontsize=size["title"], color=theme.fg)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        for s in ax.spines.values():
-            s.set_color(theme.muted)
+        ax.tick_params(labelsize=size["tick"])
+        ax.set_title(f"{title} 测试集准确率", fontsize=size["title"])
+        ax.spines[["top", "right"]].set_visible(False)
     # Room on the right for the notes of bars up to 100%: the saved figure is cut to
     # what is drawn, so the room costs nothing while the bars are shorter.
     if narrow:
@@ -171,8 +149,7 @@ def _filter_rgb(w: np.ndarray) -> np.ndarray:
 
 def convnet_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """First-layer filters: MNIST's in grey (top), CIFAR-10's in colour (bottom), as
-    one mosaic in one axes (16 small axes took twice as long to draw). ``narrow``: the
-    same rows, smaller, with smaller type."""
+    one mosaic in one axes (16 small axes took twice as long to draw)."""
     mnist_w = inputs.results[convnet_name("mnist")].weights[0]  # (C, 1, 5, 5)
     cifar_w = inputs.results[convnet_name("cifar10")].weights[0]  # (C, 3, 5, 5)
     n = max(len(mnist_w), len(cifar_w))
@@ -180,19 +157,12 @@ def convnet_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     tiles += [None] * (n - len(mnist_w))
     tiles += [_filter_rgb(w) for w in cifar_w]
     k = mnist_w.shape[-1]
-    if narrow:
-        fig = new_figure(3.85, 1.42)
-        ax = fig.add_axes((0.2, 0.02, 0.79, 0.8))
-        size = {"number": 7.5, "label": 8}
-    else:
-        fig = new_figure(8.0, 2.6)
-        ax = fig.add_axes((0.14, 0.02, 0.85, 0.84))
-        size = {"number": 9, "label": 10}
-    draw_tiles(ax, tiles, n, [f"{j + 1}" for j in range(n)], theme, fontsize=size["number"],
-               gap=1, row_gap=2)
+    fig = new_figure(3.85, 1.42) if narrow else new_figure(8.0, 2.6)
+    ax = fig.add_axes((0.2, 0.02, 0.79, 0.8) if narrow else (0.14, 0.02, 0.85, 0.84))
+    draw_tiles(ax, tiles, n, [f"{j + 1}" for j in range(n)], fontsize=7.5 if narrow else 9, gap=1)
     for row, label in enumerate(("MNIST", "CIFAR-10")):
         ax.text(-1.5, row * (k + 2) + (k - 1) / 2, label, ha="right", va="center",
-                fontsize=size["label"], color=theme.fg)
+                fontsize=8 if narrow else 10)
     return fig
 
 
@@ -202,10 +172,7 @@ def convnet_filters_data(inputs: ProductInputs) -> Table:
     rows: Table = []
     for dataset, _ in DATASETS:
         w = inputs.results[convnet_name(dataset)].weights[0]  # (C, channels, k, k)
-        k = w.shape[-1]
-        if not rows:
-            rows.append(["dataset", "filter", "channel",
-                         *(f"r{r}c{c}" for r in range(k) for c in range(k))])
         rows += [[dataset, j + 1, c, *w[j, c].ravel()]
                  for j in range(len(w)) for c in range(w.shape[1])]
-    return rows
+    k = inputs.results[convnet_name("mnist")].weights[0].shape[-1]
+    return [["dataset", "filter", "channel", *pixels(k)], *rows]

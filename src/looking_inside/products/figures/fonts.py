@@ -24,24 +24,19 @@ CJK_FILE_HINTS = ("cjk", "sourcehan", "wqy", "wenquanyi", "pingfang", "heiti", "
                   "msyh", "simhei", "notosanssc")
 
 
-def font_dirs() -> list[Path]:
+def cjk_files() -> list[Path]:
+    """Installed font files whose names say they carry Chinese glyphs."""
     home = Path.home()
     dirs = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"),
             home / ".local/share/fonts", home / ".fonts",
             Path("/Library/Fonts"), Path("/System/Library/Fonts"), home / "Library/Fonts"]
     if os.environ.get("WINDIR"):
         dirs.append(Path(os.environ["WINDIR"]) / "Fonts")
-    return dirs
-
-
-def cjk_files() -> list[Path]:
-    """Installed font files whose names say they carry Chinese glyphs."""
     found = []
-    for d in font_dirs():
+    for d in dirs:
         for dirpath, _, names in os.walk(d):
-            for n in names:
-                if any(h in n.lower() for h in CJK_FILE_HINTS):
-                    found.append(Path(dirpath) / n)
+            found += [Path(dirpath) / n for n in names
+                      if any(h in n.lower() for h in CJK_FILE_HINTS)]
     return sorted(found)
 
 
@@ -49,9 +44,8 @@ def identity() -> str:
     """A hash that moves when the font the figures would use can have changed."""
     h = hashlib.sha256()
     chosen = os.environ.get(ENV_FONT)
-    files = [Path(chosen)] if chosen else cjk_files()
     h.update(f"{ENV_FONT}={chosen or ''}\0".encode())
-    for p in files:
+    for p in [Path(chosen)] if chosen else cjk_files():
         try:
             st = p.stat()
             # ctime too: an in-place rewrite can restore the mtime, not the ctime.

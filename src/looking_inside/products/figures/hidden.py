@@ -31,8 +31,7 @@ def mosaic(filters: np.ndarray, groups: tuple[np.ndarray, ...], theme: Theme) ->
     (lowest black), then each group of test digits, ink dark on the light page and
     light on the dark one; transparent between them. One image in one axes, rather
     than 30 axes: the figure renders several times faster."""
-    columns = [tile_mosaic([scaled(f.reshape(SIDE, SIDE)) for f in filters], 1,
-                           row_gap=ROW_GAP)]
+    columns = [tile_mosaic([scaled(f.reshape(SIDE, SIDE)) for f in filters], 1, row_gap=ROW_GAP)]
     for digits in groups:  # (h, k, 28, 28) uint8
         ink = digits.reshape(-1, SIDE, SIDE) / 255.0
         columns += [np.zeros((len(columns[0]), GROUP_GAP, 4), np.uint8),
@@ -52,30 +51,22 @@ def top_images(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Fig
     filters = res.weights[0]
     h = len(filters)
     blocks = ((images[top],), (images[bottom],)) if narrow else ((images[top], images[bottom]),)
-    if narrow:
-        fig = new_figure(3.6, 2 * (0.37 * h + 0.5))
-        size = 8.0
-    else:
-        fig = new_figure(8.5, 0.5 * h + 0.6)
-        size = 10
+    fig = new_figure(3.6, 2 * (0.37 * h + 0.5)) if narrow else new_figure(8.5, 0.5 * h + 0.6)
+    size = 8.0 if narrow else 10
     width = analysis.EXAMPLES * (SIDE + GAP) - GAP
     for b, groups in enumerate(blocks):
-        if narrow:
-            ax = fig.add_axes((0.07, 0.51 - 0.5 * b, 0.92, 0.44))
-        else:
-            ax = fig.add_axes((0.04, 0.01, 0.95, 0.9))
+        ax = fig.add_axes((0.07, 0.51 - 0.5 * b, 0.92, 0.44) if narrow else (0.04, 0.01, 0.95, 0.9))
         ax.imshow(mosaic(filters, groups, theme))
         ax.set_axis_off()
         for j in range(h):
             ax.text(-4, j * (SIDE + ROW_GAP) + (SIDE - 1) / 2, f"{j + 1}", ha="right",
-                    va="center", fontsize=size, color=theme.fg)
+                    va="center", fontsize=size)
         names = GROUPS[b:b + 1] if narrow else GROUPS
         for x, title in ((SIDE / 2, "过滤器"),
                          *((_group_x(g) + width / 2, f"{name} {analysis.EXAMPLES} 张")
                            for g, name in enumerate(names))):
             ax.annotate(title, (x - 0.5, -0.5), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=size, color=theme.fg,
-                        annotation_clip=False)
+                        ha="center", va="bottom", fontsize=size, annotation_clip=False)
     return fig
 
 

@@ -51,21 +51,20 @@ MARGIN = 0.04
 
 
 def scatter_image(coords: np.ndarray, labels: np.ndarray, colours: tuple[str, ...],
-                  size: int, dot: int = DOT
-                  ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+                  size: int) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """The points as a ``size`` x ``size`` RGBA image (transparent between them) and
     its extent in map units (equal scales on both axes: distances on the map are
-    what the neighbour vote measures). Each point a ``dot`` x ``dot`` square in its
+    what the neighbour vote measures). Each point a ``DOT`` x ``DOT`` square in its
     class's colour, drawn in a fixed shuffled order so that no class always lies on
     top. 2,000 markers in an SVG weighed 290 kB a panel; the image a tenth of that."""
     lo, hi = coords.min(0), coords.max(0)
     centre, half = (lo + hi) / 2, float((hi - lo).max()) / 2 * (1 + 2 * MARGIN) or 1.0
     left, bottom = centre - half
     scale = size / (2 * half)  # pixels per map unit
-    col = np.floor((coords[:, 0] - left) * scale - dot / 2).astype(np.int64)
-    row = np.floor((centre[1] + half - coords[:, 1]) * scale - dot / 2).astype(np.int64)
+    col = np.floor((coords[:, 0] - left) * scale - DOT / 2).astype(np.int64)
+    row = np.floor((centre[1] + half - coords[:, 1]) * scale - DOT / 2).astype(np.int64)
     order = np.random.default_rng(0).permutation(len(coords))
-    dy, dx = np.divmod(np.arange(dot * dot), dot)
+    dy, dx = np.divmod(np.arange(DOT * DOT), DOT)
     rows = (row[order][:, None] + dy).clip(0, size - 1).ravel()
     cols = (col[order][:, None] + dx).clip(0, size - 1).ravel()
     flat = rows * size + cols
@@ -73,7 +72,7 @@ def scatter_image(coords: np.ndarray, labels: np.ndarray, colours: tuple[str, ..
     last = len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
     rgb = (np.array([to_rgb(c) for c in colours]) * 255).round().astype(np.uint8)
     out = np.zeros((size * size, 4), np.uint8)
-    point = np.repeat(order, dot * dot)[last]
+    point = np.repeat(order, DOT * DOT)[last]
     out[flat[last], :3] = rgb[labels[point]]
     out[flat[last], 3] = 255
     return out.reshape(size, size, 4), (float(left), float(left + 2 * half), float(bottom),
@@ -91,16 +90,14 @@ def _panel(ax: Axes, m: reps.Map, theme: Theme, size: int, fontsize: float) -> N
         if len(own):
             x, y = np.median(own, 0)
             ax.text(x, y, str(d), ha="center", va="center", fontsize=fontsize + 1,
-                    fontweight="bold", color=theme.fg,
+                    fontweight="bold",
                     bbox={"boxstyle": "circle,pad=0.15", "facecolor": theme.cell,
                           "edgecolor": colours[d], "linewidth": 1.2, "alpha": 0.85})
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xticks=[], yticks=[])
     for s in ax.spines.values():
-        s.set_color(theme.muted)
         s.set_linewidth(0.6)
     ax.set_title(f"{TITLES[m.kind]}\n（每张图 {m.dims:,} 个数）", fontsize=fontsize + 0.5,
-                 color=theme.fg, linespacing=1.3)
+                 linespacing=1.3)
     ax.set_xlabel(f"两根轴留住了全部变化的 {100 * m.projection.kept:.0f}%",
                   fontsize=fontsize, color=theme.muted, labelpad=4)
 
@@ -115,17 +112,16 @@ def representation_maps(inputs: ProductInputs, theme: Theme, narrow: bool = Fals
     if narrow:
         width, panel, fontsize, gap, legend_h = 3.9, 3.4, 8.5, 0.15, 0.75
         height = legend_h + 3 * (above + panel + below) + 2 * gap
-        fig = new_figure(width, height)
-        axes = [fig.add_axes(((width - panel) / 2 / width,
-                              (height - (k + 1) * (above + panel + below) - k * gap + below)
-                              / height, panel / width, panel / height)) for k in range(3)]
+        corners = [((width - panel) / 2, height - (k + 1) * (above + panel + below) - k * gap
+                    + below) for k in range(3)]
     else:
         width, panel, fontsize, gap, legend_h = 8.2, PANEL_IN, 10.0, 0.35, 0.55
         height = legend_h + below + panel + above
-        fig = new_figure(width, height)
         left = (width - 3 * panel - 2 * gap) / 2
-        axes = [fig.add_axes(((left + k * (panel + gap)) / width, (legend_h + below) / height,
-                              panel / width, panel / height)) for k in range(3)]
+        corners = [(left + k * (panel + gap), legend_h + below) for k in range(3)]
+    fig = new_figure(width, height)
+    axes = [fig.add_axes((x / width, y / height, panel / width, panel / height))
+            for x, y in corners]
     size = int(round(PANEL_IN * PX_PER_INCH))
     for ax, m in zip(axes, maps, strict=True):
         _panel(ax, m, theme, size, fontsize)
@@ -136,14 +132,10 @@ def representation_maps(inputs: ProductInputs, theme: Theme, narrow: bool = Fals
         if narrow else list(range(10))
     handles = [Line2D([], [], ls="none", marker="s", ms=7, color=colours[d], label=str(d))
                for d in order]
-    legend = fig.legend(handles=handles, loc="lower center", ncol=5 if narrow else 10,
-                        frameon=False,
-                        fontsize=fontsize, handletextpad=0.2, columnspacing=0.9,
-                        title="点的颜色 = 图像真正的数字", title_fontsize=fontsize,
-                        bbox_to_anchor=(0.5, 0.0))
-    legend.get_title().set_color(theme.fg)
-    for t in legend.get_texts():
-        t.set_color(theme.fg)
+    fig.legend(handles=handles, loc="lower center", ncol=5 if narrow else 10, frameon=False,
+               fontsize=fontsize, handletextpad=0.2, columnspacing=0.9,
+               title="点的颜色 = 图像真正的数字", title_fontsize=fontsize,
+               bbox_to_anchor=(0.5, 0.0))
     return fig
 
 
@@ -156,8 +148,6 @@ def representation_maps_data(inputs: ProductInputs) -> Table:
     answers = [inputs.results[k].predictions[index] for k in reps.KINDS[1:]]
     header = ["test_index", "label", *(f"{k}_answer" for k in reps.KINDS[1:]),
               *(f"{m.kind}_{axis}" for m in maps for axis in ("x", "y"))]
-    rows: Table = [header]
-    for j, i in enumerate(index):
-        rows.append([int(i), int(test.labels[i]), *(int(a[j]) for a in answers),
-                     *(float(v) for m in maps for v in m.projection.coords[j])])
-    return rows
+    return [header, *([int(i), int(test.labels[i]), *(int(a[j]) for a in answers),
+                       *(float(v) for m in maps for v in m.projection.coords[j])]
+                      for j, i in enumerate(index))]

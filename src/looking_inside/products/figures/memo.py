@@ -7,21 +7,27 @@ or averages a training set would otherwise do it three times.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# key -> (the inputs it was computed from, the value). One entry a key: a process
-# makes one product at a time, and the entry goes with the next product's inputs.
-_last: dict[str, tuple[object, Any]] = {}
+# (function, arguments) -> (the inputs it was computed from, the value). One entry a
+# key: a process makes one product at a time, and the entry goes with the next
+# product's inputs.
+_last: dict[tuple[Any, ...], tuple[object, Any]] = {}
 
 
-def once(key: str, inputs: object, compute: Callable[[], T]) -> T:
-    """``compute()``, or what it returned for these very inputs (the same object)."""
-    hit = _last.get(key)
-    if hit is not None and hit[0] is inputs:
-        return hit[1]
-    value = compute()
-    _last[key] = (inputs, value)
-    return value
+def once(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn(inputs, *args)``, or what it returned for these very inputs (the same
+    object) and arguments."""
+
+    @functools.wraps(fn)
+    def cached(inputs: object, *args: Any) -> T:
+        key = (fn, *args)
+        if key not in _last or _last[key][0] is not inputs:
+            _last[key] = (inputs, fn(inputs, *args))
+        return _last[key][1]
+
+    return cached

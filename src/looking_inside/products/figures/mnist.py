@@ -11,22 +11,21 @@ from matplotlib.patches import Rectangle
 from looking_inside.products import analysis
 from looking_inside.products.figures.common import (
     SIGNED,
-    bare,
+    confusion_axes,
+    confusion_figure,
     diverging_cmap,
-    draw_confusion_counts,
     draw_tiles,
     neuron,
     scaled,
-    show_gray,
 )
-from looking_inside.products.figures.numbers import Table, matrix_table
+from looking_inside.products.figures.numbers import Table, matrix_table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
+from looking_inside.products.labels import MNIST_CLASSES as DIGITS
 
 if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs
 
-DIGITS = [str(d) for d in range(10)]
-PIXELS = [f"r{r}c{c}" for r in range(28) for c in range(28)]  # row-major, as the images
+PIXELS = pixels(28)
 
 
 def _templates(inputs: ProductInputs) -> np.ndarray:
@@ -38,8 +37,7 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     ``narrow``: the unrolled neuron above, the grids below it."""
     res = inputs.results["mnist-1layer"]
     test = inputs.test["mnist"]
-    zeros = np.flatnonzero(test.labels == 0)
-    i = int(zeros[0]) if zeros.size else 0
+    i = int(np.argmax(test.labels == 0))  # the first 0 (index 0 if none)
     x = test.images[i].astype(np.float32) / 255.0
     w = res.weights[0][0].reshape(28, 28)
     b = float(res.biases[0][0])
@@ -51,61 +49,53 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
         # (left, bottom, width, height) of the first grid, the pitch to the next, the
         # formula's height; font sizes.
         grid, pitch, below = (0.02, 0.1, 0.28, 0.27), 0.35, 0.03
-        size = {"neuron": 7.5, "z": 9, "w": 7.5, "text": 7.5, "symbol": 11, "dots": 12,
-                "formula": 8}
+        size = {"neuron": 7.5, "z": 9, "text": 7.5, "symbol": 11, "dots": 12, "formula": 8}
         titles = ["输入 x\n（一张 0）", "权重 w\n（28×28 排列）", "逐像素相乘\nw·x"]
     else:
         fig = new_figure(7.0, 3.0)
         ax = fig.add_axes((0.0, 0.04, 0.3, 0.92))
         grid, pitch, below = (0.36, 0.18, 0.17, 0.62), 0.2, 0.04
-        size = {"neuron": 8.5, "z": 10, "w": 8.5, "text": 9, "symbol": 14, "dots": 14,
-                "formula": 10}
+        size = {"neuron": 8.5, "z": 10, "text": 9, "symbol": 14, "dots": 14, "formula": 10}
         titles = ["输入 x（一张 0）", "权重 w（28×28 排列）", "逐像素相乘 w·x"]
-    ax.set_xlim(0, 6)
-    ax.set_ylim(-0.8, 10)
-    bare(ax)
+    ax.set(xlim=(0, 6), ylim=(-0.8, 10))
+    ax.set_axis_off()
     labels = ["x₁", "x₂", "x₃", None, "x₇₈₄"]
-    ys = np.linspace(9.2, 1.0, len(labels))
-    wl = ["w₁", "w₂", "w₃", "", "w₇₈₄"]
-    for y, lab, wlab in zip(ys, labels, wl, strict=True):
+    for y, lab in zip(np.linspace(9.2, 1.0, len(labels)), labels, strict=True):
         if lab is None:
-            ax.text(1.0, y, "⋮", ha="center", va="center", fontsize=size["dots"],
-                    color=theme.fg)
+            ax.text(1.0, y, "⋮", ha="center", va="center", fontsize=size["dots"])
             continue
         neuron(ax, 1.0, y, 0.5, theme, lab, fontsize=size["neuron"])
         ax.plot([1.5, 4.6], [y, 5.0], color=theme.edge, lw=0.9, zorder=1)
-        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, wlab, fontsize=size["w"], color=theme.fg,
-                ha="center")
+        ax.text(2.9, y + (5.0 - y) * 0.45 + 0.25, lab.replace("x", "w"), ha="center",
+                fontsize=size["neuron"])
     neuron(ax, 5.1, 5.0, 0.55, theme, "z", fontsize=size["z"])
-    ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=size["text"], color=theme.fg)
+    ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=size["text"])
 
-    panels = [(x, titles[0]), (w, titles[1]), (w * x, titles[2])]
     left, bottom, width, height = grid
-    for k, (img, title) in enumerate(panels):
+    for k, (img, title) in enumerate(zip((x, w, w * x), titles, strict=True)):
         a = fig.add_axes((left + k * pitch, bottom, width, height))
         if k == 0:
             a.imshow(img, cmap="gray", vmin=0, vmax=1)
-            bare(a)
         else:
             lim = float(np.abs(img).max()) or 1.0
             a.imshow(img, cmap=diverging_cmap(theme), vmin=-lim, vmax=lim)
-            bare(a)
-        a.set_title(title, fontsize=size["text"], color=theme.fg, linespacing=1.2)
+        a.set_axis_off()
+        a.set_title(title, fontsize=size["text"], linespacing=1.2)
         if k < 2:
             fig.text(left + k * pitch + width + (pitch - width) / 2, bottom + height / 2,
-                     "×" if k == 0 else "→", fontsize=size["symbol"], ha="center",
-                     va="center", color=theme.fg)
-    fig.text(left + pitch + width / 2, below,
-             f"z = b + Σ w·x = {b:+.2f} + {z - b:.2f} = {z:.2f}",
-             ha="center", fontsize=size["formula"], color=theme.fg)
+                     "×" if k == 0 else "→", fontsize=size["symbol"], ha="center", va="center")
+    fig.text(left + pitch + width / 2, below, f"z = b + Σ w·x = {b:+.2f} + {z - b:.2f} = {z:.2f}",
+             ha="center", fontsize=size["formula"])
     return fig
 
 
 def weights_zero(inputs: ProductInputs, theme: Theme) -> Figure:
     fig = new_figure(3.2, 3.4)
     ax = fig.add_axes((0.05, 0.12, 0.9, 0.8))
-    show_gray(ax, _templates(inputs)[0])
-    ax.set_title("输出神经元“0”的 784 个权重", fontsize=9, color=theme.fg)
+    t = _templates(inputs)[0]
+    ax.imshow(t, cmap="gray", vmin=float(t.min()), vmax=float(t.max()))
+    ax.set_axis_off()
+    ax.set_title("输出神经元“0”的 784 个权重", fontsize=9)
     fig.text(0.5, 0.04, "黑 = 最低权重　白 = 最高权重", ha="center", fontsize=8.5,
              color=theme.muted)
     return fig
@@ -113,11 +103,9 @@ def weights_zero(inputs: ProductInputs, theme: Theme) -> Figure:
 
 def weights_all(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """The ten templates, 0-4 over 5-9; ``narrow``: the same grid, smaller."""
-    t = _templates(inputs)
     fig = new_figure(3.7, 1.75) if narrow else new_figure(8.0, 3.6)
-    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
-    draw_tiles(ax, [scaled(t[d]) for d in range(10)], 5, [f"“{d}”" for d in range(10)],
-               theme, fontsize=8.5 if narrow else 10, gap=2, row_gap=7)
+    draw_tiles(fig.add_axes((0.01, 0.01, 0.98, 0.98)), [scaled(t) for t in _templates(inputs)],
+               5, [f"“{d}”" for d in DIGITS], fontsize=8.5 if narrow else 10, row_gap=7)
     return fig
 
 
@@ -134,31 +122,26 @@ def weights_training(inputs: ProductInputs, theme: Theme, narrow: bool = False) 
     fig = new_figure(3.6, 2.95 * rows) if narrow else new_figure(8.0, 4.0)
     width, height = 0.98 / cols, 1 / rows
     for c, k in enumerate(shown):
-        w = snaps.weights[0][k].astype(np.float64).reshape(10, 28, 28)
-        lo, hi = w.min(axis=(1, 2), keepdims=True), w.max(axis=(1, 2), keepdims=True)
-        tiles = (w - lo) / np.where(hi > lo, hi - lo, 1.0)
-        gap = np.full((10, 28, 2), np.nan)
-        tiles = np.concatenate([tiles, gap], axis=2)  # a thin gap between the two columns
-        mosaic = np.concatenate([np.concatenate(list(tiles[:5]), axis=0),
-                                 np.concatenate(list(tiles[5:]), axis=0)], axis=1)
+        tiles = [scaled(t) for t in snaps.weights[0][k].reshape(10, 28, 28)]
+        # A thin gap between the two columns, NaN: drawn as the "bad" colour, transparent,
+        # so the page shows through.
+        gap = np.full((5 * 28, 2), np.nan)
         row, col = divmod(c, cols)
         ax = fig.add_axes((0.01 + col * width, 1 - (row + 1) * height + 0.02 * height,
                            width * 0.92, 0.78 * height))
-        # The NaN gap draws as the "bad" colour, transparent: the page shows through.
-        ax.imshow(mosaic[:, :-2], cmap="gray", vmin=0, vmax=1)
-        bare(ax)
+        ax.imshow(np.concatenate([np.concatenate(tiles[:5]), gap, np.concatenate(tiles[5:])],
+                                 axis=1), cmap="gray", vmin=0, vmax=1)
+        ax.set_axis_off()
         step = int(snaps.steps[k])
         head = "初始化" if step == 0 else f"第 {step:,} 步"
-        ax.set_title(f"{head}\n准确率 {snaps.test_accuracy[k]:.0%}",
-                     fontsize=8 if narrow else 9.5, color=theme.fg)
+        ax.set_title(f"{head}\n准确率 {snaps.test_accuracy[k]:.0%}", fontsize=8 if narrow else 9.5)
     return fig
 
 
 def mistakes(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """The two forgivable mistakes, then the two bad ones: side by side, or ``narrow``
     one pair over the other."""
-    picks = analysis.select_mistakes(inputs.results["mnist-1layer"],
-                                     inputs.results["mnist-2layer"])
+    picks = analysis.select_mistakes(inputs.results["mnist-1layer"], inputs.results["mnist-2layer"])
     images = inputs.test["mnist"].images
     heads = (("情有可原", theme.fg), ("错得离谱", theme.error))
     if narrow:
@@ -184,21 +167,16 @@ def mistakes(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figur
     for m, rect in zip(picks, rects, strict=True):
         ax = fig.add_axes(rect)
         ax.imshow(images[m.index], cmap="gray")
-        bare(ax)
-        ax.set_title(f"实际 {m.actual} → 认成 {m.predicted}", fontsize=size, color=theme.fg)
+        ax.set_axis_off()
+        ax.set_title(f"实际 {m.actual} → 认成 {m.predicted}", fontsize=size)
         probs = f"P({m.predicted}) = {m.confidence:.2%}\nP({m.actual}) = {m.true_prob:.2%}"
-        ax.text(14, 30.5, probs, ha="center", va="top", fontsize=size, color=theme.fg,
-                linespacing=1.3)
+        ax.text(14, 30.5, probs, ha="center", va="top", fontsize=size, linespacing=1.3)
     return fig
 
 
 def confusion(inputs: ProductInputs, theme: Theme) -> Figure:
-    # One layout for every screen: as narrow as a phone's column, its counts as big as
-    # the wide layouts' smallest text.
-    fig = new_figure(3.6, 3.55)
-    ax = fig.add_axes((0.12, 0.02, 0.86, 0.84))
-    draw_confusion_counts(ax, inputs.results["mnist-1layer"].confusion, DIGITS, theme)
-    return fig
+    return confusion_figure(inputs.results["mnist-1layer"].confusion, DIGITS, theme, 3.55,
+                            (0.12, 0.02, 0.86, 0.84))
 
 
 def confusion_samples(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
@@ -207,16 +185,13 @@ def confusion_samples(inputs: ProductInputs, theme: Theme, narrow: bool = False)
     best = analysis.most_confident_per_cell(res.test_labels, res.test_probs)
     images = inputs.test["mnist"].images
     fig = new_figure(3.6, 3.72) if narrow else new_figure(6.0, 6.2)
+    ax = fig.add_axes((0.12, 0.02, 0.86, 0.84) if narrow else (0.09, 0.02, 0.89, 0.86))
     mosaic = np.zeros((10 * 30, 10 * 30), dtype=np.float32)
     for a in range(10):
         for p in range(10):
             if best[a, p] >= 0:
                 mosaic[a * 30 + 1:a * 30 + 29, p * 30 + 1:p * 30 + 29] = \
                     images[best[a, p]] / 255.0
-    ax = fig.add_axes((0.12, 0.02, 0.86, 0.84) if narrow else (0.09, 0.02, 0.89, 0.86))
-    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, extent=(-0.5, 9.5, 9.5, -0.5))
-    for a in range(10):
-        for p in range(10):
             if a == p:
                 ax.add_patch(Rectangle((p - 0.5, a - 0.5), 1, 1, fill=False,
                                        edgecolor=theme.correct, lw=1.5 if narrow else 2.0))
@@ -226,22 +201,17 @@ def confusion_samples(inputs: ProductInputs, theme: Theme, narrow: bool = False)
                                        facecolor=theme.cell, edgecolor="none"))
                 ax.text(p, a, "无", ha="center", va="center", fontsize=8 if narrow else 10,
                         color=theme.muted)
-    from looking_inside.products.figures.common import confusion_axes
-
-    confusion_axes(ax, DIGITS, theme)
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, extent=(-0.5, 9.5, 9.5, -0.5))
+    confusion_axes(ax, DIGITS)
     return fig
 
 
 def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """Top: the hidden neurons' input weights. Below: a bar row per digit class, each
     bar under its unit's filter. Two axes in all (an axes per filter and per row took
-    three times as long to draw), sharing the mosaic's pixel columns as x. ``narrow``:
-    the same, smaller, with smaller type."""
-    res = inputs.results["mnist-2layer"]
-    w_in = res.weights[0]  # (H, 784)
-    w_out = res.weights[1]  # (10, H)
-    h = w_in.shape[0]
-    gap = 3
+    three times as long to draw), sharing the mosaic's pixel columns as x."""
+    w_in, w_out = inputs.results["mnist-2layer"].weights[:2]  # (H, 784), (10, H)
+    h, gap = len(w_in), 3
     pitch = 28 + gap
     if narrow:
         fig = new_figure(3.6, 4.4)
@@ -254,23 +224,20 @@ def hidden_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) ->
         top = fig.add_axes((left, 0.86, width, 0.1), anchor="S")
         bars = fig.add_axes((left, 0.03, width, 0.8))
     draw_tiles(top, [scaled(w.reshape(28, 28)) for w in w_in], h,
-               [f"{j + 1}" for j in range(h)], theme, fontsize=size["number"], gap=gap)
+               [f"{j + 1}" for j in range(h)], fontsize=size["number"], gap=gap)
     x = np.arange(h) * pitch + 13.5  # under each filter's centre
-    lim = float(np.abs(w_out).max()) or 1.0
     rows = 9 - np.arange(10) + 0.5  # digit 0 at the top
-    heights = w_out / lim * 0.42  # up to just under half a row
+    heights = w_out / (float(np.abs(w_out).max()) or 1.0) * 0.42  # just under half a row
     bars.bar(np.tile(x, 10), heights.ravel(), bottom=np.repeat(rows, h), width=0.7 * pitch,
              color=[SIGNED[theme.name][0 if v >= 0 else 1] for v in w_out.ravel()])
     right = h * pitch - gap - 0.5  # the mosaic's last pixel column
     bars.hlines(rows, -0.5, right, color=theme.muted, lw=0.6)
-    bars.set_xlim(-0.5, right)
-    bars.set_ylim(0, 10)
+    bars.set(xlim=(-0.5, right), ylim=(0, 10))
     bars.set_axis_off()
     for d, y in enumerate(rows):
-        bars.text(-0.25 * pitch, y, f"“{d}”", ha="right", va="center",
-                  fontsize=size["digit"], color=theme.fg)
+        bars.text(-0.25 * pitch, y, f"“{d}”", ha="right", va="center", fontsize=size["digit"])
     fig.text(left + width, 0.005, "红色：正权重（偏爱）　蓝色：负权重（厌恶）", ha="right",
-             fontsize=size["key"], color=theme.fg)
+             fontsize=size["key"])
     return fig
 
 
@@ -295,8 +262,7 @@ def hidden_filters_data(inputs: ProductInputs) -> Table:
 
 
 def mistakes_data(inputs: ProductInputs) -> Table:
-    picks = analysis.select_mistakes(inputs.results["mnist-1layer"],
-                                     inputs.results["mnist-2layer"])
+    picks = analysis.select_mistakes(inputs.results["mnist-1layer"], inputs.results["mnist-2layer"])
     return [["test_index", "kind", "actual", "predicted", "p_predicted", "p_actual"],
             *([m.index, m.kind, m.actual, m.predicted, m.confidence, m.true_prob]
               for m in picks)]

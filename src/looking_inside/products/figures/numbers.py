@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 # Rows, the first one the header; cells are numbers or text.
 Table = list[Sequence[Any]]
@@ -37,9 +39,7 @@ def _cell(v: Any) -> str:
 def table_csv(table: Table) -> bytes:
     """CSV with ``\\n`` line ends and no trailing spaces: the same bytes every time."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    for row in table:
-        w.writerow([_cell(v) for v in row])
+    csv.writer(buf, lineterminator="\n").writerows([_cell(v) for v in row] for row in table)
     return buf.getvalue().encode()
 
 
@@ -47,6 +47,11 @@ def matrix_table(matrix: np.ndarray, row_name: str, rows: Sequence[str],
                  columns: Sequence[str]) -> Table:
     """A 2-D array with a label column and a header row."""
     return [[row_name, *columns], *([r, *m] for r, m in zip(rows, matrix, strict=True))]
+
+
+def pixels(side: int, channels: str = "") -> list[str]:
+    """Column names of a flattened image: row-major, channel-major for colour ("RGB")."""
+    return [f"{ch}r{r}c{c}" for ch in channels or [""] for r in range(side) for c in range(side)]
 
 
 def _round(a: np.ndarray) -> Any:
@@ -60,32 +65,28 @@ def drawn(fig: Figure) -> dict[str, Any]:
     """What each panel of ``fig`` shows: image arrays, line and bar data, text."""
     panels = []
     for ax in fig.axes:
-        p: dict[str, Any] = {}
-        if ax.get_title():
-            p["title"] = ax.get_title()
         arrays = [im.get_array() for im in ax.get_images()]
-        images = [_round(np.ma.getdata(a)) for a in arrays if a is not None]
-        if images:
-            p["images"] = images
         bars = [c for c in ax.containers if isinstance(c, BarContainer)]
-        if bars:
-            p["bars"] = [_round(np.array([r.get_height() for r in c])) for c in bars]
-        lines = [{"x": _round(np.asarray(ln.get_xdata(), float)),
-                  "y": _round(np.asarray(ln.get_ydata(), float)),
-                  # matplotlib names unlabelled lines "_child0"...: not the reader's business
-                  **({} if str(ln.get_label()).startswith("_") else {"label": ln.get_label()})}
-                 for ln in ax.get_lines()]
-        if lines:
-            p["lines"] = lines
-        texts = [t.get_text() for t in ax.texts if t.get_text().strip()]
-        if texts:
-            p["text"] = texts
-        panels.append(p)
-    figure_text = [t.get_text() for t in fig.texts if t.get_text().strip()]
-    out: dict[str, Any] = {"panels": panels}
-    if figure_text:
-        out["text"] = figure_text
+        p = {"title": ax.get_title(),
+             "images": [_round(np.ma.getdata(a)) for a in arrays if a is not None],
+             "bars": [_round(np.array([r.get_height() for r in c])) for c in bars],
+             "lines": [_line(ln) for ln in ax.get_lines()], "text": _texts(ax.texts)}
+        panels.append({k: v for k, v in p.items() if v})
+    text = _texts(fig.texts)
+    return {"panels": panels, "text": text} if text else {"panels": panels}
+
+
+def _line(ln: Line2D) -> dict[str, Any]:
+    out = {"x": _round(np.asarray(ln.get_xdata(), float)),
+           "y": _round(np.asarray(ln.get_ydata(), float))}
+    # matplotlib names unlabelled lines "_child0"...: not the reader's business
+    if not str(ln.get_label()).startswith("_"):
+        out["label"] = ln.get_label()
     return out
+
+
+def _texts(texts: Sequence[Text]) -> list[str]:
+    return [t.get_text() for t in texts if t.get_text().strip()]
 
 
 def drawn_json(fig: Figure) -> bytes:

@@ -123,8 +123,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         "mnist-weights-all", "mnist", "weights_all", ("mnist-1layer",), ("mnist",),
         "单层 MNIST 网络全部 10 个输出神经元的权重，按 0 到 9 排列。挨个看看：你能从每一幅里认出它负责的那个数字吗？",
         "两行共十幅灰度图，分别标着 0 到 9，亮处和暗处的分布各不相同；看每一幅能不能认出对应数字的轮廓。",
-        data="weights_all_data",
-        narrow=True,
+        data="weights_all_data", narrow=True,
     ),
     FigureSpec(
         "mnist-templates-vs-averages", "templates", "mnist_templates", ("mnist-1layer",),
@@ -150,8 +149,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         "mnist-mistakes", "mnist", "mistakes", ("mnist-1layer", "mnist-2layer"), ("mnist",),
         "单层网络在测试集上的四个错误：标着“情有可原”的两个，正确答案只以很小的差距屈居第二；标着“错得离谱”的两个，另一个网络能轻松认出，它却很有把握地认错了。",
         "四张手写数字图像，每张上方写着实际数字和网络认成的数字，下方写着网络对错误答案的把握和对正确答案给出的概率。",
-        data="mistakes_data",
-        narrow=True,
+        data="mistakes_data", narrow=True,
     ),
     FigureSpec(
         "mnist-shift-flip", "shift_test", "shift_flip", ("mnist-1layer", convnet_name("mnist")),
@@ -170,22 +168,19 @@ FIGURES: tuple[FigureSpec, ...] = (
         "mnist-confusion-samples", "mnist", "confusion_samples", ("mnist-1layer",), ("mnist",),
         "同一张混淆矩阵，每个格子里放的是网络对这一对（实际，预测）最有把握的那张测试图像；没有样本的格子留空。",
         "一张 10×10 的手写数字网格，对角线上的格子有绿色边框，每个格子里是一张手写数字，少数格子是空的。",
-        data="confusion_samples_data",
-        narrow=True,
+        data="confusion_samples_data", narrow=True,
     ),
     FigureSpec(
         "cifar-samples", "cifar", "samples", (), ("cifar10",),
         "从 CIFAR-10 测试集里随机抽出的图像（随机种子固定），上方是它们的类别。",
         "三十二张小幅彩色照片，有飞机、汽车、鸟、猫、鹿、狗、青蛙、马、船和卡车，每张上方写着类别名。",
-        data="samples_data",
-        narrow=True,
+        data="samples_data", narrow=True,
     ),
     FigureSpec(
         "cifar-weights-all", "cifar", "weights_all", ("cifar-1layer",), ("cifar10",),
         "单层 CIFAR-10 网络 10 个输出神经元的权重，按颜色通道还原成 32×32 的彩色图像。看看哪几个模板的四周偏蓝，它们是什么类别。",
         "两行共十幅模糊的彩色图，分别标着十个类别；每一幅都是平滑过渡的色块，有的中间能看出一团和背景颜色不同的轮廓。",
-        data="weights_all_data",
-        narrow=True,
+        data="weights_all_data", narrow=True,
     ),
     FigureSpec(
         "cifar-templates-vs-averages", "templates", "cifar_templates", ("cifar-1layer",),
@@ -216,8 +211,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         "mnist-hidden-filters", "mnist", "hidden_filters", ("mnist-2layer",), ("mnist",),
         "双层 MNIST 网络：顶部是 10 个隐藏神经元的输入权重（过滤器）；下面每一行对应一个数字类别，柱子是该类输出神经元从每个隐藏神经元得到的权重，红色为正、蓝色为负。挑一行，找出最高的红柱和最长的蓝柱，再回到顶部看看这两个过滤器长什么样。",
         "顶部一排十幅灰度小图，是明暗交错的斑块；下面十行柱状图，每行标着一个数字，柱子对齐上方的过滤器，有向上的红柱和向下的蓝柱。",
-        data="hidden_filters_data",
-        narrow=True,
+        data="hidden_filters_data", narrow=True,
     ),
     FigureSpec(
         "mnist-trace-hidden", "trace", "two_layer", ("mnist-1layer", "mnist-2layer"),
@@ -230,8 +224,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         "mnist-hidden-top-images", "hidden", "top_images", ("mnist-2layer",), ("mnist",),
         "双层 MNIST 网络的 10 个隐藏神经元，每行一个，行首是它的过滤器；两组图分别是测试集里让它最兴奋（激活值最高）的 8 张和最不兴奋的 8 张（窄屏上两组上下分开，每行重复一遍过滤器）。看看每个神经元最兴奋的 8 张：是同一个数字，还是好几个数字混在一起？",
         "每个隐藏神经元一行图像：行首是一幅灰度过滤器小图，后面是手写数字，一组 8 张是让这个神经元激活最强的测试图像，另一组 8 张是激活最弱的；两组或并排，或上下分开。",
-        data="top_images_data",
-        narrow=True,
+        data="top_images_data", narrow=True,
     ),
     FigureSpec(
         "capacity-sweep", "features", "capacity_sweep", _SWEEP, (),
@@ -249,8 +242,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         "convnet-filters", "features", "convnet_filters", _CONVNETS, (),
         "卷积网络第一层的 5×5 过滤器：上排是 MNIST 网络的（灰度，越亮权重越高），下排是 CIFAR-10 网络的（彩色，灰色表示 0，颜色表示它偏爱或排斥的颜色）。每个过滤器都在整张图上逐处滑动使用。看上排：哪些过滤器一侧亮、一侧暗，像笔画的一道边缘？",
         "两排小方块图。上排 8 个 5×5 的灰度方块，明暗分布各不相同；下排 8 个 5×5 的彩色方块，是几种颜色的搭配。",
-        data="convnet_filters_data",
-        narrow=True,
+        data="convnet_filters_data", narrow=True,
     ),
     FigureSpec(
         "mnist-shift-accuracy", "shift_test", "shift_accuracy", _SHIFT_RUNS, ("mnist",),
@@ -269,14 +261,10 @@ FIGURES: tuple[FigureSpec, ...] = (
         "training-curves", "curves", "training_curves", tuple(experiment_names()), (),
         "本站每个网络的训练过程：每种网络一对小图，上面是每一轮的训练损失，下面是每一轮结束时在测试集上的准确率；名字后面写着“×3”的，是换随机种子训练的三次，三条曲线画在一起。每幅小图的纵轴按自己的数据取范围，看的是曲线的走势。轮数是事先定的：每种网络先用两倍的轮数训练三次，取测试准确率的平均离它最后的平台不到 1 个百分点的那一轮；这里画的是定下轮数以后的训练。",
         "许多组上下成对的小折线图，每组标着一种网络的名字。上面是训练损失随轮数变化的曲线，下面是测试准确率随轮数变化的曲线，横轴都是训练轮数；训练了三次的网络每幅小图里有三条曲线。",
-        data="training_curves_data",
-        narrow=True,
+        data="training_curves_data", narrow=True,
     ),
 )
 
 
 def get_figure(name: str) -> FigureSpec:
-    for spec in FIGURES:
-        if spec.name == name:
-            return spec
-    raise KeyError(name)
+    return {spec.name: spec for spec in FIGURES}[name]

@@ -17,8 +17,7 @@ if TYPE_CHECKING:
 
 def function_of(module: str, function: str) -> Callable[..., Any]:
     """A function of ``products/figures/<module>.py``: a figure's drawing or data."""
-    return getattr(importlib.import_module(f"looking_inside.products.figures.{module}"),
-                   function)
+    return getattr(importlib.import_module(f"looking_inside.products.figures.{module}"), function)
 
 
 def files(spec: FigureSpec, inputs: ProductInputs) -> dict[str, bytes]:
@@ -39,6 +38,5 @@ def files(spec: FigureSpec, inputs: ProductInputs) -> dict[str, bytes]:
             finally:
                 out[spec.filename(theme.name, narrow)] = style.save(fig)  # closes fig
     if spec.data:
-        table = function_of(spec.module, spec.data)(inputs)
-        out[spec.data_filename()] = numbers.table_csv(table)
+        out[spec.data_filename()] = numbers.table_csv(function_of(spec.module, spec.data)(inputs))
     return out

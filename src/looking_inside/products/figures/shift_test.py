@@ -31,18 +31,14 @@ def _flip_moves() -> list[tuple[int, int]]:
 def _move_label(move: tuple[int, int]) -> str:
     if move == (0, 0):
         return "原图"
-    name = next(label for _, label, (ux, uy) in shifts.DIRECTIONS
-                if (ux, uy) == (int(np.sign(move[0])), int(np.sign(move[1]))))
+    name = next(label for _, label, unit in shifts.DIRECTIONS if unit == tuple(np.sign(move)))
     return f"{name}移 {max(abs(move[0]), abs(move[1]))}"
 
 
+@once
 def _flip(inputs: ProductInputs) -> tuple[shifts.Flip | None, dict[str, np.ndarray]]:
     """The digit (``shifts.pick_flip``) and, per network, its softmax probabilities
     under each move: (moves, 10)."""
-    return once("shift-flip", inputs, lambda: _find_flip(inputs))
-
-
-def _find_flip(inputs: ProductInputs) -> tuple[shifts.Flip | None, dict[str, np.ndarray]]:
     test = inputs.test["mnist"]
     t = shifts.run_test(inputs.results, test.images, test.labels, _flip_moves(),
                         roles=FLIP_ROLES, seeds=False)
@@ -66,8 +62,7 @@ def shift_flip(inputs: ProductInputs, theme: Theme) -> Figure:
     ax = fig.add_axes((0.01, 0.3, 0.98, 0.58))
     if flip is None:  # only on made-up networks: no digit that both read right
         ax.set_axis_off()
-        ax.text(0.5, 0.5, "没有两个网络都认对的数字", ha="center", fontsize=FONT,
-                color=theme.fg)
+        ax.text(0.5, 0.5, "没有两个网络都认对的数字", ha="center", fontsize=FONT)
         return fig
     image = inputs.test["mnist"].images[flip.index]
     gap = 12
@@ -77,11 +72,9 @@ def shift_flip(inputs: ProductInputs, theme: Theme) -> Figure:
     for k, move in enumerate(moves):
         x0 = k * (28 + gap)
         # The canvas edge: where a shifted digit sits inside its 28x28 frame.
-        ax.add_patch(Rectangle((x0 - 0.5, -0.5), 28, 28, fill=False, edgecolor=theme.muted,
-                               lw=0.8))
-        ax.annotate(_move_label(move), (x0 + 13.5, -0.5), xytext=(0, 3),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=FONT,
-                    color=theme.fg, annotation_clip=False)
+        ax.add_patch(Rectangle((x0 - 0.5, -0.5), 28, 28, fill=False, edgecolor=theme.muted, lw=0.8))
+        ax.annotate(_move_label(move), (x0 + 13.5, -0.5), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=FONT, annotation_clip=False)
         for line, role in enumerate(FLIP_ROLES):
             answer = (flip.single if role == "single" else flip.conv)[k]
             wrong = answer != flip.label
@@ -108,17 +101,16 @@ def shift_flip_data(inputs: ProductInputs) -> Table:
     return rows
 
 
+@once
 def _test(inputs: ProductInputs) -> shifts.ShiftTest:
     test = inputs.test["mnist"]
-    return once("shift-accuracy", inputs, lambda: shifts.run_test(
-        inputs.results, test.images, test.labels, shifts.shifts()))
+    return shifts.run_test(inputs.results, test.images, test.labels, shifts.shifts())
 
 
 def _signed_axis(t: shifts.ShiftTest, axis: int) -> tuple[list[int], list[int]]:
     """Signed shift along ``axis`` (0: across, 1: down) -> index of its move, from
     -MAX_SHIFT to MAX_SHIFT."""
-    pos = [(m[axis], k) for k, m in enumerate(t.moves) if m[1 - axis] == 0]
-    pos.sort()
+    pos = sorted((m[axis], k) for k, m in enumerate(t.moves) if m[1 - axis] == 0)
     return [p for p, _ in pos], [k for _, k in pos]
 
 
@@ -138,25 +130,17 @@ def shift_accuracy(inputs: ProductInputs, theme: Theme) -> Figure:
             colour, marker = style[role]
             ax.fill_between(x, acc.min(0), acc.max(0), color=colour, alpha=0.25, lw=0)
             ax.plot(x, acc.mean(0), color=colour, marker=marker, ms=5, lw=1.6, label=label)
-        ax.set_title(title, fontsize=FONT, color=theme.fg)
+        ax.set_title(title, fontsize=FONT)
         ax.set_xticks(x, [str(abs(v)) for v in x])
-        ax.set_xlim(min(x) - 0.3, max(x) + 0.3)
-        ax.set_ylim(0, 1)
+        ax.set(xlim=(min(x) - 0.3, max(x) + 0.3), ylim=(0, 1))
         ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
-        ax.set_xlabel(f"← {ends[0]}　平移的像素数　{ends[1]} →", fontsize=FONT,
-                      color=theme.fg)
-        ax.set_ylabel("准确率", fontsize=FONT, color=theme.fg)
-        ax.tick_params(colors=theme.fg, labelsize=FONT)
+        ax.set_xlabel(f"← {ends[0]}　平移的像素数　{ends[1]} →", fontsize=FONT)
+        ax.set_ylabel("准确率", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
         ax.grid(axis="y", color=theme.muted, lw=0.5, alpha=0.5)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        for s in ax.spines.values():
-            s.set_color(theme.muted)
-    legend = axes[0].legend(fontsize=FONT, frameon=False, loc="lower center",
-                            bbox_to_anchor=(0.5, 1.12), ncols=3, handlelength=1.6,
-                            columnspacing=1.0)
-    for text in legend.get_texts():
-        text.set_color(theme.fg)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].legend(fontsize=FONT, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.12),
+                   ncols=3, handlelength=1.6, columnspacing=1.0)
     fig.subplots_adjust(left=0.16, right=0.98, top=0.86, bottom=0.09, hspace=0.5)
     return fig
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 from dataclasses import dataclass
@@ -45,32 +46,26 @@ DARK = Theme("dark", fg="#e6e8eb", muted="#9aa3ad", correct="#3fbf6a", error="#f
              cell="#2a2f37")
 THEMES = (LIGHT, DARK)
 
-_font_family: str | None = None
 
-
+@functools.cache
 def cjk_family() -> str:
     """The CJK font family to draw with; a clear error instead of tofu boxes."""
-    global _font_family
-    if _font_family:
-        return _font_family
     path = os.environ.get(ENV_FONT)
     if path:
         if not os.path.isfile(path):
             raise BuildError(f"{ENV_FONT}={path}: no such font file")
         try:
             font_manager.fontManager.addfont(path)
-            _font_family = font_manager.FontProperties(fname=path).get_name()
+            return font_manager.FontProperties(fname=path).get_name()
         except (OSError, RuntimeError, ValueError) as exc:
             raise BuildError(f"{ENV_FONT}={path}: not a font matplotlib can read ({exc}); "
                              "fix: point it at a .ttf, .otf or .ttc file") from None
-        return _font_family
-    for attempt in range(2):
+    for rebuilt in (False, True):
         available = {f.name for f in font_manager.fontManager.ttflist}
-        for fam in CJK_FAMILIES:
-            if fam in available:
-                _font_family = fam
-                return fam
-        if attempt == 0:
+        found = [fam for fam in CJK_FAMILIES if fam in available]
+        if found:
+            return found[0]
+        if not rebuilt:
             _rebuild_font_list()
     raise BuildError(
         "no font with Chinese glyphs found for the figures (tried: "
@@ -99,6 +94,8 @@ def setup(theme: Theme) -> None:
         "font.family": [cjk_family(), "DejaVu Sans"],
         "font.size": 10,
         "axes.unicode_minus": False,  # CJK fonts often lack U+2212
+        # Text, titles, axis labels and ticks take the palette's colour from here:
+        # the figures name a colour only where it differs.
         "text.color": theme.fg,
         "axes.labelcolor": theme.fg,
         "axes.edgecolor": theme.muted,
@@ -112,7 +109,6 @@ def setup(theme: Theme) -> None:
         # An image goes into the SVG as it is, one pixel per value, and the browser
         # scales it with ``image-rendering: pixelated``: sharp on any screen, and a
         # 28x28 digit costs 28x28 pixels, not a resampled copy at some fixed dpi.
-        # Set here only: every ``imshow`` of the figures takes it from here.
         "image.interpolation": "none",
         # Titles where matplotlib would put them anyway (no figure has ticks above a
         # title), without it measuring every twin axis's tick labels to check.
@@ -120,18 +116,13 @@ def setup(theme: Theme) -> None:
     })
 
 
-# The white space kept around a figure's bounding box (matplotlib's ``pad_inches``).
+# The white space kept around a figure's bounding box (matplotlib's ``pad_inches``),
+# part of its width. At its natural size (an SVG inch is 96 CSS px, a point of text
+# 4/3 CSS px) a wide layout fits the article column, 688 px on every screen from 720 px
+# wide up, with text of at least 8.5 pt (11.3 px); a phone layout (``narrow=True``)
+# fits 358 px, a 390 px phone's column, with text of at least 7 pt (9.3 px).
+# tests/test_figure_text.py measures them on screen.
 PAD_INCHES = 0.05
-
-# The article column, in inches of a figure at its natural size (an SVG inch is 96
-# CSS px, a point of text 4/3 CSS px): 688 CSS px on every screen from 720 px wide up
-# (1280 included), 358 on a 390 px phone. A figure no wider than the column is shown
-# at its natural size, so its text reads at 4/3 px a point: a wide layout up to
-# ``COLUMN_IN`` with text of at least 8.5 pt (11.3 px), a phone layout (``narrow=True``)
-# up to ``PHONE_IN`` with text of at least 7 pt (9.3 px); tests/test_figure_text.py
-# measures them on screen. Both widths include the padding ``save`` adds.
-COLUMN_IN = 688 / 96
-PHONE_IN = 358 / 96
 
 
 def save(fig: Figure) -> bytes:
@@ -150,9 +141,8 @@ def save(fig: Figure) -> bytes:
 
 
 def warm() -> None:
-    """Load the fonts and fill matplotlib's text caches by saving a tiny figure: the
-    builder calls this once before forking its workers, so that none of them pays for
-    it again."""
+    """Load the fonts and fill matplotlib's text caches with a tiny figure, once before
+    the builder forks its workers: none of them pays for it again."""
     setup(LIGHT)
     fig = new_figure(1.0, 0.5)
     fig.text(0.5, 0.5, "图 0.5%“", fontsize=10)

@@ -13,41 +13,37 @@ from matplotlib.figure import Figure
 
 from looking_inside.config import spec
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import SIGNED, scaled, tile_mosaic
+from looking_inside.products.figures.common import PAGE, SIGNED, draw_tiles, scaled
 from looking_inside.products.figures.memo import once
-from looking_inside.products.figures.numbers import Table
+from looking_inside.products.figures.numbers import Table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
-from looking_inside.products.labels import CIFAR_CLASSES_ZH
+from looking_inside.products.labels import CIFAR_CLASSES_ZH, class_names
 
 if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs
 
 ROWS = ("平均", "模板", "差值")
-# The page's own colour under a tile's zero: the difference panels fade into the page.
-PAGE = {"light": "#ffffff", "dark": "#1e2129"}
 FONT = 10.5  # every text; the figure is narrow enough that it stays legible on a phone
 
 
+@once
 def _match(inputs: ProductInputs, dataset: str, network: str) -> analysis.TemplateMatch:
     train = inputs.train[dataset]
-    centre = spec(dataset).centre
-    return once(f"templates-{dataset}", inputs, lambda: analysis.match_templates(
-        inputs.results[network].weights[0], train.images, train.labels, centre))
+    return analysis.match_templates(inputs.results[network].weights[0], train.images,
+                                    train.labels, spec(dataset).centre)
 
 
-def _grey_difference(theme: Theme) -> Callable[[np.ndarray], np.ndarray]:
-    """A signed array in [-1, 1] -> RGB: blue below 0 (the template lower than the
-    scaled average), red above, the page's colour at 0."""
+def _difference_rgb(theme: Theme, colour: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """A signed array in [-1, 1] -> RGB. In colour, grey at 0: each channel brighter
+    where the template weighs that colour more than the scaled average does. In grey,
+    blue below 0 (the template lower than the scaled average), red above and the
+    page's colour at 0: the panels fade into the page."""
+    if colour:
+        return lambda d: (d + 1) / 2
     pos, neg = SIGNED[theme.name]
     cmap = LinearSegmentedColormap.from_list(
         f"li-{theme.name}-difference", [neg, PAGE[theme.name], pos])
     return lambda d: cmap((d + 1) / 2)[..., :3]
-
-
-def _colour_difference(d: np.ndarray) -> np.ndarray:
-    """A signed (H, W, 3) array in [-1, 1] -> RGB, grey at 0: each channel brighter
-    where the template weighs that colour more than the scaled average does."""
-    return (d + 1) / 2
 
 
 def _draw(inputs: ProductInputs, theme: Theme, dataset: str, network: str,
@@ -63,33 +59,26 @@ def _draw(inputs: ProductInputs, theme: Theme, dataset: str, network: str,
         """A flat row as (H, W) or (H, W, 3)."""
         return v.reshape(shape).transpose(1, 2, 0) if colour else v.reshape(shape)
 
-    to_rgb = _colour_difference if colour else _grey_difference(theme)
+    to_rgb = _difference_rgb(theme, colour)
     fig = new_figure(5.4, 7.0)
-    side = shape[-1]
+    side, gap = shape[-1], 3
     for block in range(2):
         classes = range(5 * block, 5 * block + 5)
         tiles: list[np.ndarray | None] = [scaled(image(m.means[c])) for c in classes]
         tiles += [scaled(image(w[c])) for c in classes]
         tiles += [to_rgb(np.clip(image(m.difference[c]) / lim, -1, 1)) for c in classes]
         ax = fig.add_axes((0.1, 0.52 - 0.5 * block, 0.9, 0.4))
-        gap = 3
-        ax.imshow(tile_mosaic(tiles, 5, gap=gap, row_gap=gap))
-        ax.set_axis_off()
-        pitch = side + gap
-        for k, c in enumerate(classes):
-            ax.annotate(f"{names[c]}\nr = {m.own[c]:.2f}", (k * pitch + (side - 1) / 2, -0.5),
-                        xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
-                        fontsize=FONT, color=theme.fg, annotation_clip=False)
+        draw_tiles(ax, tiles, 5, [f"{names[c]}\nr = {m.own[c]:.2f}" for c in classes], FONT,
+                   gap=gap, row_gap=gap, pad=3)
         for row, label in enumerate(ROWS):
-            ax.annotate(label, (-0.5, row * pitch + (side - 1) / 2), xytext=(-4, 0),
+            ax.annotate(label, (-0.5, row * (side + gap) + (side - 1) / 2), xytext=(-4, 0),
                         textcoords="offset points", ha="right", va="center", fontsize=FONT,
-                        color=theme.fg, annotation_clip=False)
+                        annotation_clip=False)
     return fig
 
 
 def mnist_templates(inputs: ProductInputs, theme: Theme) -> Figure:
-    return _draw(inputs, theme, "mnist", "mnist-1layer", [f"“{d}”" for d in range(10)],
-                 (28, 28))
+    return _draw(inputs, theme, "mnist", "mnist-1layer", [f"“{d}”" for d in range(10)], (28, 28))
 
 
 def cifar_templates(inputs: ProductInputs, theme: Theme) -> Figure:
@@ -98,32 +87,26 @@ def cifar_templates(inputs: ProductInputs, theme: Theme) -> Figure:
 
 # --- the numbers behind the figures ------------------------------------------------------
 
-def _table(inputs: ProductInputs, dataset: str, network: str, names: Sequence[str],
-           columns: Sequence[str]) -> Table:
-    """Per class: the template's correlation with its class's average, the multiple
-    of the average input subtracted from it, the negative share of what is left and
-    that remainder's correlation with the other classes' average input; then three
-    rows of pixels: the average training image (pixel values 0-255), the template
-    (weights), and the difference (template minus the multiple of the average
-    input, in weights)."""
+def _table(inputs: ProductInputs, dataset: str, network: str, columns: list[str]) -> Table:
+    """Per class three rows of pixels, the average training image (0-255), the template
+    and the difference (template minus the scaled average input, in weights), each with
+    the template's correlation with the average, the scale, the difference's negative
+    share and its correlation with the other classes' average input."""
     m = _match(inputs, dataset, network)
     w = inputs.results[network].weights[0]
     rows: Table = [["class", "name", "image", "r_template_average", "scale",
                     "negative_share", "r_difference_other_averages", *columns]]
-    for c in range(10):
-        head = [c, names[c]]
+    for c, name in enumerate(class_names(dataset)):
         for kind, values in (("average", m.means[c]), ("template", w[c]),
                              ("difference", m.difference[c])):
-            rows.append([*head, kind, float(m.own[c]), float(m.scale[c]),
+            rows.append([c, name, kind, float(m.own[c]), float(m.scale[c]),
                          float(m.negative_share[c]), float(m.against_others[c]), *values])
     return rows
 
 
 def mnist_templates_data(inputs: ProductInputs) -> Table:
-    return _table(inputs, "mnist", "mnist-1layer", [str(d) for d in range(10)],
-                  [f"r{r}c{c}" for r in range(28) for c in range(28)])
+    return _table(inputs, "mnist", "mnist-1layer", pixels(28))
 
 
 def cifar_templates_data(inputs: ProductInputs) -> Table:
-    return _table(inputs, "cifar10", "cifar-1layer", CIFAR_CLASSES_ZH,
-                  [f"{ch}r{r}c{c}" for ch in "RGB" for r in range(32) for c in range(32)])
+    return _table(inputs, "cifar10", "cifar-1layer", pixels(32, "RGB"))

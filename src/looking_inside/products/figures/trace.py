@@ -17,14 +17,14 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import DARK_PAGE, SIGNED, bare, diverging_cmap
-from looking_inside.products.figures.numbers import Table
+from looking_inside.products.figures.common import PAGE, SIGNED, diverging_cmap
+from looking_inside.products.figures.numbers import Table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
 
 if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs
 
-PIXELS = [f"r{r}c{c}" for r in range(28) for c in range(28)]  # row-major, as the images
+PIXELS = pixels(28)
 SMALL = 9.0  # pt: the smallest text; 9 pt x 4/3 x (358 px / 4.85 in x 96) >= 9 CSS px
 LABEL = 10.0
 WIDTH = 4.7  # in; with the saved padding the file stays under 4.85 in
@@ -47,18 +47,6 @@ def two_layer_trace(inputs: ProductInputs) -> tuple[int, analysis.HiddenTrace]:
     return i, analysis.hidden_trace(inputs.results["mnist-2layer"], x)
 
 
-def _signed(v: float) -> str:
-    # An ASCII minus, as every figure (axes.unicode_minus is off: CJK fonts lack U+2212).
-    return f"{v:+.2f}"
-
-
-def _segments(theme: Theme) -> tuple[str, str, str]:
-    """Fill for positive and negative terms, and text on them, with 4.5:1 contrast:
-    the RdBu ends, dark on the light page and light on the dark one."""
-    pos, neg = SIGNED[theme.name]
-    return pos, neg, "#ffffff" if theme.name == "light" else DARK_PAGE
-
-
 def _score_rows(ax: Axes, values: np.ndarray, ranked: np.ndarray, theme: Theme,
                 text: list[str], lo: float, hi: float, title: str) -> None:
     """Horizontal bars, digit 0 at the top; the top two classes in the text colour
@@ -71,17 +59,21 @@ def _score_rows(ax: Axes, values: np.ndarray, ranked: np.ndarray, theme: Theme,
     for c in range(10):
         v = float(values[c])
         ax.text(v + pad if v >= 0 else v - pad, c, text[c], va="center",
-                ha="left" if v >= 0 else "right", fontsize=SMALL, color=theme.fg,
+                ha="left" if v >= 0 else "right", fontsize=SMALL,
                 fontweight="bold" if c == ranked[0] else "normal")
-    ax.set_xlim(lo, hi)
-    ax.set_ylim(9.6, -0.6)
+    _frame(ax, (lo, hi), (9.6, -0.6), title)
+
+
+def _frame(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float], title: str) -> None:
+    """Data limits, no axis, the title at the left."""
+    ax.set(xlim=xlim, ylim=ylim)
     ax.set_axis_off()
-    ax.set_title(title, fontsize=LABEL, color=theme.fg, loc="left")
+    ax.set_title(title, fontsize=LABEL, loc="left")
 
 
-def _digit_labels(ax: Axes, ranked: np.ndarray, theme: Theme, x: float) -> None:
+def _digit_labels(ax: Axes, ranked: np.ndarray, theme: Theme) -> None:
     for c in range(10):
-        ax.text(x, c, str(c), ha="right", va="center", fontsize=LABEL,
+        ax.text(-0.02, c, str(c), ha="right", va="center", fontsize=LABEL,
                 color=theme.fg if c in ranked[:2] else theme.muted,
                 fontweight="bold" if c in ranked[:2] else "normal",
                 transform=ax.get_yaxis_transform())
@@ -91,42 +83,34 @@ def _box(x0: float, x1: float, y0: float, y1: float) -> list[tuple[float, float]
     return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
-def _framed(ax: Axes, theme: Theme) -> None:
-    """A thin frame around a 28x28 image whose zero is the page's colour."""
-    ax.add_patch(Rectangle((-0.5, -0.5), 28, 28, fill=False, edgecolor=theme.edge, lw=0.6,
-                           clip_on=False))
-
-
 def single_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     """Top: the input, and ``w ⊙ x`` of the two best-scoring classes on one colour
     scale with its bar. Below: the ten scores (bias included) and their softmax."""
     i, t = single_trace(inputs)
-    label = int(inputs.test["mnist"].labels[i])
-    first, second = (int(c) for c in t.ranked[:2])
     height = 5.7
     fig = new_figure(WIDTH, height)
-    maps = t.products[[first, second]]
+    maps = t.products[t.ranked[:2]]
     lim = float(np.abs(maps).max()) or 1.0
     cmap = diverging_cmap(theme)
     size, top = 0.29, 0.64  # image axes: width as a share of the figure, bottom edge
     tall = size * WIDTH / height
     ax = fig.add_axes((0.0, top, size, tall))
     ax.imshow(t.x.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-    bare(ax)
-    ax.set_title(f"输入：测试图 #{i}", fontsize=LABEL, color=theme.fg)
-    ax.text(13.5, 29.5, f"真实数字 {label}", ha="center", va="top", fontsize=SMALL,
-            color=theme.fg)
-    for k, c in enumerate((first, second)):
+    ax.set_axis_off()
+    ax.set_title(f"输入：测试图 #{i}", fontsize=LABEL)
+    ax.text(13.5, 29.5, f"真实数字 {inputs.test['mnist'].labels[i]}", ha="center", va="top",
+            fontsize=SMALL)
+    for k, c in enumerate(t.ranked[:2]):
         ax = fig.add_axes((0.355 + k * 0.33, top, size, tall))
         ax.imshow(maps[k].reshape(28, 28), cmap=cmap, vmin=-lim, vmax=lim)
-        bare(ax)
-        _framed(ax, theme)
-        ax.set_title(f"“{c}”的 w⊙x" + ("（第一）" if k == 0 else "（第二）"),
-                     fontsize=LABEL, color=theme.fg)
-        b = float(t.bias[c])
-        ax.text(13.5, 29.5, f"Σ(w⊙x) = {_signed(float(maps[k].sum()))}\n"
-                f"偏置 b = {_signed(b)}\n得分 z = {_signed(float(t.scores[c]))}",
-                ha="center", va="top", fontsize=SMALL, color=theme.fg, linespacing=1.35)
+        ax.set_axis_off()
+        # A thin frame: the image's zero is the page's colour.
+        ax.add_patch(Rectangle((-0.5, -0.5), 28, 28, fill=False, edgecolor=theme.edge, lw=0.6,
+                               clip_on=False))
+        ax.set_title(f"“{c}”的 w⊙x" + ("（第一）" if k == 0 else "（第二）"), fontsize=LABEL)
+        ax.text(13.5, 29.5, f"Σ(w⊙x) = {maps[k].sum():+.2f}\n"
+                f"偏置 b = {t.bias[c]:+.2f}\n得分 z = {t.scores[c]:+.2f}",
+                ha="center", va="top", fontsize=SMALL, linespacing=1.35)
     # The colour bar as an image of its own 256 steps (drawn pixelated, like every
     # image here), not matplotlib's colorbar, which the SVG would embed resampled.
     bar = fig.add_axes((0.4, top - 0.155, 0.55, 0.017))
@@ -134,20 +118,17 @@ def single_layer(inputs: ProductInputs, theme: Theme) -> Figure:
                aspect="auto", extent=(-lim, lim, 0, 1))
     bar.set_yticks([])
     bar.set_xticks([-lim, 0, lim], [f"{-lim:.2f}", "0", f"{lim:.2f}"])
-    bar.tick_params(labelsize=SMALL, colors=theme.fg, length=2)
-    for side in bar.spines.values():
-        side.set_edgecolor(theme.muted)
+    bar.tick_params(labelsize=SMALL, length=2)
     zero = "白色" if theme.name == "light" else "暗色"
     fig.text(0.675, top - 0.215, f"像素 × 权重：红色推高这一类的得分，\n蓝色拉低它，{zero}为 0",
-             ha="center", va="top", fontsize=SMALL, color=theme.fg, linespacing=1.35)
+             ha="center", va="top", fontsize=SMALL, linespacing=1.35)
 
-    lo = min(0.0, float(t.scores.min()))
-    hi = max(0.0, float(t.scores.max()))
+    lo, hi = min(0.0, float(t.scores.min())), max(0.0, float(t.scores.max()))
     span = hi - lo or 1.0
     ax = fig.add_axes((0.08, 0.0, 0.47, 0.29))
-    _score_rows(ax, t.scores, t.ranked, theme, [_signed(float(z)) for z in t.scores],
+    _score_rows(ax, t.scores, t.ranked, theme, [f"{z:+.2f}" for z in t.scores],
                 lo - 0.3 * span, hi + 0.3 * span, "得分 z = b + Σ(w⊙x)")
-    _digit_labels(ax, t.ranked, theme, -0.02)
+    _digit_labels(ax, t.ranked, theme)
     ax = fig.add_axes((0.64, 0.0, 0.34, 0.29))
     _score_rows(ax, t.probs, t.ranked, theme, [f"{100 * p:.1f}%" for p in t.probs],
                 0.0, 1.45, "softmax 概率")
@@ -169,9 +150,8 @@ def _curve(ax: Axes, z: np.ndarray, activation: str, lim: float, theme: Theme) -
                                      colors=theme.muted, linewidths=1.0))
     ax.add_collection(LineCollection([[(-lim, b), (lim, b)] for b in base],
                                      colors=theme.edge, linewidths=0.5))
-    ax.add_collection(LineCollection([[(x, b), (x, v)] for x, b, v in zip(zc, base, y,
-                                                                          strict=True)],
-                                     colors=theme.fg, linewidths=0.8, linestyles=":"))
+    stems = [[(x, b), (x, v)] for x, b, v in zip(zc, base, y, strict=True)]
+    ax.add_collection(LineCollection(stems, colors=theme.fg, linewidths=0.8, linestyles=":"))
     ax.plot(zc, y, "o", ms=4.5, color=theme.fg, ls="none")
 
 
@@ -190,22 +170,19 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     thumb = 0.55 / height
     ax = fig.add_axes((0.0, 1 - thumb, thumb * height / WIDTH, thumb))
     ax.imshow(t.x.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-    bare(ax)
+    ax.set_axis_off()
     fig.text(0.14, 1 - thumb / 2, f"测试图 #{i} 经过 {units} 个隐藏神经元", va="center",
-             fontsize=LABEL, color=theme.fg, fontweight="bold")
+             fontsize=LABEL, fontweight="bold")
     box = (0.52, 0.37)  # bottom, height
     lim = max(6.0, float(np.abs(t.pre).max()) * 1.05)
     ax = fig.add_axes((0.08, box[0], 0.5, box[1]))
     _curve(ax, t.pre, activation, lim, theme)
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(units - 0.5, -0.5)
-    ax.set_axis_off()
-    ax.set_title(f"加权和 z 经过 {activation}", fontsize=LABEL, color=theme.fg, loc="left")
+    _frame(ax, (-lim, lim), (units - 0.5, -0.5), f"加权和 z 经过 {activation}")
     # The z values themselves are in the data file: a text each cost a tenth of the
     # render, and the dot against the axis below says where each one falls.
     for j in range(units):
         ax.text(-0.03, j, str(j + 1), ha="right", va="center", fontsize=LABEL,
-                color=theme.fg, transform=ax.get_yaxis_transform())
+                transform=ax.get_yaxis_transform())
     for v, ha in ((-lim, "left"), (0.0, "center"), (lim, "right")):
         ax.text(v, units - 0.45, f"{v:+.0f}" if v else "z = 0", ha=ha, va="top",
                 fontsize=SMALL, color=theme.muted)
@@ -213,19 +190,15 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     ax.barh(np.arange(units), t.h, height=0.6, color=theme.edge)
     ax.plot([0, 0], [-0.5, units - 0.5], color=theme.muted, lw=0.8)
     for j in range(units):
-        ax.text(float(t.h[j]) + 0.04, j, f"{t.h[j]:.2f}", va="center", ha="left",
-                fontsize=SMALL, color=theme.fg)
-    ax.set_xlim(0, 1.0)
-    ax.set_ylim(units - 0.5, -0.5)
-    ax.set_axis_off()
-    ax.set_title("激活值 h", fontsize=LABEL, color=theme.fg, loc="left")
+        ax.text(float(t.h[j]) + 0.04, j, f"{t.h[j]:.2f}", va="center", ha="left", fontsize=SMALL)
+    _frame(ax, (0, 1.0), (units - 0.5, -0.5), "激活值 h")
 
     # -- class scores -------------------------------------------------------------------
-    pos_c, neg_c, on = _segments(theme)
-    gap = "#ffffff" if theme.name == "light" else DARK_PAGE
+    # Positive and negative terms in the RdBu ends, dark on the light page and light on
+    # the dark one; the page's colour for text on them (4.5:1) and between them.
+    pos_c, neg_c = SIGNED[theme.name]
     terms = np.concatenate([t.contributions, t.bias[:, None]], axis=1)  # (10, H + 1)
-    lo = float(np.minimum(terms, 0).sum(1).min())
-    hi = float(np.maximum(terms, 0).sum(1).max())
+    lo, hi = float(np.minimum(terms, 0).sum(1).min()), float(np.maximum(terms, 0).sum(1).max())
     span = hi - lo or 1.0
     ax = fig.add_axes((0.08, 0.0, 0.66, 0.42))
     ax.axvline(0, color=theme.muted, lw=0.8)
@@ -245,29 +218,24 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
             # A term wide enough for its number is labelled with it (b: the bias).
             if abs(v) >= 0.085 * span:
                 ax.text(x0 + v / 2, c - 0.1, "b" if is_bias else str(j + 1), ha="center",
-                        va="center", fontsize=SMALL, color=on)
+                        va="center", fontsize=SMALL, color=PAGE[theme.name])
             ends[v > 0] = x0 + v
-    ax.add_collection(PolyCollection(boxes, facecolors=faces, edgecolors=gap,
+    ax.add_collection(PolyCollection(boxes, facecolors=faces, edgecolors=PAGE[theme.name],
                                      linewidths=0.6), autolim=False)
     totals = [_box(0.0, float(t.scores[c]), c + 0.25, c + 0.39) for c in range(10)]
-    ax.add_collection(PolyCollection(totals, facecolors=theme.fg, edgecolors="none"),
-                      autolim=False)
-    ax.set_xlim(lo - 0.02 * span, hi + 0.02 * span)
-    ax.set_ylim(9.6, -0.6)
-    ax.set_axis_off()
-    ax.set_title("每一类的得分 = 偏置 b + Σ 输出权重 × h", fontsize=LABEL, color=theme.fg,
-                 loc="left")
-    _digit_labels(ax, t.ranked, theme, -0.02)
+    ax.add_collection(PolyCollection(totals, facecolors=theme.fg, edgecolors="none"), autolim=False)
+    _frame(ax, (lo - 0.02 * span, hi + 0.02 * span), (9.6, -0.6),
+           "每一类的得分 = 偏置 b + Σ 输出权重 × h")
+    _digit_labels(ax, t.ranked, theme)
     for c in range(10):
-        ax.text(1.03, c, f"{_signed(float(t.scores[c]))}  {100 * t.probs[c]:.1f}%",
-                ha="left", va="center", fontsize=SMALL, color=theme.fg,
-                fontweight="bold" if c in t.ranked[:2] else "normal",
+        ax.text(1.03, c, f"{t.scores[c]:+.2f}  {100 * t.probs[c]:.1f}%", ha="left", va="center",
+                fontsize=SMALL, fontweight="bold" if c in t.ranked[:2] else "normal",
                 transform=ax.get_yaxis_transform())
     ax.text(1.03, -0.75, "得分 z  概率", ha="left", va="bottom", fontsize=SMALL,
             color=theme.muted, transform=ax.get_yaxis_transform())
     fig.text(0.08, -0.015, "红：这一项推高得分　蓝：拉低　灰 b：偏置\n"
-             "格子里是隐藏神经元的编号；下面的细条是合计 z", fontsize=SMALL,
-             color=theme.fg, va="top", linespacing=1.4)
+             "格子里是隐藏神经元的编号；下面的细条是合计 z", fontsize=SMALL, va="top",
+             linespacing=1.4)
     return fig
 
 
@@ -278,13 +246,10 @@ def single_layer_data(inputs: ProductInputs) -> Table:
     score, the softmax probability, then the product map itself (pixels row-major);
     the last row is the input."""
     i, t = single_trace(inputs)
-    head = ["test_index", "class", "rank", "bias", "sum_wx", "score", "probability", *PIXELS]
-    rows: Table = [head]
-    for rank, c in enumerate(t.ranked, start=1):
-        rows.append([i, int(c), rank, t.bias[c], t.products[c].sum(), t.scores[c],
-                     t.probs[c], *t.products[c]])
-    rows.append([i, "input", "", "", "", "", "", *t.x])
-    return rows
+    return [["test_index", "class", "rank", "bias", "sum_wx", "score", "probability", *PIXELS],
+            *([i, int(c), rank, t.bias[c], t.products[c].sum(), t.scores[c], t.probs[c],
+               *t.products[c]] for rank, c in enumerate(t.ranked, start=1)),
+            [i, "input", "", "", "", "", "", *t.x]]
 
 
 def two_layer_data(inputs: ProductInputs) -> Table:
@@ -292,13 +257,9 @@ def two_layer_data(inputs: ProductInputs) -> Table:
     (its bias, one term per unit, the score and the probability)."""
     i, t = two_layer_trace(inputs)
     units = len(t.h)
-    head = ["test_index", "row", "z", "h", "bias", *(f"unit{j + 1}" for j in range(units)),
-            "score", "probability"]
-    rows: Table = [head]
-    blank = [""] * units
-    for j in range(units):
-        rows.append([i, f"unit{j + 1}", t.pre[j], t.h[j], "", *blank, "", ""])
-    for c in range(10):
-        rows.append([i, f"class{c}", "", "", t.bias[c], *t.contributions[c], t.scores[c],
-                     t.probs[c]])
-    return rows
+    return [["test_index", "row", "z", "h", "bias", *(f"unit{j + 1}" for j in range(units)),
+             "score", "probability"],
+            # bias, the terms, score and probability: blank for a unit
+            *([i, f"unit{j + 1}", t.pre[j], t.h[j], *[""] * (units + 3)] for j in range(units)),
+            *([i, f"class{c}", "", "", t.bias[c], *t.contributions[c], t.scores[c], t.probs[c]]
+              for c in range(10))]
