@@ -20,12 +20,13 @@ from looking_inside.products.figures.common import (
 )
 from looking_inside.products.figures.numbers import Table, matrix_table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
-from looking_inside.products.labels import MNIST_CLASSES as DIGITS
+from looking_inside.products.labels import class_names
 
 if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs
 
 PIXELS = pixels(28)
+DIGITS = class_names("mnist")
 
 
 def _templates(inputs: ProductInputs) -> np.ndarray:
