@@ -1,9 +1,6 @@
-"""Everything the project knows about each data set, in one place.
-
-The rest of the code asks a :class:`DatasetSpec` (``spec("mnist")``) instead of
-branching on the name: its files, its image shape, its class names as the files
-spell them, its full sizes and how its pixels become network inputs. Display text
-(Chinese class names) is not here: it belongs to the products stage.
+"""Everything the project knows about each data set, in one place: the rest of the
+code asks a :class:`DatasetSpec` (``spec("mnist")``) instead of branching on the name.
+Display text (Chinese class names) belongs to the products stage.
 """
 
 from __future__ import annotations

@@ -1,13 +1,11 @@
 """A whole data set into memory: downloaded where allowed, identified, read.
 
-Reading is ``readers``' numpy-only code, always: torchvision is used only to
-download, through its download helpers and the URLs and checksums its dataset
-classes declare, never by constructing its datasets (those would read files we never
-checked, such as ``MNIST/processed``, unpickle CIFAR with plain pickle, and refuse
-CIFAR-10 subsets). A download goes into a private temp folder that is moved into
-place only when complete, so an interrupted or tampered download leaves nothing
-half-written behind; the folder of a download whose process was killed is removed
-by the next one.
+torchvision only downloads (its helpers, with the URLs and checksums its dataset classes
+declare); its datasets are never constructed: they would read files we never checked
+(``MNIST/processed``), unpickle CIFAR with plain pickle, and refuse CIFAR-10 subsets.
+A download goes into a private temp folder moved into place only when complete, so an
+interrupted or tampered one leaves nothing half-written; the folder of a download
+whose process was killed is removed by the next one.
 """
 
 from __future__ import annotations

@@ -5,10 +5,6 @@ and rendering must never pay for importing torch. Every count, shape and label i
 checked against the file's size before anything is allocated, so a small hostile
 file cannot make a large allocation, and every problem is one ``BuildError`` line
 naming the file and the fix (never a traceback).
-
-CIFAR-10 batches are pickles, and unpickling is code execution: a restricted
-unpickler admits only what a batch contains (dicts, lists, strings, bytes, ints and
-plain numpy arrays backed by bytes that are really in the file).
 """
 
 from __future__ import annotations
@@ -55,11 +51,13 @@ def short(value: Any, limit: int = 60) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
         # repr() of a huge int is slow, and refused past 4300 digits (a ValueError).
         return f"an int of {value.bit_length()} bits"
-    if isinstance(value, str | bytes | int | float | type(None)):
-        text = repr(value)
-    else:
-        text = f"a {type(value).__name__}"
+    plain = isinstance(value, str | bytes | int | float | type(None))
+    text = repr(value) if plain else f"a {type(value).__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def bad_file(path: Path, why: str, fix: str = REPLACE) -> BuildError:
+    return BuildError(f"{path}: {why}; {fix}")
 
 
 # --- MNIST ----------------------------------------------------------------
@@ -72,25 +70,20 @@ def read_idx(path: Path, kind: str) -> np.ndarray:
             size = os.fstat(f.fileno()).st_size
             head = f.read(header)
             if len(head) < header:
-                raise BuildError(f"{path}: file is {size} bytes, shorter than an IDX header; "
-                                 + AGAIN)
+                raise bad_file(path, f"file is {size} bytes, shorter than an IDX header", AGAIN)
             magic, count = struct.unpack(">II", head[:8])
             if magic != want_magic:
-                raise BuildError(f"{path}: wrong magic number {magic} (IDX {kind} files start "
-                                 f"with {want_magic}); not an MNIST file, or still "
-                                 f"gzip-compressed; {AGAIN}")
+                raise bad_file(path, f"wrong magic number {magic} (IDX {kind} files start with "
+                               f"{want_magic}); not an MNIST file, or still gzip-compressed", AGAIN)
             shape = struct.unpack(">II", head[8:16]) if kind == "images" else ()
             if kind == "images" and shape != MNIST.image_shape:
-                raise BuildError(f"{path}: images are {shape[0]}x{shape[1]}, MNIST's are "
-                                 f"28x28; {AGAIN}")
+                raise bad_file(path, f"images are {shape[0]}x{shape[1]}, MNIST's are 28x28", AGAIN)
             if count == 0:
-                raise BuildError(f"{path}: header says the file holds no {kind}; {AGAIN}")
+                raise bad_file(path, f"header says the file holds no {kind}", AGAIN)
             n = count * math.prod(shape)
             if size != header + n:
-                raise BuildError(
-                    f"{path}: header says {count} {kind} ({header + n} bytes) but the file "
-                    f"has {size} bytes; it is truncated or corrupt. Delete it and download again"
-                )
+                raise bad_file(path, f"header says {count} {kind} ({header + n} bytes) but the "
+                               f"file has {size} bytes; it is truncated or corrupt", AGAIN)
             buf = bytearray(n)
             got = f.readinto(buf)
     except (OSError, ValueError) as exc:
@@ -106,14 +99,12 @@ def read_mnist_split(root: Path, split: str) -> Split:
     images = read_idx(img_path, "images")
     labels = read_idx(lbl_path, "labels")
     if len(images) != len(labels):
-        raise BuildError(
-            f"MNIST {split}: {img_path} holds {len(images)} images but {lbl_path} "
-            f"holds {len(labels)} labels; the two files must come from the same download"
-        )
+        raise BuildError(f"MNIST {split}: {img_path} holds {len(images)} images but {lbl_path} "
+                         f"holds {len(labels)} labels; the two files must come from the same "
+                         "download")
     if labels.max() > 9:
         bad = int(np.flatnonzero(labels > 9)[0])
-        raise BuildError(f"{lbl_path}: label {labels[bad]} at position {bad} is outside "
-                         f"0-9; {REPLACE}")
+        raise bad_file(lbl_path, f"label {labels[bad]} at position {bad} is outside 0-9")
     return Split(images=images, labels=labels.astype(np.int64))
 
 
@@ -144,7 +135,8 @@ def _safe_dtype(spec: Any, *args: Any) -> np.dtype:
 
 
 class CifarUnpickler(pickle.Unpickler):
-    """Admits dicts, lists, strings, bytes, ints and plain numpy arrays, nothing else.
+    """CIFAR-10 batches are pickles, and unpickling is code execution: this admits
+    dicts, lists, strings, bytes, ints and plain numpy arrays, nothing else.
 
     Any other global (``os.system``, ``builtins.eval``, ...) raises before it can be
     called, so a hostile batch cannot run code. All the arrays together may declare
@@ -155,7 +147,6 @@ class CifarUnpickler(pickle.Unpickler):
     def __init__(self, file: io.BytesIO, budget: int) -> None:
         super().__init__(file, encoding="latin1")
         self.budget = budget  # bytes all arrays together may still take: the file's size
-        self.size = budget
 
     def _reconstruct(self, cls: Any, shape: Any, dtype_code: Any) -> np.ndarray:
         if cls is not np.ndarray:
@@ -166,7 +157,7 @@ class CifarUnpickler(pickle.Unpickler):
         dt = _safe_dtype(dtype_code)
         nbytes = math.prod(shape) * dt.itemsize
         if nbytes > self.budget:
-            raise pickle.UnpicklingError(f"arrays declare more bytes than the file's {self.size}")
+            raise pickle.UnpicklingError("arrays declare more bytes than the file holds")
         self.budget -= nbytes
         return np.ndarray.__new__(np.ndarray, shape, dt)
 
@@ -201,23 +192,20 @@ def read_cifar_batch(path: Path) -> dict[str, Any]:
         obj = CifarUnpickler(io.BytesIO(raw), budget=len(raw)).load()
     except Exception as exc:  # any malformed pickle; the message is bounded below
         why = " ".join(str(exc).split())[:70] or type(exc).__name__
-        raise BuildError(f"{path}: not a valid CIFAR-10 batch ({why}); nothing in it ran; "
-                         + REPLACE) from None
+        raise bad_file(path, f"not a valid CIFAR-10 batch ({why}); nothing in it ran") from None
     if not isinstance(obj, dict):
-        raise BuildError(f"{path}: expected a dict, found {short(obj)}; {REPLACE}")
+        raise bad_file(path, f"expected a dict, found {short(obj)}")
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
 def _cifar_labels(path: Path, lab: Any, n: int) -> np.ndarray:
     if not isinstance(lab, list):
-        raise BuildError(f"{path}: 'labels' must be a list of ints, found {short(lab)}; "
-                         + REPLACE)
+        raise bad_file(path, f"'labels' must be a list of ints, found {short(lab)}")
     if len(lab) != n:
-        raise BuildError(f"{path}: {n} images but {len(lab)} labels; {REPLACE}")
+        raise bad_file(path, f"{n} images but {len(lab)} labels")
     for i, v in enumerate(lab):
         if type(v) is not int or not 0 <= v <= 9:
-            raise BuildError(f"{path}: label {short(v)} at position {i} is not an int in "
-                             f"0-9; {REPLACE}")
+            raise bad_file(path, f"label {short(v)} at position {i} is not an int in 0-9")
     return np.asarray(lab, dtype=np.int64)
 
 
@@ -229,10 +217,9 @@ def _cifar_split(root: Path, split: str) -> Split:
         data = batch.get("data")
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
                 or data.shape[1] != CIFAR10.n_inputs:
-            raise BuildError(f"{p}: 'data' must be a uint8 array of shape (N, 3072); "
-                             + REPLACE)
+            raise bad_file(p, "'data' must be a uint8 array of shape (N, 3072)")
         if data.shape[0] == 0:
-            raise BuildError(f"{p}: the batch holds no images; {REPLACE}")
+            raise bad_file(p, "the batch holds no images")
         labels.append(_cifar_labels(p, batch.get("labels"), data.shape[0]))
         images.append(data.reshape(-1, *CIFAR10.image_shape))
     return Split(images=np.concatenate(images), labels=np.concatenate(labels))
@@ -246,6 +233,5 @@ def read_splits(root: Path, dataset: DatasetSpec, splits: tuple[str, ...] = ("tr
     meta_path = root / CIFAR10.folder / CIFAR10.meta_files[0]
     names = read_cifar_batch(meta_path).get("label_names")
     if not isinstance(names, list) or tuple(names) != CIFAR10.classes_en:
-        raise BuildError(f"{meta_path}: label_names are not CIFAR-10's ten classes "
-                         f"({short(names)}); {REPLACE}")
+        raise bad_file(meta_path, f"label_names are not CIFAR-10's ten classes ({short(names)})")
     return tuple(_cifar_split(root, s) for s in splits)

@@ -94,10 +94,8 @@ class Results:
     def to_files(self) -> dict[str, bytes]:
         import numpy as np
 
-        arrays: dict[str, np.ndarray] = {
-            "test_labels": self.test_labels, "test_probs": self.test_probs,
-            "confusion": self.confusion,
-        }
+        arrays: dict[str, np.ndarray] = {"test_labels": self.test_labels,
+                                         "test_probs": self.test_probs, "confusion": self.confusion}
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             arrays[f"weight{i}"], arrays[f"bias{i}"] = w, b
         for k, v in self.history.items():
@@ -119,43 +117,39 @@ class Results:
     def from_folder(cls, folder: Path, experiment: Experiment) -> Results:
         """Read an entry back; anything missing or malformed is a ValueError."""
         try:
-            return cls._read(folder, experiment)
+            info = read_info(folder / META, experiment)  # the fields quoted, checked
+            with open_regular(folder / META, limit=1 << 16) as f:
+                meta: dict[str, Any] = json.loads(f.read())
+            a = _arrays(folder / ARRAYS)
+            shapes = experiment.layer_shapes
+            weights = tuple(a[f"weight{i}"] for i in range(len(shapes)))
+            biases = tuple(a[f"bias{i}"] for i in range(len(shapes)))
+            for i, (w, b, shape) in enumerate(zip(weights, biases, shapes, strict=True)):
+                if w.shape != shape or b.shape != shape[:1]:
+                    raise ValueError(f"layer {i} has shape {w.shape}")
+            labels, probs, hidden = a["test_labels"], a["test_probs"], a.get("hidden")
+            n_test = info["n_test"]
+            if labels.shape != (n_test,) or probs.shape != (n_test, 10) or \
+                    a["confusion"].shape != (10, 10) or labels.min() < 0 or labels.max() > 9:
+                raise ValueError("test arrays have the wrong shapes")
+            units = experiment.hidden[0] if experiment.hidden and not experiment.conv else None
+            if (hidden is None) != (units is None) or \
+                    (hidden is not None and hidden.shape != (n_test, units)):
+                raise ValueError("hidden activations have the wrong shape")
+            history = {k[len("history_"):]: v for k, v in a.items() if k.startswith("history_")}
+            if any(v.shape != (experiment.epochs,) for v in history.values()):
+                raise ValueError("history arrays have the wrong shape")
+            return cls(
+                experiment=experiment, weights=weights, biases=biases, history=history,
+                snapshots=_read_snapshots(a, experiment),
+                test_labels=labels, test_probs=probs, hidden=hidden, confusion=a["confusion"],
+                data_fingerprint=str(meta["data_fingerprint"]), versions=dict(meta["versions"]),
+                **info,
+            )
+
         except (OSError, KeyError, TypeError, IndexError, AttributeError, EOFError,
                 zipfile.BadZipFile) as exc:
             raise ValueError(f"{type(exc).__name__}: {str(exc)[:80]}") from None
-
-    @classmethod
-    def _read(cls, folder: Path, experiment: Experiment) -> Results:
-        info = read_info(folder / META, experiment)  # the fields quoted, checked
-        with open_regular(folder / META, limit=1 << 16) as f:
-            meta: dict[str, Any] = json.loads(f.read())
-        a = _arrays(folder / ARRAYS)
-        shapes = experiment.layer_shapes
-        weights = tuple(a[f"weight{i}"] for i in range(len(shapes)))
-        biases = tuple(a[f"bias{i}"] for i in range(len(shapes)))
-        for i, (w, b, shape) in enumerate(zip(weights, biases, shapes, strict=True)):
-            if w.shape != shape or b.shape != shape[:1]:
-                raise ValueError(f"layer {i} has shape {w.shape}")
-        labels, probs, hidden = a["test_labels"], a["test_probs"], a.get("hidden")
-        n_test = info["n_test"]
-        if labels.shape != (n_test,) or probs.shape != (n_test, 10) or \
-                a["confusion"].shape != (10, 10) or labels.min() < 0 or labels.max() > 9:
-            raise ValueError("test arrays have the wrong shapes")
-        units = experiment.hidden[0] if experiment.hidden and not experiment.conv else None
-        if (hidden is None) != (units is None) or \
-                (hidden is not None and hidden.shape != (n_test, units)):
-            raise ValueError("hidden activations have the wrong shape")
-        history = {k[len("history_"):]: v for k, v in a.items() if k.startswith("history_")}
-        if any(v.shape != (experiment.epochs,) for v in history.values()):
-            raise ValueError("history arrays have the wrong shape")
-        return cls(
-            experiment=experiment, weights=weights, biases=biases, history=history,
-            snapshots=_read_snapshots(a, experiment),
-            test_labels=labels, test_probs=probs, hidden=hidden, confusion=a["confusion"],
-            data_fingerprint=str(meta["data_fingerprint"]), versions=dict(meta["versions"]),
-            **info,
-        )
-
 
 def _arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array of an .npz, each member's header checked before anything is read:

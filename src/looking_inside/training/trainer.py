@@ -28,11 +28,9 @@ def resolve_device(requested: Device) -> torch.device:
     """``auto`` uses CUDA when present; ``cuda`` insists on it."""
     has_cuda = torch.cuda.is_available()
     if requested == "cuda" and not has_cuda:
-        raise BuildError(
-            "LOOKING_INSIDE_DEVICE=cuda, but CUDA is not available "
-            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}). "
-            "Fix: set LOOKING_INSIDE_DEVICE=auto to fall back to the CPU, or =cpu"
-        )
+        raise BuildError("LOOKING_INSIDE_DEVICE=cuda, but CUDA is not available (torch "
+                         f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}). "
+                         "Fix: set LOOKING_INSIDE_DEVICE=auto to fall back to the CPU, or =cpu")
     if requested == "cpu" or not has_cuda:
         return torch.device("cpu")
     # cuBLAS is only deterministic with a fixed workspace; must be set before first use.
@@ -41,9 +39,8 @@ def resolve_device(requested: Device) -> torch.device:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
-              chunk: int = 512, split: int | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor | None, float]:
+def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, split: int | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor | None, float]:
     """Softmax probabilities, the activations after ``model[:split]`` (the first
     hidden layer's, see ``models.hidden_split``; None without a split), accuracy.
 
@@ -51,8 +48,7 @@ def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
     (the test set runs through the model at every epoch); the perceptrons' GEMMs are
     as fast either way."""
     probs, hidden = [], []
-    for i in range(0, x.shape[0], chunk):
-        xb = x[i:i + chunk]
+    for xb in x.split(512):
         if split is not None:
             xb = model[:split](xb)  # (B, H) after the activation
             hidden.append(xb)
@@ -88,7 +84,6 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
     """One pass over ``(x, y)`` in a random order; summed loss and correct count."""
     device = x.device
     n = x.shape[0]
-    loss_fn = nn.CrossEntropyLoss()
     model.train()
     perm = torch.randperm(n, generator=gen).to(device)
     total_loss = torch.zeros((), device=device)
@@ -99,7 +94,7 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
         # general path, several times slower for a batch's rows.
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)  # (B, D), (B,)
         logits = model(xb)
-        loss = loss_fn(logits, yb)
+        loss = nn.functional.cross_entropy(logits, yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -141,22 +136,17 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     snaps: list[tuple[int, float, list[np.ndarray]]] = []
     step = 0
 
-    def record() -> None:
-        # Reads weights and runs the test set under no_grad: no gradient, optimiser
-        # state or random number is touched, so the run is the same without it.
-        _, _, acc = evaluate(model, x_test, y_test)
-        snaps.append((step, acc, [m.weight.detach().cpu().numpy().copy() for m in layers]))
-        model.train()
-
-    def on_step() -> None:
+    def on_step(steps: int = 1) -> None:
         nonlocal step
-        step += 1
+        step += steps
         if len(snaps) < len(wanted) and step == wanted[len(snaps)]:
-            record()
+            # Reads weights and runs the test set under no_grad: no gradient, optimiser
+            # state or random number is touched, so the run is the same without it.
+            _, _, acc = evaluate(model, x_test, y_test)
+            snaps.append((step, acc, [m.weight.detach().cpu().numpy().copy() for m in layers]))
 
-    if len(wanted):
-        model.eval()
-        record()
+    model.eval()
+    on_step(0)  # the initialisation's snapshot
     start = time.perf_counter()
     for epoch in range(exp.epochs):
         total_loss, correct = train_epoch(model, opt, x_train, y_train, exp.batch_size, gen,
