@@ -34,7 +34,7 @@ from numpy.core.multiarray import _reconstruct  # what numpy's own pickles name
 from looking_inside.config import get_experiment, load_settings
 from looking_inside.data.datasets import CIFAR10
 from looking_inside.data.load import load
-from looking_inside.data.readers import read_cifar, read_mnist_split
+from looking_inside.data.readers import read_mnist_split, read_splits
 from looking_inside.errors import BuildError
 
 from helpers import write_cifar, write_mnist
@@ -265,7 +265,7 @@ def test_any_cifar_batches_load_or_give_one_clear_error(meta_bytes: bytes,
         (d / "data_batch_1").write_bytes(first)
         files = [d / f for f in ("batches.meta", "data_batch_1")]
         others = [d / f for f in CIFAR10.train_files[1:] + CIFAR10.test_files]
-        result = load_bounded(lambda: read_cifar(root), files + others)
+        result = load_bounded(lambda: read_splits(root, CIFAR10), files + others)
         assert not MARKER.exists(), "code from a batch ran"
         if result is not None:
             train, test = result
@@ -299,12 +299,12 @@ def test_cifar_edge_cases_are_one_clear_error(tmp_path: Path) -> None:
             write_cifar(tmp_path, 2)
             (d / name).write_bytes(pickle.dumps(obj, protocol=2))
             with pytest.raises(BuildError) as err:
-                read_cifar(tmp_path)
+                read_splits(tmp_path, CIFAR10)
             check_message(str(err.value), [d / name])
     write_cifar(tmp_path, 2)
     (d / "batches.meta").write_bytes(nested(300_000))
     with pytest.raises(BuildError) as err:
-        read_cifar(tmp_path)
+        read_splits(tmp_path, CIFAR10)
     check_message(str(err.value), [d / "batches.meta"])
 
 

@@ -1,13 +1,11 @@
-"""Everything the project knows about each data set, in one place.
-
-The rest of the code asks a :class:`DatasetSpec` (``spec("mnist")``) instead of
-branching on the name: its files, its image shape, its class names as the files
-spell them, its full sizes and how its pixels become network inputs. Display text
-(Chinese class names) is not here: it belongs to the products stage.
+"""Everything the project knows about each data set, in one place: the rest of the
+code asks a :class:`DatasetSpec` (``spec("mnist")``) instead of branching on the name.
+Display text (Chinese class names) belongs to the products stage.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -24,8 +22,7 @@ class DatasetSpec:
     meta_files: tuple[str, ...]  # read but not split (CIFAR's batches.meta)
     image_shape: tuple[int, ...]  # one image as stored: (28, 28) or (3, 32, 32)
     classes_en: tuple[str, ...]  # as the data set's own files name them
-    full_train: int  # the full set's sizes, to tell a subset from the real thing
-    full_test: int
+    full_train: int  # the full set's size, to tell a subset from the real thing
     # Network input = pixel / 255 - centre. MNIST stays in [0, 1] so z = b + sum(w x)
     # reads as "ink times weight" (the browser pages feed the same scale). CIFAR-10 is
     # centred to [-0.5, 0.5]: with all-positive colour inputs every weight would fight
@@ -35,10 +32,7 @@ class DatasetSpec:
 
     @property
     def n_inputs(self) -> int:
-        n = 1
-        for d in self.image_shape:
-            n *= d
-        return n
+        return math.prod(self.image_shape)
 
     @property
     def colour(self) -> bool:
@@ -56,7 +50,7 @@ MNIST = DatasetSpec(
     test_files=("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
     meta_files=(), image_shape=(28, 28),
     classes_en=tuple(str(d) for d in range(10)),
-    full_train=60000, full_test=10000, centre=0.0,
+    full_train=60000, centre=0.0,
     layout="MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte",
 )
 
@@ -66,7 +60,7 @@ CIFAR10 = DatasetSpec(
     test_files=("test_batch",), meta_files=("batches.meta",), image_shape=(3, 32, 32),
     classes_en=("airplane", "automobile", "bird", "cat", "deer",
                 "dog", "frog", "horse", "ship", "truck"),
-    full_train=50000, full_test=10000, centre=0.5,
+    full_train=50000, centre=0.5,
     layout="cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}",
 )
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-from looking_inside.cache import sha256_file
+from looking_inside.cache import atomic_write_bytes, sha256_file
 from looking_inside.config import ENV_DATA, Settings
 from looking_inside.data.datasets import spec
 from looking_inside.errors import BuildError
@@ -24,9 +23,9 @@ SMALL_FILE = 1 << 16
 RACY_NS = 2_000_000_000
 
 
-def source_files(root: Path, dataset: str) -> list[Path]:
-    """The files a data set is read from, in a fixed order."""
-    return spec(dataset).source_files(root)
+def unreadable(path: Path, exc: Exception) -> BuildError:
+    return BuildError(f"{path}: cannot read ({exc}); put the real file there, or delete it "
+                      "and download again")
 
 
 def missing_error(root: Path, dataset: str, missing: list[Path], why: str) -> BuildError:
@@ -41,39 +40,29 @@ def missing_error(root: Path, dataset: str, missing: list[Path], why: str) -> Bu
     )
 
 
-def stat_identity(st: os.stat_result) -> list[int]:
-    """What must stay the same for a recorded hash to be trusted.
-
-    Size and mtime alone can be faked (edit in place, then restore the mtime with
-    ``touch -r``); the inode change time cannot be set from user space and moves on
-    every write, and device + inode catch a file replaced by another.
-    """
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
-
-
 def fingerprint(settings: Settings, dataset: str) -> str:
     """A hash of the data set's source files, memoised by their stat in the cache.
 
     Hashing 200 MB on every build would cost more than the whole warm build, so a
-    large file whose stat identity (see ``stat_identity``) is unchanged reuses its recorded
-    hash, as git does; small files are always hashed.
+    large file whose stat is unchanged reuses its recorded hash, as git does; small
+    files are always hashed. Size and mtime alone can be faked (edit in place, then
+    restore the mtime with ``touch -r``); the inode change time cannot be set from user
+    space and moves on every write, and device + inode catch a file replaced by another.
     """
-    files = source_files(settings.data_root, dataset)
     memo_path = settings.cache_dir / "data-hashes.json"
-    try:
-        memo: dict[str, Any] = json.loads(memo_path.read_text())
-        if not isinstance(memo, dict):
-            memo = {}
-    except (OSError, ValueError):
+    memo: Any = {}
+    with contextlib.suppress(OSError, ValueError):
+        memo = json.loads(memo_path.read_text())
+    if not isinstance(memo, dict):
         memo = {}
     h = hashlib.sha256(dataset.encode())
     changed = False
-    for p in files:
+    for p in spec(dataset).source_files(settings.data_root):
         try:
             st = p.stat()
         except OSError as exc:
             raise missing_error(settings.data_root, dataset, [p], str(exc)) from exc
-        ident = stat_identity(st)
+        ident = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
         entry = memo.get(str(p))
         if st.st_size > SMALL_FILE and isinstance(entry, dict) and entry.get("stat") == ident \
                 and isinstance(entry.get("sha256"), str):
@@ -82,9 +71,7 @@ def fingerprint(settings: Settings, dataset: str) -> str:
             try:
                 digest = sha256_file(p, follow=True)
             except (OSError, ValueError) as exc:
-                raise BuildError(f"{p}: cannot be read as a data file ({exc}); fix: put "
-                                 "the real file there, or delete it to download it "
-                                 "again") from exc
+                raise unreadable(p, exc) from exc
             # A file changed within the timestamps' granularity of our stat can change
             # again without moving them ("racy git"): trust a stat only once it is old.
             settled = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_NS
@@ -93,8 +80,6 @@ def fingerprint(settings: Settings, dataset: str) -> str:
                 changed = True
         h.update(p.name.encode() + b"\0" + digest.encode())
     if changed:
-        from looking_inside.cache import atomic_write_bytes
-
         # The memo only saves time; an unwritable cache is reported elsewhere.
         with contextlib.suppress(OSError):
             atomic_write_bytes(memo_path, json.dumps(memo, indent=1, sort_keys=True).encode())

@@ -1,13 +1,11 @@
 """A whole data set into memory: downloaded where allowed, identified, read.
 
-Reading is ``readers``' numpy-only code, always: torchvision is used only to
-download, through its download helpers and the URLs and checksums its dataset
-classes declare, never by constructing its datasets (those would read files we never
-checked, such as ``MNIST/processed``, unpickle CIFAR with plain pickle, and refuse
-CIFAR-10 subsets). A download goes into a private temp folder that is moved into
-place only when complete, so an interrupted or tampered download leaves nothing
-half-written behind; the folder of a download whose process was killed is removed
-by the next one.
+torchvision only downloads (its helpers, with the URLs and checksums its dataset classes
+declare); its datasets are never constructed: they would read files we never checked
+(``MNIST/processed``), unpickle CIFAR with plain pickle, and refuse CIFAR-10 subsets.
+A download goes into a private temp folder moved into place only when complete, so an
+interrupted or tampered one leaves nothing half-written; the folder of a download
+whose process was killed is removed by the next one.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from pathlib import Path
 
 from looking_inside.config import Settings
 from looking_inside.data.datasets import Dataset, spec
-from looking_inside.data.files import fingerprint, missing_error, source_files
+from looking_inside.data.files import fingerprint, missing_error
 from looking_inside.data.readers import Split, read_splits
 from looking_inside.errors import BuildError
 
@@ -60,48 +58,45 @@ def _download(dataset: Dataset, into: Path) -> None:
     """The official archives into ``into``, checked against torchvision's md5s, every
     socket read bounded by ``NETWORK_TIMEOUT`` (torchvision's ``urlopen`` takes the
     default, set for this process while it downloads)."""
-    before = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(NETWORK_TIMEOUT)
-    try:
-        _fetch(dataset, into)
-    finally:
-        socket.setdefaulttimeout(before)
-
-
-def _fetch(dataset: Dataset, into: Path) -> None:
     import torchvision.datasets as tvd
     from torchvision.datasets.utils import download_and_extract_archive
 
-    if dataset == "mnist":
-        raw = into / "MNIST" / "raw"
-        for filename, md5 in tvd.MNIST.resources:
-            errors = []
-            for mirror in tvd.MNIST.mirrors:
-                try:
-                    download_and_extract_archive(f"{mirror}{filename}", download_root=raw,
-                                                 filename=filename, md5=md5)
-                    break
-                except Exception as exc:  # noqa: BLE001 - try the next mirror
-                    errors.append(f"{mirror}: {str(exc)[:60]}")
-            else:
-                raise RuntimeError(f"{filename}: " + "; ".join(errors))
-    else:
-        try:
-            download_and_extract_archive(tvd.CIFAR10.url, download_root=into,
-                                         filename=tvd.CIFAR10.filename,
-                                         md5=tvd.CIFAR10.tgz_md5)
-        except Exception as exc:  # noqa: BLE001 - name the mirror
-            raise RuntimeError(f"{tvd.CIFAR10.url}: {str(exc)[:60]}") from None
+    before = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(NETWORK_TIMEOUT)
+    try:
+        if dataset == "mnist":
+            for filename, md5 in tvd.MNIST.resources:
+                errors = []
+                for mirror in tvd.MNIST.mirrors:
+                    try:
+                        download_and_extract_archive(f"{mirror}{filename}", filename=filename,
+                                                     download_root=into / "MNIST" / "raw",
+                                                     md5=md5)
+                        break
+                    except Exception as exc:  # noqa: BLE001 - try the next mirror
+                        errors.append(f"{mirror}: {str(exc)[:60]}")
+                else:
+                    raise RuntimeError(f"{filename}: " + "; ".join(errors))
+        else:
+            try:
+                download_and_extract_archive(tvd.CIFAR10.url, download_root=into,
+                                             filename=tvd.CIFAR10.filename,
+                                             md5=tvd.CIFAR10.tgz_md5)
+            except Exception as exc:  # noqa: BLE001 - name the mirror
+                raise RuntimeError(f"{tvd.CIFAR10.url}: {str(exc)[:60]}") from None
+    finally:
+        socket.setdefaulttimeout(before)
 
 
 def ensure_files(settings: Settings, dataset: Dataset) -> None:
     """Download with torchvision when files are missing and downloads are allowed."""
     root = settings.data_root
-    for p in source_files(root, dataset):
+    files = spec(dataset).source_files(root)
+    for p in files:
         if p.exists() and not p.is_file():  # a FIFO would block the first read for ever
             raise BuildError(f"{p}: not a regular file; fix: put the real file there, or "
                              "delete it to download it again")
-    missing = [p for p in source_files(root, dataset) if not p.is_file()]
+    missing = [p for p in files if not p.is_file()]
     if not missing:
         return
     if not settings.download:
@@ -119,11 +114,11 @@ def ensure_files(settings: Settings, dataset: Dataset) -> None:
         except Exception as exc:  # network and checksum errors come in many types
             why = " ".join(str(exc).split())[:200] or type(exc).__name__
             raise missing_error(root, dataset, missing, f"download failed: {why}") from None
-        fetched = source_files(tmp, dataset)
+        fetched = spec(dataset).source_files(tmp)
         absent = [p for p in fetched if not p.is_file()]
         if absent:
             raise missing_error(root, dataset, absent, "download finished without them")
-        for src, dst in zip(fetched, source_files(root, dataset), strict=True):
+        for src, dst in zip(fetched, files, strict=True):
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)
     finally:
@@ -141,13 +136,3 @@ def load(settings: Settings, dataset: Dataset) -> DataBundle:
     log.info("%s: %d train / %d test images from %s", dataset, len(train), len(test), root)
     return DataBundle(dataset=dataset, train=train, test=test, fingerprint=digest)
 
-
-def load_test(settings: Settings, dataset: Dataset) -> Split:
-    """The test split alone: all that figures and facts read. A figure edit then
-    skips reading the training images (at full scale, 50,000 CIFAR-10 images).
-    Its identity is the whole data set's ``fingerprint``, taken by the caller's key
-    before this reads."""
-    ensure_files(settings, dataset)
-    (test,) = read_splits(settings.data_root, spec(dataset), ("test",))
-    log.info("%s: %d test images from %s", dataset, len(test), settings.data_root)
-    return test

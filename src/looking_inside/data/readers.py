@@ -5,15 +5,12 @@ and rendering must never pay for importing torch. Every count, shape and label i
 checked against the file's size before anything is allocated, so a small hostile
 file cannot make a large allocation, and every problem is one ``BuildError`` line
 naming the file and the fix (never a traceback).
-
-CIFAR-10 batches are pickles, and unpickling is code execution: a restricted
-unpickler admits only what a batch contains (dicts, lists, strings, bytes, ints and
-plain numpy arrays backed by bytes that are really in the file).
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import pickletools
@@ -26,9 +23,11 @@ import numpy as np
 
 from looking_inside.cache import open_regular
 from looking_inside.data.datasets import CIFAR10, MNIST, DatasetSpec
+from looking_inside.data.files import unreadable
 from looking_inside.errors import BuildError
 
 REPLACE = "replace it with the original from the data set's download"
+AGAIN = "delete it and download again"
 # Opcodes a CIFAR-10 batch may hold. Each opcode makes at most one object, and a
 # 1-byte opcode can make an object of ~70 bytes (an empty list), so this bounds what
 # unpickling a file can allocate beyond its own bytes (~15 MB). A real batch holds
@@ -52,69 +51,46 @@ def short(value: Any, limit: int = 60) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
         # repr() of a huge int is slow, and refused past 4300 digits (a ValueError).
         return f"an int of {value.bit_length()} bits"
-    if isinstance(value, str | bytes | int | float | type(None)):
-        text = repr(value)
-    else:
-        text = f"a {type(value).__name__}"
+    plain = isinstance(value, str | bytes | int | float | type(None))
+    text = repr(value) if plain else f"a {type(value).__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def bad_file(path: Path, why: str, fix: str = REPLACE) -> BuildError:
+    return BuildError(f"{path}: {why}; {fix}")
 
 
 # --- MNIST ----------------------------------------------------------------
 
 def read_idx(path: Path, kind: str) -> np.ndarray:
     """An IDX file as uint8, ``(N, 28, 28)`` for ``kind="images"`` or ``(N,)`` labels."""
+    want_magic, header = (2051, 16) if kind == "images" else (2049, 8)
     try:
         with open_regular(path, follow=True) as f:
             size = os.fstat(f.fileno()).st_size
-            head = f.read(16)
-    except (OSError, ValueError) as exc:
-        raise BuildError(f"{path}: cannot read ({exc}); put the real file there, or "
-                         "delete it and download again") from exc
-    want_magic, header = (2051, 16) if kind == "images" else (2049, 8)
-    if len(head) < header:
-        raise BuildError(f"{path}: file is {size} bytes, shorter than an IDX header; "
-                         "delete it and download again")
-    magic, count = struct.unpack(">II", head[:8])
-    if magic != want_magic:
-        raise BuildError(
-            f"{path}: wrong magic number {magic} (IDX {kind} files start with {want_magic}); "
-            "not an MNIST file, or still gzip-compressed; delete it and download again"
-        )
-    item = 1
-    if kind == "images":
-        rows, cols = struct.unpack(">II", head[8:16])
-        if (rows, cols) != MNIST.image_shape:
-            raise BuildError(f"{path}: images are {rows}x{cols}, MNIST's are 28x28; "
-                             "delete it and download again")
-        item = rows * cols
-    if count == 0:
-        raise BuildError(f"{path}: header says the file holds no {kind}; "
-                         "delete it and download again")
-    expected = header + count * item
-    if size != expected:
-        raise BuildError(
-            f"{path}: header says {count} {kind} ({expected} bytes) but the file has {size} "
-            "bytes; it is truncated or corrupt. Delete it and download again"
-        )
-    try:
-        with open_regular(path, follow=True) as f:
-            f.seek(header)
-            buf = bytearray(count * item)
+            head = f.read(header)
+            if len(head) < header:
+                raise bad_file(path, f"file is {size} bytes, shorter than an IDX header", AGAIN)
+            magic, count = struct.unpack(">II", head[:8])
+            if magic != want_magic:
+                raise bad_file(path, f"wrong magic number {magic} (IDX {kind} files start with "
+                               f"{want_magic}); not an MNIST file, or still gzip-compressed", AGAIN)
+            shape = struct.unpack(">II", head[8:16]) if kind == "images" else ()
+            if kind == "images" and shape != MNIST.image_shape:
+                raise bad_file(path, f"images are {shape[0]}x{shape[1]}, MNIST's are 28x28", AGAIN)
+            if count == 0:
+                raise bad_file(path, f"header says the file holds no {kind}", AGAIN)
+            n = count * math.prod(shape)
+            if size != header + n:
+                raise bad_file(path, f"header says {count} {kind} ({header + n} bytes) but the "
+                               f"file has {size} bytes; it is truncated or corrupt", AGAIN)
+            buf = bytearray(n)
             got = f.readinto(buf)
-        data = np.frombuffer(buf, dtype=np.uint8)[:got]
     except (OSError, ValueError) as exc:
-        raise BuildError(f"{path}: cannot read ({exc})") from exc
-    if data.size != count * item:  # the file changed under us
+        raise unreadable(path, exc) from exc
+    if got != n:  # the file changed under us
         raise BuildError(f"{path}: changed while it was read; run the build again")
-    return data.reshape(count, *MNIST.image_shape) if kind == "images" else data
-
-
-def _checked_labels(path: Path, labels: np.ndarray) -> np.ndarray:
-    if labels.size and int(labels.max()) > 9:
-        bad = int(np.flatnonzero(labels > 9)[0])
-        raise BuildError(f"{path}: label {int(labels[bad])} at position {bad} is outside "
-                         f"0-9; {REPLACE}")
-    return labels.astype(np.int64)
+    return np.frombuffer(buf, dtype=np.uint8).reshape(count, *shape)
 
 
 def read_mnist_split(root: Path, split: str) -> Split:
@@ -123,11 +99,13 @@ def read_mnist_split(root: Path, split: str) -> Split:
     images = read_idx(img_path, "images")
     labels = read_idx(lbl_path, "labels")
     if len(images) != len(labels):
-        raise BuildError(
-            f"MNIST {split}: {img_path} holds {len(images)} images but {lbl_path} "
-            f"holds {len(labels)} labels; the two files must come from the same download"
-        )
-    return Split(images=images, labels=_checked_labels(lbl_path, labels))
+        raise BuildError(f"MNIST {split}: {img_path} holds {len(images)} images but {lbl_path} "
+                         f"holds {len(labels)} labels; the two files must come from the same "
+                         "download")
+    if labels.max() > 9:
+        bad = int(np.flatnonzero(labels > 9)[0])
+        raise bad_file(lbl_path, f"label {labels[bad]} at position {bad} is outside 0-9")
+    return Split(images=images, labels=labels.astype(np.int64))
 
 
 # --- CIFAR-10 -------------------------------------------------------------
@@ -157,7 +135,8 @@ def _safe_dtype(spec: Any, *args: Any) -> np.dtype:
 
 
 class CifarUnpickler(pickle.Unpickler):
-    """Admits dicts, lists, strings, bytes, ints and plain numpy arrays, nothing else.
+    """CIFAR-10 batches are pickles, and unpickling is code execution: this admits
+    dicts, lists, strings, bytes, ints and plain numpy arrays, nothing else.
 
     Any other global (``os.system``, ``builtins.eval``, ...) raises before it can be
     called, so a hostile batch cannot run code. All the arrays together may declare
@@ -168,7 +147,6 @@ class CifarUnpickler(pickle.Unpickler):
     def __init__(self, file: io.BytesIO, budget: int) -> None:
         super().__init__(file, encoding="latin1")
         self.budget = budget  # bytes all arrays together may still take: the file's size
-        self.size = budget
 
     def _reconstruct(self, cls: Any, shape: Any, dtype_code: Any) -> np.ndarray:
         if cls is not np.ndarray:
@@ -177,17 +155,14 @@ class CifarUnpickler(pickle.Unpickler):
                 not all(isinstance(d, int) and d >= 0 for d in shape):
             raise pickle.UnpicklingError(f"refused array shape {short(shape)}")
         dt = _safe_dtype(dtype_code)
-        n = 1
-        for d in shape:
-            n *= d
-        if n * dt.itemsize > self.budget:
-            raise pickle.UnpicklingError(
-                f"arrays declare more bytes than the file's {self.size}")
-        self.budget -= n * dt.itemsize
+        nbytes = math.prod(shape) * dt.itemsize
+        if nbytes > self.budget:
+            raise pickle.UnpicklingError("arrays declare more bytes than the file holds")
+        self.budget -= nbytes
         return np.ndarray.__new__(np.ndarray, shape, dt)
 
     def find_class(self, module: str, name: str) -> Any:
-        allowed = {
+        found = {
             ("numpy.core.multiarray", "_reconstruct"): self._reconstruct,
             ("numpy._core.multiarray", "_reconstruct"): self._reconstruct,
             ("numpy", "ndarray"): np.ndarray,
@@ -195,13 +170,11 @@ class CifarUnpickler(pickle.Unpickler):
             ("_codecs", "encode"): _latin1_encode,
             ("__builtin__", "bytes"): _empty_bytes,
             ("builtins", "bytes"): _empty_bytes,
-        }
-        try:
-            return allowed[(module, name)]
-        except KeyError:
+        }.get((module, name))
+        if found is None:
             raise pickle.UnpicklingError(
-                f"refused global {module[:40]}.{name[:40]}: a CIFAR-10 batch never contains it"
-            ) from None
+                f"refused global {module[:40]}.{name[:40]}: a CIFAR-10 batch never contains it")
+        return found
 
 
 def read_cifar_batch(path: Path) -> dict[str, Any]:
@@ -210,8 +183,7 @@ def read_cifar_batch(path: Path) -> dict[str, Any]:
         with open_regular(path, follow=True) as f:
             raw = f.read()
     except (OSError, ValueError) as exc:
-        raise BuildError(f"{path}: cannot read ({exc}); put the real file there, or "
-                         "delete it and download again") from exc
+        raise unreadable(path, exc) from exc
     try:
         # Count first: unpickling cannot be stopped midway by a budget of objects.
         for n, _ in enumerate(pickletools.genops(raw)):
@@ -220,53 +192,37 @@ def read_cifar_batch(path: Path) -> dict[str, Any]:
         obj = CifarUnpickler(io.BytesIO(raw), budget=len(raw)).load()
     except Exception as exc:  # any malformed pickle; the message is bounded below
         why = " ".join(str(exc).split())[:70] or type(exc).__name__
-        raise BuildError(f"{path}: not a valid CIFAR-10 batch ({why}); nothing in it ran; "
-                         + REPLACE) from None
+        raise bad_file(path, f"not a valid CIFAR-10 batch ({why}); nothing in it ran") from None
     if not isinstance(obj, dict):
-        raise BuildError(f"{path}: expected a dict, found {short(obj)}; {REPLACE}")
+        raise bad_file(path, f"expected a dict, found {short(obj)}")
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
 def _cifar_labels(path: Path, lab: Any, n: int) -> np.ndarray:
     if not isinstance(lab, list):
-        raise BuildError(f"{path}: 'labels' must be a list of ints, found {short(lab)}; "
-                         + REPLACE)
+        raise bad_file(path, f"'labels' must be a list of ints, found {short(lab)}")
     if len(lab) != n:
-        raise BuildError(f"{path}: {n} images but {len(lab)} labels; {REPLACE}")
+        raise bad_file(path, f"{n} images but {len(lab)} labels")
     for i, v in enumerate(lab):
         if type(v) is not int or not 0 <= v <= 9:
-            raise BuildError(f"{path}: label {short(v)} at position {i} is not an int in "
-                             f"0-9; {REPLACE}")
+            raise bad_file(path, f"label {short(v)} at position {i} is not an int in 0-9")
     return np.asarray(lab, dtype=np.int64)
 
 
-def _cifar_split(paths: list[Path]) -> Split:
+def _cifar_split(root: Path, split: str) -> Split:
     images, labels = [], []
-    for p in paths:
+    for f in CIFAR10.train_files if split == "train" else CIFAR10.test_files:
+        p = root / CIFAR10.folder / f
         batch = read_cifar_batch(p)
         data = batch.get("data")
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
                 or data.shape[1] != CIFAR10.n_inputs:
-            raise BuildError(f"{p}: 'data' must be a uint8 array of shape (N, 3072); "
-                             + REPLACE)
+            raise bad_file(p, "'data' must be a uint8 array of shape (N, 3072)")
         if data.shape[0] == 0:
-            raise BuildError(f"{p}: the batch holds no images; {REPLACE}")
+            raise bad_file(p, "the batch holds no images")
         labels.append(_cifar_labels(p, batch.get("labels"), data.shape[0]))
         images.append(data.reshape(-1, *CIFAR10.image_shape))
     return Split(images=np.concatenate(images), labels=np.concatenate(labels))
-
-
-def read_cifar(root: Path, splits: tuple[str, ...] = ("train", "test")) -> tuple[Split, ...]:
-    d = root / CIFAR10.folder
-    meta_path = d / CIFAR10.meta_files[0]
-    meta = read_cifar_batch(meta_path)
-    names = meta.get("label_names")
-    if not isinstance(names, list) or len(names) != len(CIFAR10.classes_en) or \
-            tuple(names) != CIFAR10.classes_en:
-        raise BuildError(f"{meta_path}: label_names are not CIFAR-10's ten classes "
-                         f"({short(names)}); {REPLACE}")
-    return tuple(_cifar_split([d / f for f in (CIFAR10.train_files if s == "train"
-                                               else CIFAR10.test_files)]) for s in splits)
 
 
 def read_splits(root: Path, dataset: DatasetSpec, splits: tuple[str, ...] = ("train", "test")
@@ -274,4 +230,8 @@ def read_splits(root: Path, dataset: DatasetSpec, splits: tuple[str, ...] = ("tr
     """The named splits of a data set (by default train, test) from its files."""
     if dataset.name == "mnist":
         return tuple(read_mnist_split(root, s) for s in splits)
-    return read_cifar(root, splits)
+    meta_path = root / CIFAR10.folder / CIFAR10.meta_files[0]
+    names = read_cifar_batch(meta_path).get("label_names")
+    if not isinstance(names, list) or tuple(names) != CIFAR10.classes_en:
+        raise bad_file(meta_path, f"label_names are not CIFAR-10's ten classes ({short(names)})")
+    return tuple(_cifar_split(root, s) for s in splits)

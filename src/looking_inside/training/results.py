@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from looking_inside.cache import open_regular, versions
+from looking_inside.cache import open_regular
 from looking_inside.config import Experiment
 
 if TYPE_CHECKING:
@@ -49,12 +49,6 @@ def read_info(path: Path, exp: Experiment) -> dict[str, Any]:
         if not ok(meta.get(name)):
             raise ValueError(f"{path.name}: bad {name} {str(meta.get(name))[:40]!r}")
     return {name: meta[name] for name in INFO_FIELDS}
-
-
-
-
-def library_versions() -> dict[str, str]:
-    return versions("torch", "torchvision", "numpy", "matplotlib", "mkdocs", "mkdocs-material")
 
 
 @dataclass(frozen=True)
@@ -95,17 +89,13 @@ class Results:
 
     def info(self) -> dict[str, Any]:
         """The summary kept in the cache stamp: enough for a warm build's reports."""
-        return {"test_accuracy": self.test_accuracy, "train_accuracy": self.train_accuracy,
-                "train_seconds": self.train_seconds,
-                "n_train": self.n_train, "n_test": self.n_test, "device": self.device}
+        return {name: getattr(self, name) for name in INFO_FIELDS}
 
     def to_files(self) -> dict[str, bytes]:
         import numpy as np
 
-        arrays: dict[str, np.ndarray] = {
-            "test_labels": self.test_labels, "test_probs": self.test_probs,
-            "confusion": self.confusion,
-        }
+        arrays: dict[str, np.ndarray] = {"test_labels": self.test_labels,
+                                         "test_probs": self.test_probs, "confusion": self.confusion}
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             arrays[f"weight{i}"], arrays[f"bias{i}"] = w, b
         for k, v in self.history.items():
@@ -119,67 +109,47 @@ class Results:
                 arrays[f"snapshot_weight{i}"] = w
         buf = io.BytesIO()
         np.savez(buf, **arrays)  # type: ignore[arg-type]
-        meta = {
-            "experiment": self.experiment.as_dict(), "layers": len(self.weights),
-            "test_accuracy": self.test_accuracy, "train_accuracy": self.train_accuracy,
-            "train_seconds": self.train_seconds,
-            "n_train": self.n_train, "n_test": self.n_test,
-            "data_fingerprint": self.data_fingerprint, "device": self.device,
-            "versions": self.versions,
-        }
+        meta = {"experiment": self.experiment.as_dict(), **self.info(),
+                "data_fingerprint": self.data_fingerprint, "versions": self.versions}
         return {ARRAYS: buf.getvalue(), META: json.dumps(meta, indent=1).encode()}
 
     @classmethod
     def from_folder(cls, folder: Path, experiment: Experiment) -> Results:
         """Read an entry back; anything missing or malformed is a ValueError."""
         try:
-            return cls._read(folder, experiment)
-        except ValueError:
-            raise
+            info = read_info(folder / META, experiment)  # the fields quoted, checked
+            with open_regular(folder / META, limit=1 << 16) as f:
+                meta: dict[str, Any] = json.loads(f.read())
+            a = _arrays(folder / ARRAYS)
+            shapes = experiment.layer_shapes
+            weights = tuple(a[f"weight{i}"] for i in range(len(shapes)))
+            biases = tuple(a[f"bias{i}"] for i in range(len(shapes)))
+            for i, (w, b, shape) in enumerate(zip(weights, biases, shapes, strict=True)):
+                if w.shape != shape or b.shape != shape[:1]:
+                    raise ValueError(f"layer {i} has shape {w.shape}")
+            labels, probs, hidden = a["test_labels"], a["test_probs"], a.get("hidden")
+            n_test = info["n_test"]
+            if labels.shape != (n_test,) or probs.shape != (n_test, 10) or \
+                    a["confusion"].shape != (10, 10) or labels.min() < 0 or labels.max() > 9:
+                raise ValueError("test arrays have the wrong shapes")
+            units = experiment.hidden[0] if experiment.hidden and not experiment.conv else None
+            if (hidden is None) != (units is None) or \
+                    (hidden is not None and hidden.shape != (n_test, units)):
+                raise ValueError("hidden activations have the wrong shape")
+            history = {k[len("history_"):]: v for k, v in a.items() if k.startswith("history_")}
+            if any(v.shape != (experiment.epochs,) for v in history.values()):
+                raise ValueError("history arrays have the wrong shape")
+            return cls(
+                experiment=experiment, weights=weights, biases=biases, history=history,
+                snapshots=_read_snapshots(a, experiment),
+                test_labels=labels, test_probs=probs, hidden=hidden, confusion=a["confusion"],
+                data_fingerprint=str(meta["data_fingerprint"]), versions=dict(meta["versions"]),
+                **info,
+            )
+
         except (OSError, KeyError, TypeError, IndexError, AttributeError, EOFError,
                 zipfile.BadZipFile) as exc:
             raise ValueError(f"{type(exc).__name__}: {str(exc)[:80]}") from None
-
-    @classmethod
-    def _read(cls, folder: Path, experiment: Experiment) -> Results:
-        info = read_info(folder / META, experiment)  # the fields quoted, checked
-        with open_regular(folder / META, limit=1 << 16) as f:
-            meta: dict[str, Any] = json.loads(f.read())
-        a = _arrays(folder / ARRAYS)
-        n = int(meta["layers"])
-        shapes = experiment.layer_shapes
-        if n != len(shapes):
-            raise ValueError(f"{n} layers recorded, the experiment has {len(shapes)}")
-        weights = tuple(a[f"weight{i}"] for i in range(n))
-        biases = tuple(a[f"bias{i}"] for i in range(n))
-        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            if w.shape != shapes[i] or b.shape != (shapes[i][0],):
-                raise ValueError(f"layer {i} has shape {w.shape}")
-        labels, probs, hidden = a["test_labels"], a["test_probs"], a.get("hidden")
-        n_test = info["n_test"]
-        if labels.shape != (n_test,) or probs.shape != (n_test, 10) or \
-                a["confusion"].shape != (10, 10) or labels.min() < 0 or labels.max() > 9:
-            raise ValueError("test arrays have the wrong shapes")
-        units = experiment.hidden[0] if experiment.hidden and not experiment.conv else None
-        if (hidden is None) != (units is None) or \
-                (hidden is not None and hidden.shape != (n_test, units)):
-            raise ValueError("hidden activations have the wrong shape")
-        if any(v.shape != (experiment.epochs,) for k, v in a.items() if k.startswith("history_")):
-            raise ValueError("history arrays have the wrong shape")
-        return cls(
-            experiment=experiment, weights=weights, biases=biases,
-            snapshots=_read_snapshots(a, experiment, [w.shape for w in weights]),
-            history={k[len("history_"):]: v for k, v in a.items() if k.startswith("history_")},
-            test_labels=labels, test_probs=probs,
-            hidden=hidden, confusion=a["confusion"],
-            test_accuracy=float(meta["test_accuracy"]),
-            train_seconds=float(meta["train_seconds"]),
-            n_train=int(meta["n_train"]), n_test=int(meta["n_test"]),
-            data_fingerprint=str(meta["data_fingerprint"]), device=str(meta["device"]),
-            versions=dict(meta["versions"]),
-            train_accuracy=float(meta["train_accuracy"]),
-        )
-
 
 def _arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array of an .npz, each member's header checked before anything is read:
@@ -204,8 +174,7 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
             return {k: npz[k] for k in npz.files}
 
 
-def _read_snapshots(a: dict[str, np.ndarray], experiment: Experiment,
-                    shapes: list[tuple[int, ...]]) -> Snapshots | None:
+def _read_snapshots(a: dict[str, np.ndarray], experiment: Experiment) -> Snapshots | None:
     import numpy as np
 
     if experiment.snapshots == 0:
@@ -215,6 +184,7 @@ def _read_snapshots(a: dict[str, np.ndarray], experiment: Experiment,
     if s < 2 or acc.shape != (s,) or steps[0] != 0 or np.any(np.diff(steps) <= 0) \
             or np.any((acc < 0) | (acc > 1)):
         raise ValueError("snapshot steps or accuracies are malformed")
+    shapes = experiment.layer_shapes
     weights = tuple(a[f"snapshot_weight{i}"] for i in range(len(shapes)))
     for i, (w, shape) in enumerate(zip(weights, shapes, strict=True)):
         if w.shape != (s, *shape):

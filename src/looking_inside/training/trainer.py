@@ -11,16 +11,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from looking_inside.cache import versions
 from looking_inside.config import Device, Experiment
 from looking_inside.data.load import DataBundle
 from looking_inside.errors import BuildError
-from looking_inside.training.models import (
-    build_model,
-    hidden_split,
-    preprocess,
-    weighted_layers,
-)
-from looking_inside.training.results import Results, Snapshots, library_versions
+from looking_inside.training.models import build_model, hidden_split, preprocess, weighted_layers
+from looking_inside.training.results import Results, Snapshots
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.training")
 
@@ -32,14 +28,10 @@ def resolve_device(requested: Device) -> torch.device:
     """``auto`` uses CUDA when present; ``cuda`` insists on it."""
     has_cuda = torch.cuda.is_available()
     if requested == "cuda" and not has_cuda:
-        raise BuildError(
-            "LOOKING_INSIDE_DEVICE=cuda, but CUDA is not available "
-            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}). "
-            "Fix: set LOOKING_INSIDE_DEVICE=auto to fall back to the CPU, or =cpu"
-        )
+        raise BuildError("LOOKING_INSIDE_DEVICE=cuda, but CUDA is not available (torch "
+                         f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}). "
+                         "Fix: set LOOKING_INSIDE_DEVICE=auto to fall back to the CPU, or =cpu")
     if requested == "cpu" or not has_cuda:
-        if requested == "auto":
-            log.debug("CUDA not available; training on the CPU")
         return torch.device("cpu")
     # cuBLAS is only deterministic with a fixed workspace; must be set before first use.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -47,9 +39,8 @@ def resolve_device(requested: Device) -> torch.device:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
-              chunk: int = 512, split: int | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor | None, float]:
+def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, split: int | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor | None, float]:
     """Softmax probabilities, the activations after ``model[:split]`` (the first
     hidden layer's, see ``models.hidden_split``; None without a split), accuracy.
 
@@ -57,19 +48,14 @@ def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
     (the test set runs through the model at every epoch); the perceptrons' GEMMs are
     as fast either way."""
     probs, hidden = [], []
-    has_hidden = split is not None
-    for i in range(0, x.shape[0], chunk):
-        xb = x[i:i + chunk]
-        if has_hidden:
-            h = model[:split](xb)  # (B, H) after the activation
-            hidden.append(h)
-            logits = model[split:](h)
-        else:
-            logits = model(xb)
-        probs.append(torch.softmax(logits, dim=1))
+    for xb in x.split(512):
+        if split is not None:
+            xb = model[:split](xb)  # (B, H) after the activation
+            hidden.append(xb)
+        probs.append(torch.softmax(model[split:](xb), dim=1))  # the whole model without split
     p = torch.cat(probs)
     acc = (p.argmax(1) == y).float().mean().item()
-    return p, (torch.cat(hidden) if has_hidden else None), acc
+    return p, (torch.cat(hidden) if hidden else None), acc
 
 
 def make_optimizer(exp: Experiment, model: nn.Module) -> torch.optim.Optimizer:
@@ -83,10 +69,8 @@ def make_optimizer(exp: Experiment, model: nn.Module) -> torch.optim.Optimizer:
 
 
 def snapshot_steps(total: int, count: int) -> np.ndarray:
-    """``count`` step numbers from 0 (initialisation) to ``total``, log-spaced.
-
-    Fewer when ``total`` is too small for that many distinct steps.
-    """
+    """``count`` log-spaced step numbers from 0 (initialisation) to ``total``; fewer
+    when ``total`` is too small for that many distinct steps."""
     if count < 2:
         return np.zeros(0, dtype=np.int64)
     steps = np.rint(np.geomspace(1, max(total, 1), count - 1)).astype(np.int64)
@@ -100,7 +84,6 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
     """One pass over ``(x, y)`` in a random order; summed loss and correct count."""
     device = x.device
     n = x.shape[0]
-    loss_fn = nn.CrossEntropyLoss()
     model.train()
     perm = torch.randperm(n, generator=gen).to(device)
     total_loss = torch.zeros((), device=device)
@@ -111,7 +94,7 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
         # general path, several times slower for a batch's rows.
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)  # (B, D), (B,)
         logits = model(xb)
-        loss = loss_fn(logits, yb)
+        loss = nn.functional.cross_entropy(logits, yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -145,7 +128,7 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     model = build_model(exp).to(device)
     opt = make_optimizer(exp, model)
     n = x_train.shape[0]
-    history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "test_accuracy": []}
+    history: list[dict[str, float]] = []  # per epoch
 
     layers = weighted_layers(model)
     steps_per_epoch = -(-n // exp.batch_size)
@@ -153,22 +136,17 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     snaps: list[tuple[int, float, list[np.ndarray]]] = []
     step = 0
 
-    def record() -> None:
-        # Reads weights and runs the test set under no_grad: no gradient, optimiser
-        # state or random number is touched, so the run is the same without it.
-        _, _, acc = evaluate(model, x_test, y_test)
-        snaps.append((step, acc, [m.weight.detach().cpu().numpy().copy() for m in layers]))
-        model.train()
-
-    def on_step() -> None:
+    def on_step(steps: int = 1) -> None:
         nonlocal step
-        step += 1
+        step += steps
         if len(snaps) < len(wanted) and step == wanted[len(snaps)]:
-            record()
+            # Reads weights and runs the test set under no_grad: no gradient, optimiser
+            # state or random number is touched, so the run is the same without it.
+            _, _, acc = evaluate(model, x_test, y_test)
+            snaps.append((step, acc, [m.weight.detach().cpu().numpy().copy() for m in layers]))
 
-    if len(wanted):
-        model.eval()
-        record()
+    model.eval()
+    on_step(0)  # the initialisation's snapshot
     start = time.perf_counter()
     for epoch in range(exp.epochs):
         total_loss, correct = train_epoch(model, opt, x_train, y_train, exp.batch_size, gen,
@@ -177,8 +155,7 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
         _, _, test_acc = evaluate(model, x_test, y_test)
         metrics = {"loss": total_loss.item() / n, "train_accuracy": correct.item() / n,
                    "test_accuracy": test_acc}
-        for k, v in metrics.items():
-            history[k].append(v)
+        history.append(metrics)
         log.info("%s: epoch %d/%d  loss %.4f  train %.3f  test %.3f", exp.name, epoch + 1,
                  exp.epochs, metrics["loss"], metrics["train_accuracy"], test_acc)
         if on_epoch:
@@ -189,19 +166,17 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     # The final model on the training images (the per-epoch figure is a running
     # average while the weights still move): train minus test is the overfitting.
     _, _, train_acc = evaluate(model, x_train, y_train)
-    layers = weighted_layers(model)
-    labels = data.test.labels
+    labels = data.test.labels.astype(np.int64)
     preds = probs.argmax(1).cpu().numpy()
-    confusion = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(confusion, (labels, preds), 1)
+    confusion = np.bincount(labels * 10 + preds, minlength=100).reshape(10, 10)
     return Results(
         experiment=exp,
         weights=tuple(layer.weight.detach().cpu().numpy().copy() for layer in layers),
         # build_model gives every layer a bias; Conv2d's type just allows None.
         biases=tuple(layer.bias.detach().cpu().numpy().copy()  # type: ignore[union-attr]
                      for layer in layers),
-        history={k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
-        test_labels=labels.astype(np.int64),
+        history={k: np.array([m[k] for m in history], dtype=np.float64) for k in history[0]},
+        test_labels=labels,
         test_probs=probs.cpu().numpy().astype(np.float32),
         hidden=None if hidden is None else hidden.cpu().numpy().astype(np.float32),
         confusion=confusion,
@@ -209,12 +184,9 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
             steps=np.array([s[0] for s in snaps], dtype=np.int64),
             test_accuracy=np.array([s[1] for s in snaps], dtype=np.float64),
             weights=tuple(np.stack([s[2][i] for s in snaps]) for i in range(len(layers)))),
-        test_accuracy=float(test_acc),
-        train_seconds=seconds,
-        train_accuracy=float(train_acc),
-        n_train=len(data.train),
-        n_test=len(data.test),
-        data_fingerprint=data.fingerprint,
+        test_accuracy=test_acc, train_accuracy=train_acc, train_seconds=seconds,
+        n_train=len(data.train), n_test=len(data.test), data_fingerprint=data.fingerprint,
         device=device.type,
-        versions=library_versions(),
+        versions=versions("torch", "torchvision", "numpy", "matplotlib", "mkdocs",
+                          "mkdocs-material"),
     )
