@@ -64,9 +64,7 @@ class Manifest:
     made: list[str] = field(default_factory=list)  # products made (not from the cache)
 
     def to_json(self) -> dict[str, Any]:
-        return {"figures": self.figures, "facts": self.facts, "experiments": self.experiments,
-                "exports": self.exports, "versions": self.versions, "data": self.data,
-                "repaired": self.repaired}
+        return {k: v for k, v in vars(self).items() if k != "made"}
 
     @classmethod
     def read(cls, out: Path) -> Manifest:
@@ -79,11 +77,11 @@ class Manifest:
                              f"`python -m looking_inside generate --out {out}`") from exc
 
 
-def check_files(p: Product) -> Callable[[Mapping[str, str], Mapping[str, Any]], None]:
+def check_files(p: Product) -> Callable[[Mapping[str, str]], None]:
     """A check for ``Cache.get``: an entry holds exactly the files of its kind, each
     named after its product, so no entry can publish a page or shadow another's file."""
 
-    def check(files: Mapping[str, str], info: Mapping[str, Any]) -> None:
+    def check(files: Mapping[str, str]) -> None:
         if p.kind == "figure":
             s = next(s for s in FIGURES if s.name == p.name)
             ok = set(files) == {*s.images(), s.data_filename()}
@@ -106,15 +104,14 @@ class Build:
         self.cache = Cache(settings.cache_dir)
         self.pipeline = Pipeline(settings, self.cache)
         self.graph = Imports()
-        self.data_modules = set(folder_modules("data", known=self.graph.known))
+        self.data_modules = set(folder_modules("data"))
         self.products = products()
         self._digests: dict[str, str] = {}  # module -> its file's hash
         self.trained: set[str] = set()
 
     def key(self, p: Product) -> str:
         """The hash of everything that goes into ``p``: the files of its modules and of
-        every package module they import, the results it reads, the data it reads, and
-        its other inputs (font, library versions)."""
+        every package module they import, the results and data it reads, its params."""
         code = closure(p.code, self.graph)
         if p.datasets:  # it reads images: the code that reads them too
             code |= self.data_modules
@@ -139,24 +136,25 @@ class Build:
             raise BuildError(f"{out}: not empty, and not a folder this command made; "
                              "fix: give --out an empty or new folder")
         self._train([e for e in self.settings.experiments if self.pipeline.lookup(e) is None])
+        keys = {p.name: self.key(p) for p in self.products}
         entries: dict[str, Entry] = {}
         for p in self.products:
-            e = self.cache.get(p.kind, p.name, self.key(p), check_files(p))
+            e = self.cache.get(p.kind, p.name, keys[p.name], check_files(p))
             if e is not None:
                 entries[p.name] = e
         missing = [p for p in self.products if p.name not in entries]
         for p, files in self._make(missing):
-            entries[p.name] = self.cache.put(p.kind, p.name, self.key(p), files)
+            entries[p.name] = self.cache.put(p.kind, p.name, keys[p.name], files)
         for p in self.products:
-            self.cache.prune(p.kind, p.name, self.key(p))
+            self.cache.prune(p.kind, p.name, keys[p.name])
         for exp in self.settings.experiments:
             self.cache.prune("results", exp.name, self.pipeline.result_key(exp))
         manifest = self._manifest(entries)
         manifest.made = [p.name for p in missing]
-        where = {p.name: FIGURE_DIR if p.kind == "figure" else DATA_DIR for p in self.products}
-        _publish(out, {f"{where[p.name]}/{f}": entries[p.name].file(f)
-                       for p in self.products if p.kind != "facts"
-                       for f in entries[p.name].files}, manifest)
+        folder = {"figure": FIGURE_DIR, "export": DATA_DIR}  # facts: in the manifest
+        _publish(out, {f"{folder[p.kind]}/{f}": entries[p.name].path / f
+                       for p in self.products if p.kind in folder
+                       for f in entries[p.name].digests}, manifest)
         return manifest
 
     def _train(self, experiments: list[Experiment]) -> None:
@@ -166,9 +164,7 @@ class Build:
 
         self.cache.check_writable()
         self.trained.update(e.name for e in experiments)
-        # Each network's progress, an epoch a line, when this build's log shows INFO.
-        train_in_workers(self.settings, experiments, self.cache.root,
-                         verbose=log.isEnabledFor(logging.INFO))
+        train_in_workers(self.settings, experiments)
 
     def _check_results(self, names: set[str]) -> dict[str, Path]:
         """Where the named results lie, each loaded once to check it; a damaged entry
@@ -201,8 +197,6 @@ class Build:
         """Make the missing products: here when one is missing, else in one pool of
         processes (one per CPU), the costliest first. Each process loads the inputs of
         what it makes from the cache, memoised."""
-        if not missing:
-            return []
         paths = self._check_results({e for p in missing for e in p.experiments})
         todo = sorted(missing, key=lambda p: -len(p.experiments))
         if any(p.kind == "figure" for p in todo):
@@ -230,24 +224,22 @@ class Build:
             e = entries[p.name]
             if p.kind == "figure":
                 fs = by_name[p.name]
-                images = [fs.filename("light"), fs.filename("dark")]
-                # The phone layout's files (light, dark) and width, where it has one.
-                narrow = [fs.filename("light", True), fs.filename("dark", True)]
+                images = fs.images()  # light, dark; then the phone layout's, if it has one
                 path, first, last = function_lines(p.module, fs.function)
                 figures.append({
-                    "name": p.name, "files": images, "data": fs.data_filename(),
-                    "narrow": {"files": narrow, "width": _css_width(e.file(narrow[0]))}
+                    "name": p.name, "files": images[:2], "data": fs.data_filename(),
+                    "narrow": {"files": images[2:], "width": _css_width(e.path / images[2])}
                     if fs.narrow else None,
                     # The drawing function, for the figure's code link.
                     "code": {"path": path, "lines": [first, last], "function": fs.function},
                     "experiments": list(fs.experiments), "caption": fs.caption,
-                    "alt": fs.alt, "width": _css_width(e.file(images[0])),
-                    "sha256": {f: e.digests[f] for f in fs.images()},
+                    "alt": fs.alt, "width": _css_width(e.path / images[0]),
+                    "sha256": {f: e.digests[f] for f in images},
                 })
             elif p.kind == "facts":
-                facts = json.loads(e.file(FACTS_FILE).read_text(encoding="utf-8"))
+                facts = json.loads((e.path / FACTS_FILE).read_text(encoding="utf-8"))
             else:
-                exports.append({"name": p.name, "files": list(e.files)})
+                exports.append({"name": p.name, "files": sorted(e.digests)})
         summaries = [{**self.pipeline.summary(exp), "cache_hit": exp.name not in self.trained}
                      for exp in self.settings.experiments]
         subset = {s["dataset"]: s["n_train"] < spec(s["dataset"]).full_train
@@ -267,9 +259,8 @@ def make_product(settings: Settings, name: str, results: Mapping[str, Path]
     experiment), and the images of its data sets."""
     p = next(p for p in products() if p.name == name)
     test: dict[str, Split] = {d: _split(settings, d, "test") for d in p.datasets}
-    train: dict[str, Split] | None = None
-    if p.reads_train:
-        train = {d: _split(settings, d, "train") for d in p.datasets}
+    train: dict[str, Split] | None = \
+        {d: _split(settings, d, "train") for d in p.datasets} if p.reads_train else None
     loaded = {e: _results(path, e) for e, path in results.items()}
     return p.make(p.inputs(loaded, test, train))
 

@@ -7,6 +7,7 @@ chapters' macros read that folder's manifest through the functions here.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import os
@@ -40,11 +41,6 @@ def check_roots(settings: Settings, docs_dir: str, site_dir: str) -> None:
                              "outside both docs_dir and site_dir")
 
 
-def manifest_for(config_file: str | None) -> Manifest:
-    """The manifest ``generate`` wrote for this site."""
-    return Manifest.read(settings_for(config_file).generated_dir)
-
-
 # --- what chapters call (through gen/macros.py) ----------------------------------
 
 def fact_value(m: Manifest, name: str, page: str) -> Any:
@@ -54,14 +50,13 @@ def fact_value(m: Manifest, name: str, page: str) -> Any:
 
 
 def fact_html(m: Manifest, name: str, page: str) -> str:
-    facts = m.facts
-    if name not in facts:
-        near = sorted(k for k in facts if k.split(".")[0] == name.split(".")[0])
+    if name not in m.facts:
+        near = sorted(k for k in m.facts if k.split(".")[0] == name.split(".")[0])
         raise BuildError(f"{page}: unknown fact {name!r}"
                          + (f"; facts with that prefix: {', '.join(near)}" if near else "")
                          + ". Fix the name in the chapter, or add the fact in "
                            "src/looking_inside/products/facts.py")
-    text = html.escape(str(facts[name]["text"]))
+    text = html.escape(str(m.facts[name]["text"]))
     return f'<span class="li-fact" data-fact="{html.escape(name)}">{text}</span>'
 
 
@@ -133,9 +128,7 @@ def figure_markdown(m: Manifest, name: str, page: str, repo_url: str | None = No
         # wide one: the link is written here, around the <picture>, and the plugin
         # told to leave the image alone (it would wrap the <img> inside the
         # <picture>, which then no longer picks a source). The srcset is relative to
-        # the Markdown file, as the image's link is: Zensical rewrites it as it does
-        # any URL in raw HTML, and for mkdocs gen/hooks.py does (mkdocs rewrites only
-        # the <a> and <img> it parsed).
+        # the Markdown file, as the image's link is (see page_relative_srcsets).
         picture = (f'<picture><source media="{NARROW_SCREEN}" srcset="{rel}/'
                    f'{narrow["files"][k]}" width="{narrow["width"]}">'
                    f"![{alt}]({src}){{ loading=lazy{width} .li-skip-zoom }}</picture>")
@@ -164,20 +157,16 @@ def code_url(path: str, first: int, last: int, repo_url: str | None,
     return None
 
 
-_REVISION: dict[str, str] = {}
-
-
+@functools.cache
 def _revision() -> str:
-    """The checkout's commit (asked once per process), else ``HEAD``."""
-    if "rev" not in _REVISION:
-        try:
-            out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                 cwd=Path(__file__).resolve().parent, timeout=10)
-            rev = out.stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            rev = ""
-        _REVISION["rev"] = rev if re.fullmatch(r"[0-9a-f]{40}", rev) else "HEAD"
-    return _REVISION["rev"]
+    """The checkout's commit, else ``HEAD``."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=10)
+        rev = out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
+    return rev if re.fullmatch(r"[0-9a-f]{40}", rev) else "HEAD"
 
 
 def source_line(fig: Mapping[str, Any], rel: str, repo_url: str | None) -> str:

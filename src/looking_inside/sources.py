@@ -91,15 +91,9 @@ class Imports(dict[str, set[str]]):
         return found
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Every module of the package, with the package modules it imports."""
-    graph = Imports()
-    return {m: graph[m] for m in sorted(graph.known)}
-
-
 def closure(roots: Iterable[str], graph: Mapping[str, set[str]] | None = None) -> set[str]:
     """``roots`` and every package module they import, directly or not. ``graph``: an
-    ``Imports`` (or ``import_graph()``), when the caller asks for several closures."""
+    ``Imports``, when the caller asks for several closures."""
     graph = Imports() if graph is None else graph
     seen: set[str] = set()
     todo = list(roots)
@@ -120,11 +114,9 @@ def files_hash(mods: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def folder_modules(*folders: str, known: Iterable[str] | None = None) -> list[str]:
-    """Every module inside the given sub-packages (``"data"``, ``"training"``), of
-    ``known`` (default: ``modules()``)."""
-    return sorted(m for m in (modules() if known is None else known)
-                  if m.split(".")[0] in folders)
+def folder_modules(*folders: str) -> list[str]:
+    """Every module inside the given sub-packages (``"data"``, ``"training"``)."""
+    return [m for m in modules() if m.split(".")[0] in folders]
 
 
 def function_lines(module: str, function: str) -> tuple[str, int, int]:
