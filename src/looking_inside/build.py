@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import re
 import shutil
@@ -26,22 +25,14 @@ from looking_inside.data.datasets import Dataset, spec
 from looking_inside.errors import BuildError
 from looking_inside.machine import available_cpus, die_with_parent
 from looking_inside.products.catalog import FACTS_FILE, products
-from looking_inside.products.figures.registry import FIGURES
-from looking_inside.sources import (
-    Imports,
-    closure,
-    files_hash,
-    folder_modules,
-    function_lines,
-)
+from looking_inside.products.figures.registry import get_figure
+from looking_inside.sources import Imports, closure, files_hash, folder_modules, function_lines
 from looking_inside.training.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from looking_inside.data.readers import Split
     from looking_inside.products.inputs import Product
     from looking_inside.training.results import Results
-
-log = logging.getLogger("mkdocs.plugins.looking_inside.build")
 
 # Where each kind of file is published, relative to the site (and to ``out``).
 FIGURE_DIR = "figures"
@@ -51,8 +42,7 @@ MANIFEST = f"{DATA_DIR}/manifest.json"
 
 @dataclass
 class Manifest:
-    """What a build produced: the figures and exports with their files, the facts,
-    and what the site says about how it was built."""
+    """What a build produced, and what the site says about how it was built."""
 
     figures: list[dict[str, Any]]
     facts: dict[str, Any]
@@ -83,7 +73,7 @@ def check_files(p: Product) -> Callable[[Mapping[str, str]], None]:
 
     def check(files: Mapping[str, str]) -> None:
         if p.kind == "figure":
-            s = next(s for s in FIGURES if s.name == p.name)
+            s = get_figure(p.name)
             ok = set(files) == {*s.images(), s.data_filename()}
         elif p.kind == "facts":
             ok = set(files) == {FACTS_FILE}
@@ -172,19 +162,18 @@ class Build:
         paths: dict[str, Path] = {}
         for attempt in range(2):
             damaged = []
-            for name in sorted(names - set(paths)):
-                exp = get_experiment(name)
+            for exp in map(get_experiment, sorted(names - set(paths))):
                 # Every file hashed against the stamp, now that the arrays are read.
                 entry = self.pipeline.lookup(exp) and \
-                    self.cache.get("results", name, self.pipeline.result_key(exp))
+                    self.cache.get("results", exp.name, self.pipeline.result_key(exp))
                 try:
                     if entry is None:
                         raise ValueError("missing after training")
-                    _results(entry.path, name)
-                    paths[name] = entry.path
+                    _results(entry.path, exp.name)
+                    paths[exp.name] = entry.path
                 except ValueError as exc:
                     if attempt:
-                        raise BuildError(f"{name}: its trained results cannot be read "
+                        raise BuildError(f"{exp.name}: its trained results cannot be read "
                                          f"({exc}); delete {self.cache.root} and build "
                                          "again") from exc
                     _results.cache_clear()
@@ -194,9 +183,8 @@ class Build:
         return paths
 
     def _make(self, missing: list[Product]) -> list[tuple[Product, dict[str, bytes]]]:
-        """Make the missing products: here when one is missing, else in one pool of
-        processes (one per CPU), the costliest first. Each process loads the inputs of
-        what it makes from the cache, memoised."""
+        """Make the missing products, the costliest first, in one pool of processes (one
+        per CPU; here when one is missing), each loading its inputs from the cache."""
         paths = self._check_results({e for p in missing for e in p.experiments})
         todo = sorted(missing, key=lambda p: -len(p.experiments))
         if any(p.kind == "figure" for p in todo):
@@ -219,11 +207,10 @@ class Build:
     def _manifest(self, entries: Mapping[str, Entry]) -> Manifest:
         figures, exports = [], []
         facts: dict[str, Any] = {}
-        by_name = {s.name: s for s in FIGURES}
         for p in self.products:
             e = entries[p.name]
             if p.kind == "figure":
-                fs = by_name[p.name]
+                fs = get_figure(p.name)
                 images = fs.images()  # light, dark; then the phone layout's, if it has one
                 path, first, last = function_lines(p.module, fs.function)
                 figures.append({
@@ -258,11 +245,9 @@ def make_product(settings: Settings, name: str, results: Mapping[str, Path]
     """Make one product from its declared inputs: the results at ``results`` (by
     experiment), and the images of its data sets."""
     p = next(p for p in products() if p.name == name)
-    test: dict[str, Split] = {d: _split(settings, d, "test") for d in p.datasets}
-    train: dict[str, Split] | None = \
-        {d: _split(settings, d, "train") for d in p.datasets} if p.reads_train else None
     loaded = {e: _results(path, e) for e, path in results.items()}
-    return p.make(p.inputs(loaded, test, train))
+    return p.make(p.inputs(loaded, {d: _split(settings, d, "test") for d in p.datasets},
+                           {d: _split(settings, d, "train") for d in p.datasets if p.reads_train}))
 
 
 @functools.cache
@@ -318,6 +303,5 @@ def _publish(out: Path, files: Mapping[str, Path], manifest: Manifest) -> None:
 def _css_width(path: Path) -> int:
     """Display width in CSS pixels, from the SVG's width in points."""
     with path.open("rb") as f:
-        head = f.read(600)  # the SVG root element
-    m = re.search(rb'width="([0-9.]+)pt"', head)
+        m = re.search(rb'width="([0-9.]+)pt"', f.read(600))  # in the SVG root element
     return round(float(m.group(1)) * 4 / 3) if m else 0

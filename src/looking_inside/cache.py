@@ -99,10 +99,8 @@ def sha256_file(path: Path, follow: bool = False) -> str:
 
 def check_stamp(stamp: object, kind: str, name: str, key: str) -> dict[str, str]:
     """The stamp's file table if every field is as ``put`` writes it; else ValueError.
-
     File names must be plain names (no separators, no ``..``, no hidden files), so a
-    crafted stamp cannot point outside its entry.
-    """
+    crafted stamp cannot point outside its entry."""
     if not isinstance(stamp, dict):
         raise ValueError("stamp is not an object")
     if stamp.get("format") != FORMAT or stamp.get("key") != key or \
@@ -184,25 +182,22 @@ class Cache:
     def get(self, kind: str, name: str, key: str,
             check: Callable[[Mapping[str, str]], None] | None = None,
             hashed: Collection[str] | None = None) -> Entry | None:
-        """The entry if it exists and every file matches its stamp; else None.
-
-        ``check(files)`` may refuse a stamp whose files are wrong for its kind (by
-        raising ValueError). ``hashed``: the files whose bytes are read now
-        (the rest must be there, and are hashed by a later ``get`` before they are
-        read). A damaged entry is reported and moved away.
-        """
+        """The entry if it exists and every file matches its stamp; else None (a damaged
+        entry is reported and moved away). ``check(files)`` may refuse files wrong for
+        its kind (ValueError). ``hashed``: the files whose bytes are read now (the rest
+        must be there, and are hashed by a later ``get`` before they are read)."""
         d = self.entry_dir(kind, name, key)
         if not self.root.is_dir():  # no cache folder yet (or a file in its place)
             return None
         if not self._inside(d):
-            return self._corrupt(d, "the entry or a folder above it is a symlink")
+            return self.corrupt(d, "the entry or a folder above it is a symlink")
         try:
             with open_regular(d / STAMP, limit=1 << 20) as f:
                 raw = f.read()
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            return self._corrupt(d, f"unreadable stamp ({exc})")
+            return self.corrupt(d, f"unreadable stamp ({exc})")
         try:
             stamp = json.loads(raw)
             files = check_stamp(stamp, kind, name, key)
@@ -213,11 +208,11 @@ class Cache:
                     if not stat.S_ISREG((d / fname).lstat().st_mode):
                         raise ValueError(f"{fname} is not a regular file")
                 elif sha256_file(d / fname) != digest:
-                    return self._corrupt(d, f"{fname} does not match its recorded hash")
+                    return self.corrupt(d, f"{fname} does not match its recorded hash")
         except FileNotFoundError as exc:
-            return self._corrupt(d, f"missing file {Path(exc.filename or '?').name}")
+            return self.corrupt(d, f"missing file {Path(exc.filename or '?').name}")
         except (ValueError, OSError, RecursionError) as exc:
-            return self._corrupt(d, f"bad stamp ({str(exc)[:80]})")
+            return self.corrupt(d, f"bad stamp ({str(exc)[:80]})")
         return Entry(path=d, digests=files, info=stamp.get("info", {}))
 
     def _inside(self, d: Path) -> bool:
@@ -228,7 +223,7 @@ class Cache:
         except (OSError, ValueError, RuntimeError):
             return False
 
-    def _corrupt(self, d: Path, why: str) -> Entry | None:
+    def corrupt(self, d: Path, why: str) -> Entry | None:
         """Report and discard a damaged entry; returns None so callers can return it."""
         self.repaired += 1
         log.log(REPAIRED, "cache entry %s is damaged (%s); rebuilding it", d, why)

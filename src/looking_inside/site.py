@@ -78,10 +78,9 @@ def figure_numbers(docs_dir: Path, pages: list[str]) -> dict[str, tuple[int, str
     numbers: dict[str, tuple[int, str]] = {}
     for page in pages:
         path = docs_dir / page
-        if not path.is_file():
-            continue
-        for name in FIGURE_CALL.findall(path.read_text(encoding="utf-8")):
-            numbers.setdefault(name, (len(numbers) + 1, page))
+        if path.is_file():
+            for name in FIGURE_CALL.findall(path.read_text(encoding="utf-8")):
+                numbers.setdefault(name, (len(numbers) + 1, page))
     return numbers
 
 
@@ -140,14 +139,11 @@ def figure_markdown(m: Manifest, name: str, page: str, repo_url: str | None = No
             + source_line(fig, rel, repo_url) + "\n</figure>")
 
 
-def code_url(path: str, first: int, last: int, repo_url: str | None,
+def code_url(anchor: str, repo_url: str | None,
              env: Mapping[str, str] = os.environ) -> str | None:
-    """A permalink to lines ``first``-``last`` of ``path``, or None where there is none.
-
+    """A permalink to ``anchor`` (``path#L<first>-L<last>``), or None where there is none.
     In GitHub Actions: the commit being built. Elsewhere: ``repo_url`` (GitHub's
-    ``/blob/`` form) at the checkout's commit, if mkdocs.yml sets it.
-    """
-    anchor = f"{path}#L{first}-L{last}"
+    ``/blob/`` form) at the checkout's commit, if mkdocs.yml sets it."""
     server, repo, sha = (env.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY",
                                               "GITHUB_SHA"))
     if server and repo and sha:
@@ -161,25 +157,22 @@ def code_url(path: str, first: int, last: int, repo_url: str | None,
 def _revision() -> str:
     """The checkout's commit, else ``HEAD``."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent, timeout=10)
-        rev = out.stdout.strip()
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         rev = ""
     return rev if re.fullmatch(r"[0-9a-f]{40}", rev) else "HEAD"
 
 
 def source_line(fig: Mapping[str, Any], rel: str, repo_url: str | None) -> str:
-    """数据 · 代码: the data file and the drawing function.
-
-    Markdown links, so that mkdocs makes the data link relative to the page and
-    ``--strict`` fails if the file is missing.
-    """
+    """数据 · 代码: the data file and the drawing function, as Markdown links, so that
+    mkdocs makes the data link relative to the page and ``--strict`` fails if the file
+    is missing."""
     code = fig["code"]
     first, last = code["lines"]
     where = f'{code["path"]}#L{first}-L{last}'
     data = f'[数据]({rel}/{fig["data"]}){{ .li-data-link download }}'
-    url = code_url(code["path"], first, last, repo_url)
+    url = code_url(where, repo_url)
     if url:
         title = html.escape(f'{where}（{code["function"]}）', quote=True)
         src = f'[代码]({url}){{ .li-code-link title="{title}" }}'

@@ -25,13 +25,9 @@ def module_path(module: str) -> Path:
 
 def modules() -> list[str]:
     """Every module of the package, as dotted names relative to it ('' is the root)."""
-    out = []
-    for path in ROOT.rglob("*.py"):
-        if "__pycache__" in path.parts:
-            continue
-        rel = path.relative_to(ROOT).with_suffix("")
-        out.append(".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts))
-    return sorted(out)
+    files = [p.relative_to(ROOT).with_suffix("") for p in ROOT.rglob("*.py")
+             if "__pycache__" not in p.parts]
+    return sorted(".".join(f.parts[:-1] if f.name == "__init__" else f.parts) for f in files)
 
 
 def imports_of(module: str, known: set[str] | None = None) -> set[str]:

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from looking_inside.cache import REPAIRED, Cache, Entry, hash_json, versions
+from looking_inside.cache import Cache, Entry, hash_json, versions
 from looking_inside.config import Dataset, Experiment, Settings
 from looking_inside.data.files import fingerprint
 from looking_inside.sources import files_hash, folder_modules
@@ -89,10 +89,7 @@ class Pipeline:
         """Discard ``exp``'s entry, found damaged while loading it: it is retrained."""
         entry = self._entries.pop(exp, None)
         if entry is not None and entry.path.exists():  # (the cache may have reported it)
-            self.cache.repaired += 1
-            log.log(REPAIRED, "cache entry %s could not be loaded (%s); retraining",
-                    entry.path, why)
-            self.cache.discard(entry.path)
+            self.cache.corrupt(entry.path, f"could not be loaded: {why}")
 
     def summary(self, exp: Experiment) -> dict[str, Any]:
         """What the how-built page shows of a trained experiment: its settings, and
