@@ -6,6 +6,7 @@ caption, ``{{ figref("name") }}`` is "图 N" linking to it (numbered in nav orde
 ``build()`` is the manifest, for the how-built page.
 """
 
+import functools
 from pathlib import Path
 
 from mkdocs_macros.errors import format_error
@@ -23,18 +24,16 @@ def define_env(env):  # noqa: ANN001, ANN201 - mkdocs-macros' entry point
     # Called at the start of every build (Zensical: of every page), before gen/site.py
     # has generated anything: the manifest is read at the first macro call. Zensical
     # has no config_file_path (it runs in the project's folder) and a relative docs_dir.
-    memo: dict = {}
     docs = Path(env.conf.get("root_dir", "")) / env.conf["docs_dir"]
 
+    @functools.cache
     def manifest() -> site.Manifest:
-        if "manifest" not in memo:
-            memo["manifest"] = site.manifest_for(env.conf.get("config_file_path"))
-        return memo["manifest"]
+        settings = site.settings_for(env.conf.get("config_file_path"))
+        return site.Manifest.read(settings.generated_dir)
 
+    @functools.cache
     def numbers() -> dict:
-        if "numbers" not in memo:
-            memo["numbers"] = site.figure_numbers(docs, site.nav_pages(env.conf["nav"]))
-        return memo["numbers"]
+        return site.figure_numbers(docs, site.nav_pages(env.conf["nav"]))
 
     def page() -> str:  # mkdocs' page.file.src_uri, Zensical's page.path
         return getattr(getattr(env.page, "file", None), "src_uri", None) or \

@@ -89,18 +89,18 @@ def test_damaged_entry_is_a_warning_and_a_retrain(tiny_root: Path, tmp_path: Pat
     p, first = _train_and_store(tiny_root, cache)
     entry = p.lookup(TINY)
     assert entry is not None
-    npz = entry.file("arrays.npz")
+    npz = entry.path / "arrays.npz"
     if damage == "truncate":
         npz.write_bytes(npz.read_bytes()[:100])
     elif damage == "garbage-stamp":
-        entry.file("STAMP").write_text("{not json")
+        (entry.path / "STAMP").write_text("{not json")
     elif damage == "foreign":
         other = pipeline(tiny_root, cache)
         other_exp = dataclasses.replace(TINY, seed=5)
         other.results(other_exp)
         foreign = other.lookup(other_exp)
         assert foreign is not None
-        entry.file("STAMP").write_bytes(foreign.file("STAMP").read_bytes())
+        (entry.path / "STAMP").write_bytes((foreign.path / "STAMP").read_bytes())
     elif damage == "missing-file":
         npz.unlink()
     else:

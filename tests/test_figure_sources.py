@@ -125,15 +125,15 @@ def test_code_lines_are_the_drawing_function(spec) -> None:
 def test_code_url_in_github_actions_is_a_permalink() -> None:
     env = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r",
            "GITHUB_SHA": "a" * 40}
-    url = site.code_url("src/x.py", 3, 9, "https://example.org/ignored", env)
+    url = site.code_url("src/x.py#L3-L9", "https://example.org/ignored", env)
     assert url == f"https://github.com/o/r/blob/{'a' * 40}/src/x.py#L3-L9"
 
 
 def test_code_url_from_repo_url_or_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(site, "_revision", lambda: "b" * 40)
-    assert site.code_url("src/x.py", 3, 9, "https://github.com/o/r/", {}) == \
+    assert site.code_url("src/x.py#L3-L9", "https://github.com/o/r/", {}) == \
         f"https://github.com/o/r/blob/{'b' * 40}/src/x.py#L3-L9"
-    assert site.code_url("src/x.py", 3, 9, None, {}) is None
+    assert site.code_url("src/x.py#L3-L9", None, {}) is None
 
 
 def test_source_line_forms(monkeypatch: pytest.MonkeyPatch) -> None:

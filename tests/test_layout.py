@@ -24,7 +24,8 @@ ALLOWED = {
 
 def cycles() -> list[list[str]]:
     """Import cycles: each module's closure that leads back to it, grouped."""
-    graph = sources.import_graph()
+    imports = sources.Imports()
+    graph = {m: imports[m] for m in imports.known}
     reach = {m: sources.closure([m], graph) for m in graph}
     groups = {frozenset(n for n in reach[m] if m in reach[n]) for m in graph}
     return sorted(sorted(g) for g in groups if len(g) > 1)

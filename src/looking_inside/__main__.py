@@ -33,7 +33,6 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--cache-dir", help="cache folder (default: $LOOKING_INSIDE_CACHE)")
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="training device")
         p.add_argument("-v", "--verbose", action="store_true", help="log every epoch")
-    for p in (g, t):
         p.add_argument("--json", action="store_true",
                        help="print one JSON object to stdout: the result, or the error")
     return ap
@@ -51,7 +50,7 @@ def _generate(settings: Settings, out: Path | None) -> dict:
             "repaired": manifest.repaired, "seconds": round(time.perf_counter() - t, 3)}
 
 
-def _train(settings: Settings, serial: bool, claims: Path | None = None) -> dict:
+def _train(settings: Settings, serial: bool, claims: Path | None) -> dict:
     """Train what is missing: here one after another (``--serial``, what each worker
     does: only what it claims first in ``claims``, if given), else in one worker process
     per CPU."""
@@ -75,8 +74,7 @@ def _train(settings: Settings, serial: bool, claims: Path | None = None) -> dict
     elif missing:
         from looking_inside.training.workers import train_in_workers
 
-        train_in_workers(settings, missing, settings.cache_dir,
-                         verbose=logging.getLogger("mkdocs.plugins").isEnabledFor(logging.INFO))
+        train_in_workers(settings, missing)
     return {"experiments": [{**pipe.summary(e), "cache_hit": e not in missing}
                             for e in shown]}
 
@@ -99,7 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     # Build logs live under mkdocs' namespace; a build shows its progress.
     logging.getLogger("mkdocs.plugins.looking_inside").setLevel(
         logging.INFO if args.verbose or args.command == "generate" else logging.WARNING)
-    as_json = getattr(args, "json", False)
     try:
         settings = load_settings(args.data_root, args.cache_dir, args.device,
                                  getattr(args, "only", None))
@@ -121,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(f"{dataset}: {len(bundle.train):,} train / "
                              f"{len(bundle.test):,} test images in {settings.data_root}")
             result, text = {}, "\n".join(lines)
-        print(json.dumps(result) if as_json else text)
+        print(json.dumps(result) if args.json else text)
     except BuildError as exc:
-        if as_json:
+        if args.json:
             print(json.dumps({"error": str(exc)}))
         elif not isinstance(exc, Reported):
             print(f"error: {exc}", file=sys.stderr)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import re
 import shutil
@@ -26,22 +25,14 @@ from looking_inside.data.datasets import Dataset, spec
 from looking_inside.errors import BuildError
 from looking_inside.machine import available_cpus, die_with_parent
 from looking_inside.products.catalog import FACTS_FILE, products
-from looking_inside.products.figures.registry import FIGURES
-from looking_inside.sources import (
-    Imports,
-    closure,
-    files_hash,
-    folder_modules,
-    function_lines,
-)
+from looking_inside.products.figures.registry import get_figure
+from looking_inside.sources import Imports, closure, files_hash, folder_modules, function_lines
 from looking_inside.training.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from looking_inside.data.readers import Split
     from looking_inside.products.inputs import Product
     from looking_inside.training.results import Results
-
-log = logging.getLogger("mkdocs.plugins.looking_inside.build")
 
 # Where each kind of file is published, relative to the site (and to ``out``).
 FIGURE_DIR = "figures"
@@ -51,8 +42,7 @@ MANIFEST = f"{DATA_DIR}/manifest.json"
 
 @dataclass
 class Manifest:
-    """What a build produced: the figures and exports with their files, the facts,
-    and what the site says about how it was built."""
+    """What a build produced, and what the site says about how it was built."""
 
     figures: list[dict[str, Any]]
     facts: dict[str, Any]
@@ -64,9 +54,7 @@ class Manifest:
     made: list[str] = field(default_factory=list)  # products made (not from the cache)
 
     def to_json(self) -> dict[str, Any]:
-        return {"figures": self.figures, "facts": self.facts, "experiments": self.experiments,
-                "exports": self.exports, "versions": self.versions, "data": self.data,
-                "repaired": self.repaired}
+        return {k: v for k, v in vars(self).items() if k != "made"}
 
     @classmethod
     def read(cls, out: Path) -> Manifest:
@@ -79,13 +67,13 @@ class Manifest:
                              f"`python -m looking_inside generate --out {out}`") from exc
 
 
-def check_files(p: Product) -> Callable[[Mapping[str, str], Mapping[str, Any]], None]:
+def check_files(p: Product) -> Callable[[Mapping[str, str]], None]:
     """A check for ``Cache.get``: an entry holds exactly the files of its kind, each
     named after its product, so no entry can publish a page or shadow another's file."""
 
-    def check(files: Mapping[str, str], info: Mapping[str, Any]) -> None:
+    def check(files: Mapping[str, str]) -> None:
         if p.kind == "figure":
-            s = next(s for s in FIGURES if s.name == p.name)
+            s = get_figure(p.name)
             ok = set(files) == {*s.images(), s.data_filename()}
         elif p.kind == "facts":
             ok = set(files) == {FACTS_FILE}
@@ -106,15 +94,14 @@ class Build:
         self.cache = Cache(settings.cache_dir)
         self.pipeline = Pipeline(settings, self.cache)
         self.graph = Imports()
-        self.data_modules = set(folder_modules("data", known=self.graph.known))
+        self.data_modules = set(folder_modules("data"))
         self.products = products()
         self._digests: dict[str, str] = {}  # module -> its file's hash
         self.trained: set[str] = set()
 
     def key(self, p: Product) -> str:
         """The hash of everything that goes into ``p``: the files of its modules and of
-        every package module they import, the results it reads, the data it reads, and
-        its other inputs (font, library versions)."""
+        every package module they import, the results and data it reads, its params."""
         code = closure(p.code, self.graph)
         if p.datasets:  # it reads images: the code that reads them too
             code |= self.data_modules
@@ -139,24 +126,25 @@ class Build:
             raise BuildError(f"{out}: not empty, and not a folder this command made; "
                              "fix: give --out an empty or new folder")
         self._train([e for e in self.settings.experiments if self.pipeline.lookup(e) is None])
+        keys = {p.name: self.key(p) for p in self.products}
         entries: dict[str, Entry] = {}
         for p in self.products:
-            e = self.cache.get(p.kind, p.name, self.key(p), check_files(p))
+            e = self.cache.get(p.kind, p.name, keys[p.name], check_files(p))
             if e is not None:
                 entries[p.name] = e
         missing = [p for p in self.products if p.name not in entries]
         for p, files in self._make(missing):
-            entries[p.name] = self.cache.put(p.kind, p.name, self.key(p), files)
+            entries[p.name] = self.cache.put(p.kind, p.name, keys[p.name], files)
         for p in self.products:
-            self.cache.prune(p.kind, p.name, self.key(p))
+            self.cache.prune(p.kind, p.name, keys[p.name])
         for exp in self.settings.experiments:
             self.cache.prune("results", exp.name, self.pipeline.result_key(exp))
         manifest = self._manifest(entries)
         manifest.made = [p.name for p in missing]
-        where = {p.name: FIGURE_DIR if p.kind == "figure" else DATA_DIR for p in self.products}
-        _publish(out, {f"{where[p.name]}/{f}": entries[p.name].file(f)
-                       for p in self.products if p.kind != "facts"
-                       for f in entries[p.name].files}, manifest)
+        folder = {"figure": FIGURE_DIR, "export": DATA_DIR}  # facts: in the manifest
+        _publish(out, {f"{folder[p.kind]}/{f}": entries[p.name].path / f
+                       for p in self.products if p.kind in folder
+                       for f in entries[p.name].digests}, manifest)
         return manifest
 
     def _train(self, experiments: list[Experiment]) -> None:
@@ -166,9 +154,7 @@ class Build:
 
         self.cache.check_writable()
         self.trained.update(e.name for e in experiments)
-        # Each network's progress, an epoch a line, when this build's log shows INFO.
-        train_in_workers(self.settings, experiments, self.cache.root,
-                         verbose=log.isEnabledFor(logging.INFO))
+        train_in_workers(self.settings, experiments)
 
     def _check_results(self, names: set[str]) -> dict[str, Path]:
         """Where the named results lie, each loaded once to check it; a damaged entry
@@ -176,19 +162,18 @@ class Build:
         paths: dict[str, Path] = {}
         for attempt in range(2):
             damaged = []
-            for name in sorted(names - set(paths)):
-                exp = get_experiment(name)
+            for exp in map(get_experiment, sorted(names - set(paths))):
                 # Every file hashed against the stamp, now that the arrays are read.
                 entry = self.pipeline.lookup(exp) and \
-                    self.cache.get("results", name, self.pipeline.result_key(exp))
+                    self.cache.get("results", exp.name, self.pipeline.result_key(exp))
                 try:
                     if entry is None:
                         raise ValueError("missing after training")
-                    _results(entry.path, name)
-                    paths[name] = entry.path
+                    _results(entry.path, exp.name)
+                    paths[exp.name] = entry.path
                 except ValueError as exc:
                     if attempt:
-                        raise BuildError(f"{name}: its trained results cannot be read "
+                        raise BuildError(f"{exp.name}: its trained results cannot be read "
                                          f"({exc}); delete {self.cache.root} and build "
                                          "again") from exc
                     _results.cache_clear()
@@ -198,11 +183,8 @@ class Build:
         return paths
 
     def _make(self, missing: list[Product]) -> list[tuple[Product, dict[str, bytes]]]:
-        """Make the missing products: here when one is missing, else in one pool of
-        processes (one per CPU), the costliest first. Each process loads the inputs of
-        what it makes from the cache, memoised."""
-        if not missing:
-            return []
+        """Make the missing products, the costliest first, in one pool of processes (one
+        per CPU; here when one is missing), each loading its inputs from the cache."""
         paths = self._check_results({e for p in missing for e in p.experiments})
         todo = sorted(missing, key=lambda p: -len(p.experiments))
         if any(p.kind == "figure" for p in todo):
@@ -225,29 +207,26 @@ class Build:
     def _manifest(self, entries: Mapping[str, Entry]) -> Manifest:
         figures, exports = [], []
         facts: dict[str, Any] = {}
-        by_name = {s.name: s for s in FIGURES}
         for p in self.products:
             e = entries[p.name]
             if p.kind == "figure":
-                fs = by_name[p.name]
-                images = [fs.filename("light"), fs.filename("dark")]
-                # The phone layout's files (light, dark) and width, where it has one.
-                narrow = [fs.filename("light", True), fs.filename("dark", True)]
+                fs = get_figure(p.name)
+                images = fs.images()  # light, dark; then the phone layout's, if it has one
                 path, first, last = function_lines(p.module, fs.function)
                 figures.append({
-                    "name": p.name, "files": images, "data": fs.data_filename(),
-                    "narrow": {"files": narrow, "width": _css_width(e.file(narrow[0]))}
+                    "name": p.name, "files": images[:2], "data": fs.data_filename(),
+                    "narrow": {"files": images[2:], "width": _css_width(e.path / images[2])}
                     if fs.narrow else None,
                     # The drawing function, for the figure's code link.
                     "code": {"path": path, "lines": [first, last], "function": fs.function},
                     "experiments": list(fs.experiments), "caption": fs.caption,
-                    "alt": fs.alt, "width": _css_width(e.file(images[0])),
-                    "sha256": {f: e.digests[f] for f in fs.images()},
+                    "alt": fs.alt, "width": _css_width(e.path / images[0]),
+                    "sha256": {f: e.digests[f] for f in images},
                 })
             elif p.kind == "facts":
-                facts = json.loads(e.file(FACTS_FILE).read_text(encoding="utf-8"))
+                facts = json.loads((e.path / FACTS_FILE).read_text(encoding="utf-8"))
             else:
-                exports.append({"name": p.name, "files": list(e.files)})
+                exports.append({"name": p.name, "files": sorted(e.digests)})
         summaries = [{**self.pipeline.summary(exp), "cache_hit": exp.name not in self.trained}
                      for exp in self.settings.experiments]
         subset = {s["dataset"]: s["n_train"] < spec(s["dataset"]).full_train
@@ -266,12 +245,9 @@ def make_product(settings: Settings, name: str, results: Mapping[str, Path]
     """Make one product from its declared inputs: the results at ``results`` (by
     experiment), and the images of its data sets."""
     p = next(p for p in products() if p.name == name)
-    test: dict[str, Split] = {d: _split(settings, d, "test") for d in p.datasets}
-    train: dict[str, Split] | None = None
-    if p.reads_train:
-        train = {d: _split(settings, d, "train") for d in p.datasets}
     loaded = {e: _results(path, e) for e, path in results.items()}
-    return p.make(p.inputs(loaded, test, train))
+    return p.make(p.inputs(loaded, {d: _split(settings, d, "test") for d in p.datasets},
+                           {d: _split(settings, d, "train") for d in p.datasets if p.reads_train}))
 
 
 @functools.cache
@@ -327,6 +303,5 @@ def _publish(out: Path, files: Mapping[str, Path], manifest: Manifest) -> None:
 def _css_width(path: Path) -> int:
     """Display width in CSS pixels, from the SVG's width in points."""
     with path.open("rb") as f:
-        head = f.read(600)  # the SVG root element
-    m = re.search(rb'width="([0-9.]+)pt"', head)
+        m = re.search(rb'width="([0-9.]+)pt"', f.read(600))  # in the SVG root element
     return round(float(m.group(1)) * 4 / 3) if m else 0

@@ -49,13 +49,6 @@ STAMP = "STAMP"
 FORMAT = 1  # bump when the layout of entries changes
 
 
-def _fault_point(name: str) -> None:
-    """Fault injection for the crash tests: ``LOOKING_INSIDE_FAULT=pause-<name>`` stops
-    here for a minute, so a test can SIGKILL the build at exactly this point."""
-    if os.environ.get("LOOKING_INSIDE_FAULT") == f"pause-{name}":
-        time.sleep(60)
-
-
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``path`` so readers see the old file or the new one, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,10 +99,8 @@ def sha256_file(path: Path, follow: bool = False) -> str:
 
 def check_stamp(stamp: object, kind: str, name: str, key: str) -> dict[str, str]:
     """The stamp's file table if every field is as ``put`` writes it; else ValueError.
-
     File names must be plain names (no separators, no ``..``, no hidden files), so a
-    crafted stamp cannot point outside its entry.
-    """
+    crafted stamp cannot point outside its entry."""
     if not isinstance(stamp, dict):
         raise ValueError("stamp is not an object")
     if stamp.get("format") != FORMAT or stamp.get("key") != key or \
@@ -140,10 +131,8 @@ def versions(*packages: str) -> dict[str, str]:
     return {p: _version(p) for p in packages}
 
 
-@functools.cache
+@functools.cache  # every cache key asks for several
 def _version(package: str) -> str:
-    # Memoised: every cache key asks for several, and a process never sees its
-    # installed packages change under it in practice.
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -158,13 +147,6 @@ class Entry:
     digests: Mapping[str, str]  # file name -> sha256, as recorded in the stamp
     info: Mapping[str, Any]
 
-    @property
-    def files(self) -> tuple[str, ...]:
-        return tuple(sorted(self.digests))
-
-    def file(self, name: str) -> Path:
-        return self.path / name
-
 
 STALE_SECONDS = 3600.0
 
@@ -172,21 +154,17 @@ STALE_SECONDS = 3600.0
 def _sweep_stale(parent: Path) -> None:
     """Remove the temp folders of builds that are gone (``.tmp-<pid>-…``: its process
     no longer runs), or, for any other, an hour old; never one in use."""
-    now = time.time()
     for child in parent.glob(".tmp-*"):
+        gone = False
         try:
-            pid = int(child.name.split("-")[1])
-            os.kill(pid, 0)  # ProcessLookupError: its build is gone
-            gone = False
-        except ProcessLookupError:
+            os.kill(int(child.name.split("-")[1]), 0)
+        except ProcessLookupError:  # its build is gone
             gone = True
         except (ValueError, IndexError, OSError):
-            gone = False
-        try:
-            if gone or now - child.stat().st_mtime > STALE_SECONDS:
-                shutil.rmtree(child, ignore_errors=True)
-        except OSError:
             pass
+        with contextlib.suppress(OSError):
+            if gone or time.time() - child.stat().st_mtime > STALE_SECONDS:
+                shutil.rmtree(child, ignore_errors=True)
 
 
 class Cache:
@@ -202,44 +180,40 @@ class Cache:
         return self.root / kind / name / key
 
     def get(self, kind: str, name: str, key: str,
-            check: Callable[[Mapping[str, str], Mapping[str, Any]], None] | None = None,
+            check: Callable[[Mapping[str, str]], None] | None = None,
             hashed: Collection[str] | None = None) -> Entry | None:
-        """The entry if it exists and every file matches its stamp; else None.
-
-        ``check(files, info)`` may refuse a stamp whose contents are wrong for its
-        kind (by raising ValueError). ``hashed``: the files whose bytes are read now
-        (the rest must be there, and are hashed by a later ``get`` before they are
-        read). A damaged entry is reported and moved away.
-        """
+        """The entry if it exists and every file matches its stamp; else None (a damaged
+        entry is reported and moved away). ``check(files)`` may refuse files wrong for
+        its kind (ValueError). ``hashed``: the files whose bytes are read now (the rest
+        must be there, and are hashed by a later ``get`` before they are read)."""
         d = self.entry_dir(kind, name, key)
         if not self.root.is_dir():  # no cache folder yet (or a file in its place)
             return None
         if not self._inside(d):
-            return self._corrupt(d, "the entry or a folder above it is a symlink")
+            return self.corrupt(d, "the entry or a folder above it is a symlink")
         try:
             with open_regular(d / STAMP, limit=1 << 20) as f:
                 raw = f.read()
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            return self._corrupt(d, f"unreadable stamp ({exc})")
+            return self.corrupt(d, f"unreadable stamp ({exc})")
         try:
             stamp = json.loads(raw)
             files = check_stamp(stamp, kind, name, key)
-            info = stamp.get("info", {})
             if check is not None:
-                check(files, info)
+                check(files)
             for fname, digest in files.items():
                 if hashed is not None and fname not in hashed:
                     if not stat.S_ISREG((d / fname).lstat().st_mode):
                         raise ValueError(f"{fname} is not a regular file")
                 elif sha256_file(d / fname) != digest:
-                    return self._corrupt(d, f"{fname} does not match its recorded hash")
+                    return self.corrupt(d, f"{fname} does not match its recorded hash")
         except FileNotFoundError as exc:
-            return self._corrupt(d, f"missing file {Path(exc.filename or '?').name}")
+            return self.corrupt(d, f"missing file {Path(exc.filename or '?').name}")
         except (ValueError, OSError, RecursionError) as exc:
-            return self._corrupt(d, f"bad stamp ({str(exc)[:80]})")
-        return Entry(path=d, digests=files, info=info)
+            return self.corrupt(d, f"bad stamp ({str(exc)[:80]})")
+        return Entry(path=d, digests=files, info=stamp.get("info", {}))
 
     def _inside(self, d: Path) -> bool:
         """Whether ``d`` is really where it says, under the cache folder: no symlink on
@@ -249,7 +223,7 @@ class Cache:
         except (OSError, ValueError, RuntimeError):
             return False
 
-    def _corrupt(self, d: Path, why: str) -> Entry | None:
+    def corrupt(self, d: Path, why: str) -> Entry | None:
         """Report and discard a damaged entry; returns None so callers can return it."""
         self.repaired += 1
         log.log(REPAIRED, "cache entry %s is damaged (%s); rebuilding it", d, why)
@@ -257,22 +231,20 @@ class Cache:
         return None
 
     def discard(self, d: Path) -> None:
-        if d.is_symlink():  # never follow it: drop the link alone
-            with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):
+            if d.is_symlink():  # never follow it: drop the link alone
                 d.unlink()
-            return
-        # Rename first so a concurrent reader never sees a half-deleted entry.
-        trash = d.parent / f".trash-{uuid.uuid4().hex}"
-        try:
+                return
+            # Rename first so a concurrent reader never sees a half-deleted entry.
+            trash = d.parent / f".trash-{uuid.uuid4().hex}"
             os.rename(d, trash)
-        except OSError:
-            return
-        shutil.rmtree(trash, ignore_errors=True)
+            shutil.rmtree(trash, ignore_errors=True)
 
     def put(self, kind: str, name: str, key: str, files: Mapping[str, bytes],
             info: Mapping[str, Any] | None = None) -> Entry:
         """Store ``files`` as an entry, assembled aside and moved in with one rename."""
         final = self.entry_dir(kind, name, key)
+        info = dict(info or {})
         tmp = None
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -283,8 +255,10 @@ class Cache:
                 (tmp / fname).write_bytes(data)
                 digests[fname] = sha256_bytes(data)
             stamp = {"format": FORMAT, "kind": kind, "name": name, "key": key,
-                     "files": digests, "info": dict(info or {})}
-            _fault_point("before-stamp")
+                     "files": digests, "info": info}
+            # Fault injection: the crash tests SIGKILL the build while it waits here.
+            if os.environ.get("LOOKING_INSIDE_FAULT") == "pause-before-stamp":
+                time.sleep(60)
             # The stamp goes in last: an entry without one is never read.
             (tmp / STAMP).write_text(json.dumps(stamp, indent=1, sort_keys=True))
             try:
@@ -298,7 +272,7 @@ class Cache:
         finally:
             if tmp is not None and tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
-        return Entry(path=final, digests=digests, info=dict(info or {}))
+        return Entry(path=final, digests=digests, info=info)
 
     def check_writable(self) -> None:
         """Fail now, not after training, if entries cannot be stored: tried by making
@@ -316,19 +290,15 @@ class Cache:
                           "make it writable, free disk space, or set LOOKING_INSIDE_CACHE "
                           "to a writable folder")
 
-    def prune(self, kind: str, name: str, keep: str, older_than: float = STALE_SECONDS) -> None:
-        """Drop other versions of an entry, once they are ``older_than`` seconds old:
-        old keys are what every edit leaves behind, and the grace period spares entries
-        a concurrent build (say, `mkdocs serve` on other code) just made."""
+    def prune(self, kind: str, name: str, keep: str) -> None:
+        """Drop other versions of an entry, once they are an hour old: old keys are what
+        every edit leaves behind, and the grace period spares entries a concurrent build
+        (say, `mkdocs serve` on other code) just made."""
         parent = self.root / kind / name
         if not parent.is_dir():
             return
-        now = time.time()
         for child in parent.iterdir():
-            if child.name == keep or child.name.startswith("."):
-                continue
-            try:
-                if now - child.stat().st_mtime > older_than:
+            with contextlib.suppress(OSError):
+                if child.name != keep and not child.name.startswith(".") and \
+                        time.time() - child.stat().st_mtime > STALE_SECONDS:
                     self.discard(child)
-            except OSError:
-                pass

@@ -3,10 +3,8 @@
 
 class BuildError(Exception):
     """A problem the user can fix; the message names the file or setting and the fix.
-
     The CLI prints it without a traceback; the site glue turns it into mkdocs'
-    ``PluginError`` so ``mkdocs build`` stops with the same message.
-    """
+    ``PluginError`` so ``mkdocs build`` stops with the same message."""
 
 
 class Reported(BuildError):

@@ -16,9 +16,7 @@ def cgroup_cpus() -> float | None:
     """CPUs the cgroup (v2, else v1) quota allows, or None without a quota."""
     try:
         quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            return int(quota) / int(period)
-        return None
+        return None if quota == "max" else int(quota) / int(period)
     except (OSError, ValueError):
         pass
     try:
@@ -36,9 +34,7 @@ def available_cpus() -> int:
     except AttributeError:  # not Linux
         n = os.cpu_count() or 1
     quota = cgroup_cpus()
-    if quota is not None:
-        n = min(n, max(1, math.floor(quota)))
-    return max(1, n)
+    return max(1, n if quota is None else min(n, math.floor(quota)))
 
 
 def die_with_parent() -> None:

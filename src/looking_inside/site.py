@@ -7,6 +7,7 @@ chapters' macros read that folder's manifest through the functions here.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import os
@@ -40,11 +41,6 @@ def check_roots(settings: Settings, docs_dir: str, site_dir: str) -> None:
                              "outside both docs_dir and site_dir")
 
 
-def manifest_for(config_file: str | None) -> Manifest:
-    """The manifest ``generate`` wrote for this site."""
-    return Manifest.read(settings_for(config_file).generated_dir)
-
-
 # --- what chapters call (through gen/macros.py) ----------------------------------
 
 def fact_value(m: Manifest, name: str, page: str) -> Any:
@@ -54,14 +50,13 @@ def fact_value(m: Manifest, name: str, page: str) -> Any:
 
 
 def fact_html(m: Manifest, name: str, page: str) -> str:
-    facts = m.facts
-    if name not in facts:
-        near = sorted(k for k in facts if k.split(".")[0] == name.split(".")[0])
+    if name not in m.facts:
+        near = sorted(k for k in m.facts if k.split(".")[0] == name.split(".")[0])
         raise BuildError(f"{page}: unknown fact {name!r}"
                          + (f"; facts with that prefix: {', '.join(near)}" if near else "")
                          + ". Fix the name in the chapter, or add the fact in "
                            "src/looking_inside/products/facts.py")
-    text = html.escape(str(facts[name]["text"]))
+    text = html.escape(str(m.facts[name]["text"]))
     return f'<span class="li-fact" data-fact="{html.escape(name)}">{text}</span>'
 
 
@@ -83,10 +78,9 @@ def figure_numbers(docs_dir: Path, pages: list[str]) -> dict[str, tuple[int, str
     numbers: dict[str, tuple[int, str]] = {}
     for page in pages:
         path = docs_dir / page
-        if not path.is_file():
-            continue
-        for name in FIGURE_CALL.findall(path.read_text(encoding="utf-8")):
-            numbers.setdefault(name, (len(numbers) + 1, page))
+        if path.is_file():
+            for name in FIGURE_CALL.findall(path.read_text(encoding="utf-8")):
+                numbers.setdefault(name, (len(numbers) + 1, page))
     return numbers
 
 
@@ -133,9 +127,7 @@ def figure_markdown(m: Manifest, name: str, page: str, repo_url: str | None = No
         # wide one: the link is written here, around the <picture>, and the plugin
         # told to leave the image alone (it would wrap the <img> inside the
         # <picture>, which then no longer picks a source). The srcset is relative to
-        # the Markdown file, as the image's link is: Zensical rewrites it as it does
-        # any URL in raw HTML, and for mkdocs gen/hooks.py does (mkdocs rewrites only
-        # the <a> and <img> it parsed).
+        # the Markdown file, as the image's link is (see page_relative_srcsets).
         picture = (f'<picture><source media="{NARROW_SCREEN}" srcset="{rel}/'
                    f'{narrow["files"][k]}" width="{narrow["width"]}">'
                    f"![{alt}]({src}){{ loading=lazy{width} .li-skip-zoom }}</picture>")
@@ -147,14 +139,11 @@ def figure_markdown(m: Manifest, name: str, page: str, repo_url: str | None = No
             + source_line(fig, rel, repo_url) + "\n</figure>")
 
 
-def code_url(path: str, first: int, last: int, repo_url: str | None,
+def code_url(anchor: str, repo_url: str | None,
              env: Mapping[str, str] = os.environ) -> str | None:
-    """A permalink to lines ``first``-``last`` of ``path``, or None where there is none.
-
+    """A permalink to ``anchor`` (``path#L<first>-L<last>``), or None where there is none.
     In GitHub Actions: the commit being built. Elsewhere: ``repo_url`` (GitHub's
-    ``/blob/`` form) at the checkout's commit, if mkdocs.yml sets it.
-    """
-    anchor = f"{path}#L{first}-L{last}"
+    ``/blob/`` form) at the checkout's commit, if mkdocs.yml sets it."""
     server, repo, sha = (env.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY",
                                               "GITHUB_SHA"))
     if server and repo and sha:
@@ -164,33 +153,26 @@ def code_url(path: str, first: int, last: int, repo_url: str | None,
     return None
 
 
-_REVISION: dict[str, str] = {}
-
-
+@functools.cache
 def _revision() -> str:
-    """The checkout's commit (asked once per process), else ``HEAD``."""
-    if "rev" not in _REVISION:
-        try:
-            out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                 cwd=Path(__file__).resolve().parent, timeout=10)
-            rev = out.stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            rev = ""
-        _REVISION["rev"] = rev if re.fullmatch(r"[0-9a-f]{40}", rev) else "HEAD"
-    return _REVISION["rev"]
+    """The checkout's commit, else ``HEAD``."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
+    return rev if re.fullmatch(r"[0-9a-f]{40}", rev) else "HEAD"
 
 
 def source_line(fig: Mapping[str, Any], rel: str, repo_url: str | None) -> str:
-    """数据 · 代码: the data file and the drawing function.
-
-    Markdown links, so that mkdocs makes the data link relative to the page and
-    ``--strict`` fails if the file is missing.
-    """
+    """数据 · 代码: the data file and the drawing function, as Markdown links, so that
+    mkdocs makes the data link relative to the page and ``--strict`` fails if the file
+    is missing."""
     code = fig["code"]
     first, last = code["lines"]
     where = f'{code["path"]}#L{first}-L{last}'
     data = f'[数据]({rel}/{fig["data"]}){{ .li-data-link download }}'
-    url = code_url(code["path"], first, last, repo_url)
+    url = code_url(where, repo_url)
     if url:
         title = html.escape(f'{where}（{code["function"]}）', quote=True)
         src = f'[代码]({url}){{ .li-code-link title="{title}" }}'

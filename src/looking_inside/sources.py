@@ -25,13 +25,9 @@ def module_path(module: str) -> Path:
 
 def modules() -> list[str]:
     """Every module of the package, as dotted names relative to it ('' is the root)."""
-    out = []
-    for path in ROOT.rglob("*.py"):
-        if "__pycache__" in path.parts:
-            continue
-        rel = path.relative_to(ROOT).with_suffix("")
-        out.append(".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts))
-    return sorted(out)
+    files = [p.relative_to(ROOT).with_suffix("") for p in ROOT.rglob("*.py")
+             if "__pycache__" not in p.parts]
+    return sorted(".".join(f.parts[:-1] if f.name == "__init__" else f.parts) for f in files)
 
 
 def imports_of(module: str, known: set[str] | None = None) -> set[str]:
@@ -91,15 +87,9 @@ class Imports(dict[str, set[str]]):
         return found
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Every module of the package, with the package modules it imports."""
-    graph = Imports()
-    return {m: graph[m] for m in sorted(graph.known)}
-
-
 def closure(roots: Iterable[str], graph: Mapping[str, set[str]] | None = None) -> set[str]:
     """``roots`` and every package module they import, directly or not. ``graph``: an
-    ``Imports`` (or ``import_graph()``), when the caller asks for several closures."""
+    ``Imports``, when the caller asks for several closures."""
     graph = Imports() if graph is None else graph
     seen: set[str] = set()
     todo = list(roots)
@@ -120,11 +110,9 @@ def files_hash(mods: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def folder_modules(*folders: str, known: Iterable[str] | None = None) -> list[str]:
-    """Every module inside the given sub-packages (``"data"``, ``"training"``), of
-    ``known`` (default: ``modules()``)."""
-    return sorted(m for m in (modules() if known is None else known)
-                  if m.split(".")[0] in folders)
+def folder_modules(*folders: str) -> list[str]:
+    """Every module inside the given sub-packages (``"data"``, ``"training"``)."""
+    return [m for m in modules() if m.split(".")[0] in folders]
 
 
 def function_lines(module: str, function: str) -> tuple[str, int, int]:

@@ -43,8 +43,8 @@ class ProductInputs:
 
     results: Mapping[str, Results]  # by experiment name
     test: Mapping[str, Split]  # by data set name
-    # Training images of the same declared data sets: only the playground's sample
-    # reads them (its key already covers them: the data set's fingerprint is both splits).
+    # Training images of the same declared data sets, for products that read them (the
+    # key already covers them: a data set's fingerprint is both splits).
     train: Mapping[str, Split] = field(default_factory=dict)
 
 
@@ -59,9 +59,7 @@ class Product:
     experiments: tuple[str, ...] = ()
     datasets: tuple[Dataset, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)  # other inputs to the key
-    # Whether it reads the training images of its data sets too (else only the test
-    # images are loaded for it).
-    reads_train: bool = False
+    reads_train: bool = False  # the training images of its data sets too, not only test
 
     @property
     def code(self) -> tuple[str, str]:
@@ -71,12 +69,8 @@ class Product:
         return self.module, where.removeprefix("looking_inside.")
 
     def inputs(self, results: Mapping[str, Results], test: Mapping[str, Split],
-               train: Mapping[str, Split] | None = None) -> ProductInputs:
-        """Exactly the declared results and splits, out of everything loaded."""
-        return ProductInputs(
-            results=Declared(self.name, "experiment",
-                             {e: results[e] for e in self.experiments}),
-            test=Declared(self.name, "data set", {d: test[d] for d in self.datasets}),
-            train=Declared(self.name, "data set",
-                           {d: train[d] for d in self.datasets} if train else {}),
-        )
+               train: Mapping[str, Split]) -> ProductInputs:
+        """What ``make`` is handed: its declared inputs, each read through ``Declared``."""
+        return ProductInputs(Declared(self.name, "experiment", results),
+                             Declared(self.name, "data set", test),
+                             Declared(self.name, "data set", train))

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from looking_inside.cache import REPAIRED, Cache, Entry, hash_json, versions
+from looking_inside.cache import Cache, Entry, hash_json, versions
 from looking_inside.config import Dataset, Experiment, Settings
 from looking_inside.data.files import fingerprint
 from looking_inside.sources import files_hash, folder_modules
@@ -19,7 +19,6 @@ from looking_inside.training.results import META, read_info
 if TYPE_CHECKING:
     from looking_inside.data.load import DataBundle
     from looking_inside.training.results import Results
-    from looking_inside.training.trainer import EpochCallback
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.pipeline")
 
@@ -47,8 +46,7 @@ class Pipeline:
         self._keys: dict[Experiment, str] = {}
         self._fingerprints: dict[str, str] = {}
         self._code: str | None = None  # the hash of the files of STAGES
-        # Entries found whole once (every file hashed against its stamp); misses are
-        # not remembered: trainers may fill them meanwhile.
+        # Entries found once; misses are not remembered: trainers may fill them meanwhile.
         self._entries: dict[Experiment, Entry] = {}
 
     def fingerprint(self, dataset: Dataset) -> str:
@@ -71,17 +69,15 @@ class Pipeline:
         return self._keys[exp]
 
     def lookup(self, exp: Experiment) -> Entry | None:
-        """``exp``'s entry, its ``info`` read from its (digested) ``meta.json`` and
-        checked field by field: what the how-built page shows is never taken from
-        the stamp unchecked. A meta that fails the check is a damaged entry."""
+        """``exp``'s entry with only ``meta.json`` hashed (the arrays are, by ``results``
+        or the builder's check, before they are loaded). Its ``info`` is that file's,
+        checked field by field, never the stamp's; a meta that fails is damage."""
         if exp not in self._entries:
-            # Only meta.json is read here; the arrays are hashed by ``results`` (or
-            # the builder's check) before they are loaded.
             entry = self.cache.get("results", exp.name, self.result_key(exp), hashed=[META])
             if entry is None:
                 return None
             try:
-                info = read_info(entry.file(META), exp)
+                info = read_info(entry.path / META, exp)
             except ValueError as exc:
                 self._entries[exp] = entry
                 self.forget(exp, str(exc))
@@ -91,13 +87,9 @@ class Pipeline:
 
     def forget(self, exp: Experiment, why: str) -> None:
         """Discard ``exp``'s entry, found damaged while loading it: it is retrained."""
-        entry = self.lookup(exp)
-        self._entries.pop(exp, None)
+        entry = self._entries.pop(exp, None)
         if entry is not None and entry.path.exists():  # (the cache may have reported it)
-            self.cache.repaired += 1
-            log.log(REPAIRED, "cache entry %s could not be loaded (%s); retraining",
-                    entry.path, why)
-            self.cache.discard(entry.path)
+            self.cache.corrupt(entry.path, f"could not be loaded: {why}")
 
     def summary(self, exp: Experiment) -> dict[str, Any]:
         """What the how-built page shows of a trained experiment: its settings, and
@@ -121,9 +113,8 @@ class Pipeline:
             self._data[dataset] = load(self.settings, dataset)
         return self._data[dataset]
 
-    def results(self, exp: Experiment, on_epoch: EpochCallback | None = None) -> Results:
-        """The results of ``exp`` from the cache, trained first when missing or
-        unreadable."""
+    def results(self, exp: Experiment) -> Results:
+        """The results of ``exp`` from the cache, trained first when missing or damaged."""
         from looking_inside.training.results import Results
 
         entry = self.lookup(exp) and self.cache.get("results", exp.name, self.result_key(exp))
@@ -132,9 +123,9 @@ class Pipeline:
                 return Results.from_folder(entry.path, exp)
             except ValueError as exc:
                 self.forget(exp, str(exc))
-        return self.train(exp, on_epoch)
+        return self.train(exp)
 
-    def train(self, exp: Experiment, on_epoch: EpochCallback | None = None) -> Results:
+    def train(self, exp: Experiment) -> Results:
         """Train ``exp`` here and store its results."""
         from looking_inside.training.trainer import resolve_device, train
 
@@ -142,7 +133,7 @@ class Pipeline:
         device = resolve_device(self.settings.device)
         log.info("%s: training on %s (%d epochs, %d images)", exp.name, device.type,
                  exp.epochs, len(bundle.train))
-        res = train(exp, bundle, device, on_epoch)
+        res = train(exp, bundle, device)
         log.info("%s: test accuracy %.4f in %.1f s", exp.name, res.test_accuracy,
                  res.train_seconds)
         self.cache.put("results", exp.name, self.result_key(exp), res.to_files(),

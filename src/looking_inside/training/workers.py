@@ -9,6 +9,7 @@ results that do not depend on the machine's thread count (see ``trainer``).
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -37,21 +38,20 @@ def claim(claims: Path, exp: Experiment) -> bool:
     return True
 
 
-def train_in_workers(settings: Settings, experiments: list[Experiment], cache_dir: Path,
-                     verbose: bool = False) -> None:
+def train_in_workers(settings: Settings, experiments: list[Experiment]) -> None:
     """Train ``experiments`` in child processes that store their results in the cache
-    folder ``cache_dir`` (checked writable first: ``Cache.check_writable``). Each worker
-    goes down the same list and takes the next experiment no other worker has claimed:
-    no worker waits on an estimate of what the others cost."""
-    env = dict(os.environ)
+    (checked writable first: ``Cache.check_writable``). Each worker goes down the same
+    list and takes the next experiment no other worker has claimed: no worker waits on
+    an estimate of what the others cost."""
     src = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env["OMP_NUM_THREADS"] = "1"  # no OpenMP pool to spin up at all
+    env = dict(os.environ, OMP_NUM_THREADS="1",  # no OpenMP pool to spin up at all
+               PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
     with tempfile.TemporaryDirectory(prefix="looking-inside-claims-") as claims:
         cmd = [sys.executable, "-m", "looking_inside", "train", "--serial", "--data-root",
-               str(settings.data_root), "--cache-dir", str(cache_dir),
+               str(settings.data_root), "--cache-dir", str(settings.cache_dir),
                "--device", settings.device, "--claims", claims]
-        if verbose:
+        # Each network's progress, an epoch a line, when this build's log shows INFO.
+        if logging.getLogger("mkdocs.plugins.looking_inside").isEnabledFor(logging.INFO):
             cmd.append("--verbose")
         for e in order(experiments):
             cmd += ["--only", e.name]
