@@ -12,6 +12,7 @@ displayed.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -29,13 +30,17 @@ def parts(text: str) -> list[str]:
     each once, leaving out the words themselves (they are in the index already)."""
     seen: dict[str, None] = {}
     for word in _HAN.findall(text.replace(SEPARATOR, " ")):
-        for part in jieba.cut_for_search(word):
-            # Search mode adds the 2- and 3-character words inside a longer one.
-            # A single character can only come from re-cutting a word jieba guessed
-            # (HMM), and would make the browser cut queries into single characters.
-            if part != word and len(part) > 1 and _HAN.fullmatch(part):
-                seen.setdefault(part, None)
+        seen.update(dict.fromkeys(_sub_words(word)))
     return list(seen)
+
+
+@functools.cache  # most words recur across the index's documents
+def _sub_words(word: str) -> tuple[str, ...]:
+    # Search mode adds the 2- and 3-character words inside a longer one. A single
+    # character can only come from re-cutting a word jieba guessed (HMM), and would
+    # make the browser cut queries into single characters.
+    return tuple(part for part in jieba.cut_for_search(word)
+                 if part != word and len(part) > 1 and _HAN.fullmatch(part))
 
 
 def add_parts(index: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ its own module and of every package module it imports, directly or through other
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -34,7 +35,7 @@ def imports_of(module: str, known: set[str] | None = None) -> set[str]:
     """The package modules that ``module`` imports at run time (``TYPE_CHECKING``
     blocks never run, so they cannot change what is made)."""
     known = set(modules()) if known is None else known
-    tree = ast.parse(module_path(module).read_bytes())
+    tree = _tree(module_path(module).read_bytes())
     is_package = module_path(module).name == "__init__.py"
     found: set[str] = set()
 
@@ -101,6 +102,11 @@ def closure(roots: Iterable[str], graph: Mapping[str, set[str]] | None = None) -
     return seen
 
 
+@functools.cache  # by content: a build asks for a module's imports and its functions' lines
+def _tree(source: bytes) -> ast.Module:
+    return ast.parse(source)
+
+
 def files_hash(mods: Iterable[str]) -> str:
     """Hash of the bytes of the named modules' files."""
     h = hashlib.sha256()
@@ -120,7 +126,7 @@ def function_lines(module: str, function: str) -> tuple[str, int, int]:
     project root (posix), and its first and last line, decorators included. Read with
     ``ast``: a warm build must not import the figure modules (and matplotlib)."""
     path = module_path(module)
-    for n in ast.parse(path.read_bytes()).body:
+    for n in _tree(path.read_bytes()).body:
         if isinstance(n, ast.FunctionDef) and n.name == function:
             first = min([n.lineno, *(d.lineno for d in n.decorator_list)])
             return path.relative_to(ROOT.parents[1]).as_posix(), first, n.end_lineno or first
