@@ -1,8 +1,7 @@
 """The benchmark: ``python tests/bench.py --out DIR [--against TREE] [--quick]``.
 
-Writes DIR/report.md (target, result, met or MISSED; --against: the other tree's result
-and ours / its) and DIR/report.json. Both trees run every step in turns, on scratch
-copies with PYTHONPATH=<copy>/src. Compare ratios within a run, never seconds across runs.
+Writes DIR/report.md and .json (--against: the other tree's result and ours / its); the
+trees take turns at every step, on scratch copies. Compare ratios, never seconds across runs.
 1. Cold build, ``mkdocs build --strict -q``, empty cache, the real subsets; full scale
    estimated as the cold build plus, per experiment, epochs x step 4's full-size epoch
    x (1 - subset images / full images), over the CPUs (one trainer per CPU).
