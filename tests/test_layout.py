@@ -99,17 +99,20 @@ def test_rendering_from_a_warm_results_cache_never_imports_torch(
                 (built_site / "figures" / f).read_bytes(), f
 
 
-def test_module_list_follows_files_added_and_removed() -> None:
+def test_module_list_follows_files_added_and_removed(tmp_path: Path, monkeypatch) -> None:
     """A new file is seen (under `mkdocs serve`, a newly added figure module), and a
-    removed one forgotten."""
-    probe = sources.ROOT / "products" / "figures" / "zz_probe_added.py"
-    assert "products.figures.zz_probe_added" not in sources.modules()
-    try:
-        probe.write_text("X = 1\n")
-        assert "products.figures.zz_probe_added" in sources.modules()
-    finally:
-        probe.unlink()
-    assert "products.figures.zz_probe_added" not in sources.modules()
+    removed one forgotten. On a copy of the package: another test worker may be reading
+    the real one."""
+    root = tmp_path / "looking_inside"
+    shutil.copytree(sources.ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(sources, "ROOT", root)
+    before = sources.modules()
+    assert "products.figures.cifar" in before
+    probe = root / "products" / "figures" / "zz_probe_added.py"
+    probe.write_text("X = 1\n")
+    assert sources.modules() == sorted([*before, "products.figures.zz_probe_added"])
+    probe.unlink()
+    assert sources.modules() == before
 
 
 def test_imports_are_found_in_every_statement_body(tmp_path: Path, monkeypatch) -> None:
