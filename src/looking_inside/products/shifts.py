@@ -84,12 +84,6 @@ def _inputs(r: Results, images: np.ndarray) -> np.ndarray:
     return x - np.float32(centre) if centre else x
 
 
-def _activate(r: Results, x: np.ndarray) -> np.ndarray:
-    if r.experiment.activation == "relu":
-        return np.maximum(x, 0, out=x)
-    return np.float32(1) / (np.float32(1) + np.exp(-x))
-
-
 def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Valid convolution (torch's Conv2d, a cross-correlation) of channels-last
     ``x`` (N, H, W, C) with ``w`` (O, C, k, k): (N, H-k+1, W-k+1, O), as one matrix
@@ -119,7 +113,7 @@ def _dense(r: Results, x: np.ndarray, first: int) -> np.ndarray:
     for i, (w, b) in enumerate(layers):
         x = x @ w.T.astype(np.float32) + b.astype(np.float32)
         if i < len(layers) - 1:
-            x = _activate(r, x)
+            x = analysis.activate(x, r.experiment.activation)
     return x
 
 
@@ -152,7 +146,7 @@ def shifted_scores(r: Results, images: np.ndarray, moves: Sequence[tuple[int, in
         x = x + blank * (w.sum(1) - moved.sum(2))[:, None, :]
     x = x + b
     if len(r.weights) > 1:
-        x = _activate(r, x)
+        x = analysis.activate(x, r.experiment.activation)
     return _dense(r, x.reshape(m * n, -1), 1).reshape(m, n, -1)
 
 
@@ -187,7 +181,8 @@ def conv_features(r: Results, images: np.ndarray,
     for i in range(len(exp.conv)):
         w, b = r.weights[i], r.biases[i]
         k = w.shape[-1]
-        conv = {key: _max2(_activate(r, _conv(g, w, b))) for key, g in grids.items()}
+        conv = {key: _max2(analysis.activate(_conv(g, w, b), exp.activation))
+                for key, g in grids.items()}
         side = (side - k + 1) // 2
         new_grids: dict[tuple[int, ...], np.ndarray] = {}
         for m in moves:
