@@ -1,6 +1,6 @@
 """Data exported for the interactive pages, made from the same cached results as the
 static figures (and through the same selections in ``analysis``), so the two agree.
-Each export is a cached product; ``site.write_outputs`` puts its files under
+Each export is a cached product; the build publishes its files under
 ``assets/data/``, where the pages fetch them at run time (no server, no CDN):
 
 - ``confusion-mnist`` / ``confusion-cifar``: per confusion-matrix cell, its count and
