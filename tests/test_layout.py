@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from looking_inside import sources
 from looking_inside.products.catalog import products
@@ -133,6 +135,79 @@ def test_imports_are_found_in_every_statement_body(tmp_path: Path, monkeypatch) 
         "            from looking_inside import f\n")
     monkeypatch.setattr(sources, "ROOT", pkg)
     assert sources.imports_of("m") == {"b", "c", "d", "e", "f"}
+
+
+# What a statement imports, said twice: by ``ast`` (the reference) and by the scan.
+PACKAGE_FILES = ("__init__", "a", "b", "sub/__init__", "sub/x", "sub/y")
+IMPORTS = [
+    "import looking_inside.{m}", "import os, looking_inside.{m} as alias",
+    "from looking_inside import {n}", "from looking_inside import {n} as alias, json",
+    "from looking_inside.{m} import thing", "from looking_inside.sub import (x,  # why\n    y as yy,\n)",
+    "from looking_inside.sub import x, \\\n    y", "from . import {n}", "from .sub import {n}",
+    "from os import path", "import json",
+]
+WRAPPERS = ["{s}", "if TYPE_CHECKING:\n{i}", "if TYPE_CHECKING:\n    pass\nelse:\n{i}",
+            "def f():\n    x = 1\n\n{i}", "try:\n    pass\nexcept ImportError:\n{i}",
+            "class K:\n    def h(self):\n        for _ in ():\n{ii}"]
+
+
+def _ast_imports(source: str, known: set[str]) -> set[str]:
+    """The reference: every import statement in the syntax tree, less those under
+    ``if TYPE_CHECKING``, resolved as the scan resolves them (a module at the root)."""
+    import ast
+
+    found = set()
+
+    def add(name: str) -> None:
+        while name and name not in known:
+            name = name.rpartition(".")[0]
+        found.add(name)  # a name of the package's __init__: the root module, ""
+
+    def visit(nodes: list) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                visit(node.orelse)
+                continue
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.startswith("looking_inside."):
+                        add(a.name.partition(".")[2])
+            elif isinstance(node, ast.ImportFrom) and (node.level or (node.module or "")
+                                                       .startswith("looking_inside")):
+                base = (node.module or "").partition("looking_inside")[2].lstrip(".") \
+                    if not node.level else node.module or ""
+                for a in node.names:
+                    add(f"{base}.{a.name}" if base else a.name)
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                visit(getattr(node, field, []))
+
+    visit(ast.parse(source).body)
+    return found
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(IMPORTS), st.sampled_from(WRAPPERS),
+                          st.sampled_from(["a", "b", "sub", "sub.x"]),
+                          st.sampled_from(["a", "b", "sub", "nothing"])), max_size=6))
+def test_the_import_scan_agrees_with_the_syntax_tree(tmp_path: Path, monkeypatch,
+                                                      statements: list) -> None:
+    """Imports in any statement form and any nesting: the scan finds exactly the
+    package modules that Python's own parser finds."""
+    pkg = tmp_path / "looking_inside"
+    for name in PACKAGE_FILES:
+        (pkg / f"{name}.py").parent.mkdir(parents=True, exist_ok=True)
+        (pkg / f"{name}.py").write_text("")
+    chunks = []
+    for template, wrapper, m, n in statements:
+        stmt = template.format(m=m, n=n)
+        indent = lambda k: "\n".join(" " * k + ln for ln in stmt.splitlines())  # noqa: E731
+        chunks.append(wrapper.format(s=stmt, i=indent(4), ii=indent(12)))
+    source = "from typing import TYPE_CHECKING\n" + "\n".join(chunks) + "\n"
+    (pkg / "m.py").write_text(source)
+    monkeypatch.setattr(sources, "ROOT", pkg)
+    known = set(sources.modules())
+    assert sources.imports_of("m", known) == _ast_imports(source, known) - {"m"}, source
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 Keys are derived at file level, never from hand-kept module lists: a result's key
 covers every file of its stages' folders, and a product's key covers the files of
 its own module and of every package module it imports, directly or through others
-(read from the source with ``ast``, so the answer follows the files on disk).
+(read from the source's import statements, so the answer follows the files on
+disk).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -31,12 +33,30 @@ def modules() -> list[str]:
     return sorted(".".join(f.parts[:-1] if f.name == "__init__" else f.parts) for f in files)
 
 
+# A block under ``if TYPE_CHECKING:`` (the lines after it indented deeper): it never
+# runs, so what it imports cannot change what is made.
+_TYPE_CHECKING = re.compile(r"^([ \t]*)if\s+(?:typing\.)?TYPE_CHECKING\s*:.*\n"
+                            r"(?:[ \t]*\n|\1[ \t]+.*\n)*", re.M)
+# An import statement, wherever it is (module level, or inside a function, a class, a
+# try): the names may span lines in parentheses or after backslashes.
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|(?:\\\n|.)*)"
+                     r"|import[ \t]+((?:\\\n|.)*))", re.M)
+
+
+def _names(text: str) -> list[str]:
+    """``(a, b as c,  # why\n d)`` -> ["a", "b", "d"]."""
+    text = re.sub(r"#.*", "", text).translate(str.maketrans("()\\", "   "))
+    return [n.split()[0] for n in text.split(",") if n.strip()]
+
+
 def imports_of(module: str, known: set[str] | None = None) -> set[str]:
-    """The package modules that ``module`` imports at run time (``TYPE_CHECKING``
-    blocks never run, so they cannot change what is made)."""
+    """The package modules that ``module`` imports at run time: a scan of its import
+    statements (much cheaper than parsing the whole file, which a warm build would do
+    for every module its products import). Text that only looks like an import, in a
+    docstring, can only add a module to a key, never leave one out."""
     known = set(modules()) if known is None else known
-    tree = _tree(module_path(module).read_bytes())
-    is_package = module_path(module).name == "__init__.py"
+    path = module_path(module)
+    source = _TYPE_CHECKING.sub("", path.read_text(encoding="utf-8") + "\n")
     found: set[str] = set()
 
     def add(name: str) -> None:
@@ -46,31 +66,23 @@ def imports_of(module: str, known: set[str] | None = None) -> set[str]:
         if name in known:
             found.add(name)
 
-    def visit(statements: Iterable[ast.AST]) -> None:
-        for node in statements:
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                visit(node.orelse)
-                continue
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    if a.name.split(".")[0] == PACKAGE:
-                        add(a.name.partition(".")[2])
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    pkg = module.split(".") if is_package else module.split(".")[:-1]
-                    pkg = pkg[: len(pkg) - node.level + 1]
-                    base = ".".join([*pkg, base] if base else pkg)
-                elif base.split(".")[0] == PACKAGE:
-                    base = base.partition(".")[2]
-                else:
-                    continue
-                for a in node.names:
-                    add(f"{base}.{a.name}" if base else a.name)
-            for field in ("body", "orelse", "finalbody", "handlers"):
-                visit(getattr(node, field, ()))
-
-    visit(tree.body)
+    for base, names, plain in _IMPORT.findall(source):
+        if not base:  # import looking_inside.x [as y], ...
+            for name in _names(plain):
+                if name.split(".")[0] == PACKAGE:
+                    add(name.partition(".")[2])
+            continue
+        level = len(base) - len(base.lstrip("."))
+        if level:  # relative to this module's package
+            pkg = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+            pkg = pkg[: len(pkg) - level + 1]
+            base = ".".join([*pkg, base[level:]] if base[level:] else pkg)
+        elif base.split(".")[0] == PACKAGE:
+            base = base.partition(".")[2]
+        else:
+            continue
+        for name in _names(names):
+            add(f"{base}.{name}" if base else name)
     found.discard(module)
     return found
 
@@ -102,7 +114,7 @@ def closure(roots: Iterable[str], graph: Mapping[str, set[str]] | None = None) -
     return seen
 
 
-@functools.cache  # by content: a build asks for a module's imports and its functions' lines
+@functools.cache  # by content: a build asks for the lines of several functions of a module
 def _tree(source: bytes) -> ast.Module:
     return ast.parse(source)
 
