@@ -120,7 +120,8 @@ def readable(inputs: ProductInputs) -> ProductInputs:
     from looking_inside.products import shifts
 
     test = inputs.test["mnist"]
-    labels = shifts.scores(inputs.results["mnist-1layer"], test.images).argmax(1)
+    scores = shifts.shifted_scores(inputs.results["mnist-1layer"], test.images, [(0, 0)])[0]
+    labels = scores.argmax(1)
     return dataclasses.replace(inputs, test={**inputs.test, "mnist": Split(test.images, labels)})
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -320,7 +320,7 @@ class Settings:
     device: Device = "auto"
     # Whether missing data may be fetched with torchvision's downloader.
     download: bool = True
-    only: tuple[str, ...] = field(default_factory=tuple)
+    only: tuple[str, ...] = ()
 
     @property
     def generated_dir(self) -> Path:
@@ -335,18 +335,6 @@ class Settings:
 def default_data_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "looking-inside" / "data"
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "")
-    if not raw:
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise BuildError(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
 
 
 def load_settings(data_root: str | Path | None = None, cache_dir: str | Path | None = None,
@@ -371,9 +359,15 @@ def load_settings(data_root: str | Path | None = None, cache_dir: str | Path | N
     if dev not in ("auto", "cpu", "cuda"):
         raise BuildError(f"{ENV_DEVICE}={dev!r} is not a device; use 'auto' (CUDA when "
                          "present, else CPU), 'cpu', or 'cuda' (fail when CUDA is absent)")
+    raw = os.environ.get(ENV_DOWNLOAD) or "yes"
+    download = {"1": True, "true": True, "yes": True, "on": True,
+                "0": False, "false": False, "no": False, "off": False}.get(raw.strip().lower())
+    if download is None:
+        raise BuildError(f"{ENV_DOWNLOAD}={raw!r} is not a boolean; use 1/0, true/false, "
+                         "yes/no or on/off")
     names = tuple(only or ())
     for n in names:
         get_experiment(n)  # fails early, naming the setting
     return Settings(data_root=resolve(root), cache_dir=resolve(cache),
                     device=dev,  # type: ignore[arg-type]
-                    download=_env_bool(ENV_DOWNLOAD, True), only=names)
+                    download=download, only=names)

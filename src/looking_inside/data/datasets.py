@@ -34,10 +34,6 @@ class DatasetSpec:
     def n_inputs(self) -> int:
         return math.prod(self.image_shape)
 
-    @property
-    def colour(self) -> bool:
-        return len(self.image_shape) == 3
-
     def source_files(self, root: Path) -> list[Path]:
         """The files the data set is read from, in a fixed order."""
         d = root / self.folder

@@ -1,18 +1,7 @@
 """Data exported for the interactive pages, made from the same cached results as the
 static figures (and through the same selections in ``analysis``), so the two agree.
-Each export is a cached product; the build publishes its files under
-``assets/data/``, where the pages fetch them at run time (no server, no CDN):
-
-- ``confusion-mnist`` / ``confusion-cifar``: per confusion-matrix cell, its count and
-  up to ``cap`` test images (most confident first) with their confidence, in a sprite.
-- ``mnist-1layer-weights``: the single-layer MNIST network for the drawing page.
-- ``mnist-examples``: one real test digit per class, for readers who cannot draw
-  (keyboard users) and for the page's "try an example" buttons.
-- ``train-replay``: the snapshots of ``REPLAYED``, read when the playground loads.
-- ``train-sample``: MNIST digits the playground trains on in the browser, one gzipped
-  binary fetched only when the reader presses start.
-- ``representation-map``: the features chapter's maps, what places a drawn digit on
-  them (the networks' first layers and the projections), and the digits in a sprite.
+Each export (``exports()``) is a cached product; the build publishes its files under
+``assets/data/``, where the pages fetch them at run time (no server, no CDN).
 """
 
 from __future__ import annotations
@@ -82,15 +71,13 @@ class ConfusionExport:
         res = inputs.results[self.experiment]
         cells: list[dict[str, Any]] = []
         chosen: list[np.ndarray] = []
-        start = 0
         for a in range(10):
             for p in range(10):
                 shown = analysis.cell_members(res.test_labels, res.test_probs, a, p)[:self.cap]
-                conf = res.test_probs[shown, p].astype(np.float64)
-                cells.append({"start": start, "index": shown.tolist(),
-                              "conf": [round(float(c), PROB_DECIMALS) for c in conf]})
+                cells.append({"start": sum(map(len, chosen)), "index": shown.tolist(),
+                              "conf": [round(float(c), PROB_DECIMALS)
+                                       for c in res.test_probs[shown, p]]})
                 chosen.append(shown)
-                start += len(shown)
         order = np.concatenate(chosen)
         tiles = inputs.test[self.dataset].images[order]
         if tiles.ndim == 4:  # CIFAR (N, 3, 32, 32) -> (N, 32, 32, 3)
@@ -139,7 +126,8 @@ def make_examples(inputs: ProductInputs) -> dict[str, bytes]:
     import numpy as np
 
     test = inputs.test["mnist"]
-    # The first test image of each digit: fixed, and plain ordinary handwriting.
+    # One real digit per class, for readers who cannot draw (keyboard users) and the
+    # page's "try an example" buttons: the first test image of each, fixed and plain.
     idx = [int(np.flatnonzero(test.labels == d)[0]) for d in range(10)]
     doc = {"size": 28, "index": idx, "label": [int(test.labels[i]) for i in idx],
            "pixels": [test.images[i].reshape(-1).astype(int).tolist() for i in idx]}

@@ -117,11 +117,6 @@ def _dense(r: Results, x: np.ndarray, first: int) -> np.ndarray:
     return x
 
 
-def scores(r: Results, images: np.ndarray) -> np.ndarray:
-    """(N, 10) scores (before softmax) of ``r``'s network on uint8 ``images``."""
-    return shifted_scores(r, images, [(0, 0)])[0]
-
-
 def shifted_scores(r: Results, images: np.ndarray, moves: Sequence[tuple[int, int]]
                    ) -> np.ndarray:
     """(len(moves), N, 10) scores of ``r``'s network on ``images`` moved by each

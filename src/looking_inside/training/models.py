@@ -33,12 +33,6 @@ def build_model(exp: Experiment) -> nn.Sequential:
     return model
 
 
-def hidden_split(exp: Experiment) -> int | None:
-    """Index in ``build_model``'s layers just after the first hidden activation of a
-    perceptron (whose activations the chapters show), else None."""
-    return 2 if exp.hidden and not exp.conv else None
-
-
 def preprocess(images: np.ndarray, dataset: str) -> torch.Tensor:
     """uint8 images -> float32 rows ``(N, D)`` of ``pixel / 255 - centre`` (see
     ``DatasetSpec.centre``), done once for a whole split."""

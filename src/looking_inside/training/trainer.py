@@ -15,7 +15,7 @@ from looking_inside.cache import versions
 from looking_inside.config import Device, Experiment
 from looking_inside.data.load import DataBundle
 from looking_inside.errors import BuildError
-from looking_inside.training.models import build_model, hidden_split, preprocess, weighted_layers
+from looking_inside.training.models import build_model, preprocess, weighted_layers
 from looking_inside.training.results import Results, Snapshots
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.training")
@@ -41,8 +41,8 @@ def resolve_device(requested: Device) -> torch.device:
 @torch.no_grad()
 def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, split: int | None = None
              ) -> tuple[torch.Tensor, torch.Tensor | None, float]:
-    """Softmax probabilities, the activations after ``model[:split]`` (the first
-    hidden layer's, see ``models.hidden_split``; None without a split), accuracy.
+    """Softmax probabilities, the activations after ``model[:split]`` (None without a
+    split), accuracy.
 
     Chunks of 512 keep a convnet's activations in cache, which larger chunks do not
     (the test set runs through the model at every epoch); the perceptrons' GEMMs are
@@ -162,7 +162,10 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
             on_epoch(exp, epoch, metrics)
     seconds = time.perf_counter() - start
 
-    probs, hidden, test_acc = evaluate(model, x_test, y_test, split=hidden_split(exp))
+    # A perceptron's first hidden layer (the activations the chapters show) is the
+    # model's first two modules: the linear layer and its activation.
+    split = 2 if exp.hidden and not exp.conv else None
+    probs, hidden, test_acc = evaluate(model, x_test, y_test, split)
     # The final model on the training images (the per-epoch figure is a running
     # average while the weights still move): train minus test is the overfitting.
     _, _, train_acc = evaluate(model, x_train, y_train)
