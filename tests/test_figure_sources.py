@@ -105,7 +105,7 @@ def test_how_a_figure_is_made_and_saved_is_in_every_figure_key() -> None:
     from looking_inside import sources
 
     for s in FIGURES:
-        code = sources.closure(s.product().code)
+        code = sources.closure(s.product(font="f").code)
         assert {"products.figures.render", "products.figures.numbers",
                 "products.figures.style", f"products.figures.{s.module}"} <= code, s.name
         assert "products.figures.registry" not in code, s.name

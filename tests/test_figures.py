@@ -146,14 +146,14 @@ REARRANGED = {"cifar-samples", "mnist-hidden-top-images"}
 @pytest.mark.parametrize("spec", NARROW, ids=lambda s: s.name)
 def test_the_phone_layout_shows_what_the_wide_one_does(spec, inputs: ProductInputs) -> None:
     """Only the layout changes: the same texts, bars, lines and images, read back from
-    the drawn figures (``numbers.drawn``: what the data file of a figure without a
-    table holds)."""
+    the drawn figures (``numbers.drawn_json``: the data file of a figure without a
+    table)."""
     from looking_inside.products.figures import numbers
 
     def content(narrow: bool) -> dict[str, object]:
         fig = render(spec.name, inputs, narrow=narrow)
         try:
-            drawn = numbers.drawn(fig)
+            drawn = json.loads(numbers.drawn_json(fig))
         finally:
             style.plt.close(fig)
         panels = drawn["panels"]

@@ -111,8 +111,7 @@ def confusion_figure(confusion: np.ndarray, labels: Sequence[str], theme: Theme,
             else:
                 face = to_rgba(theme.error, 0.75 * share[a, p] / worst) if count else \
                     to_rgba(theme.cell, 0.6)
-            x, y = p - 0.48, a - 0.48
-            cells.append([(x, y), (x + 0.96, y), (x + 0.96, y + 0.96), (x, y + 0.96)])
+            cells.append(box(p - 0.48, p + 0.48, a - 0.48, a + 0.48))
             faces.append(face)
             ax.text(p, a, str(count), ha="center", va="center", fontsize=8.5,
                     fontweight="bold" if a == p else "normal")
@@ -120,6 +119,11 @@ def confusion_figure(confusion: np.ndarray, labels: Sequence[str], theme: Theme,
     # one by one (the limits are set above anyway).
     ax.add_collection(PolyCollection(cells, facecolors=faces, edgecolors="none"), autolim=False)
     return fig
+
+
+def box(x0: float, x1: float, y0: float, y1: float) -> list[tuple[float, float]]:
+    """A rectangle's corners, for a ``PolyCollection``."""
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
 def neuron(ax: Axes, x: float, y: float, r: float, theme: Theme, label: str,

@@ -58,7 +58,10 @@ def training_curves(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     values, the gridlines and frames two line collections and the labels plain text,
     drawn the same way. ``narrow``: two configurations a row instead of four."""
     lay = NARROW if narrow else WIDE
-    groups = _configurations(list(inputs.results))
+    # Runs grouped by configuration, in their order: mnist-conv, mnist-conv-seed1, ...
+    groups: dict[str, list[str]] = {}
+    for n in inputs.results:
+        groups.setdefault(re.sub(r"-seed\d+$", "", n), []).append(n)
     cols = min(lay.columns, len(groups))
     rows = -(-len(groups) // cols)
     width, height = lay.cell_w * cols + lay.left, lay.cell_h * rows + TOP
@@ -109,15 +112,6 @@ def training_curves(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     ax.add_collection(LineCollection(grid, colors=theme.muted, alpha=0.3, linewidths=0.5, zorder=0))
     ax.add_collection(LineCollection(frame, colors=theme.muted, linewidths=0.8))
     return fig
-
-
-def _configurations(names: list[str]) -> dict[str, list[str]]:
-    """Experiment names grouped by configuration, in their order: ``mnist-conv`` holds
-    itself and ``mnist-conv-seed1``, ``mnist-conv-seed2``."""
-    groups: dict[str, list[str]] = {}
-    for n in names:
-        groups.setdefault(re.sub(r"-seed\d+$", "", n), []).append(n)
-    return groups
 
 
 class _Scale:

@@ -9,6 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from looking_inside.config import (
+    CONV_KERNEL,
     SWEEP_DEPTH_WIDTH,
     SWEEP_DEPTHS,
     SWEEP_WIDTHS,
@@ -156,23 +157,21 @@ def convnet_filters(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     tiles: list[np.ndarray | None] = [scaled(w[0]) for w in mnist_w]
     tiles += [None] * (n - len(mnist_w))
     tiles += [_filter_rgb(w) for w in cifar_w]
-    k = mnist_w.shape[-1]
     fig = new_figure(3.85, 1.42) if narrow else new_figure(8.0, 2.6)
     ax = fig.add_axes((0.2, 0.02, 0.79, 0.8) if narrow else (0.14, 0.02, 0.85, 0.84))
     draw_tiles(ax, tiles, n, [f"{j + 1}" for j in range(n)], fontsize=7.5 if narrow else 9, gap=1)
     for row, label in enumerate(("MNIST", "CIFAR-10")):
-        ax.text(-1.5, row * (k + 2) + (k - 1) / 2, label, ha="right", va="center",
-                fontsize=8 if narrow else 10)
+        ax.text(-1.5, row * (CONV_KERNEL + 2) + (CONV_KERNEL - 1) / 2, label, ha="right",
+                va="center", fontsize=8 if narrow else 10)
     return fig
 
 
 def convnet_filters_data(inputs: ProductInputs) -> Table:
-    """Every first-layer weight: a row per filter and input channel, the 5x5 kernel
+    """Every first-layer weight: a row per filter and input channel, the kernel
     row-major."""
-    rows: Table = []
+    rows: Table = [["dataset", "filter", "channel", *pixels(CONV_KERNEL)]]
     for dataset, _ in DATASETS:
         w = inputs.results[convnet_name(dataset)].weights[0]  # (C, channels, k, k)
         rows += [[dataset, j + 1, c, *w[j, c].ravel()]
                  for j in range(len(w)) for c in range(w.shape[1])]
-    k = inputs.results[convnet_name("mnist")].weights[0].shape[-1]
-    return [["dataset", "filter", "channel", *pixels(k)], *rows]
+    return rows

@@ -21,11 +21,6 @@ SIDE, GAP, GROUP_GAP, ROW_GAP = 28, 2, 12, 4
 GROUPS = ("最兴奋的", "最不兴奋的")
 
 
-def _group_x(k: int) -> int:
-    """Left edge of group ``k`` (0: the most exciting digits, 1: the least)."""
-    return SIDE + GROUP_GAP + k * (analysis.EXAMPLES * (SIDE + GAP) - GAP + GROUP_GAP)
-
-
 def mosaic(filters: np.ndarray, groups: tuple[np.ndarray, ...], theme: Theme) -> np.ndarray:
     """One RGBA image (uint8), a row per hidden unit: its filter scaled to its own range
     (lowest black), then each group of test digits, ink dark on the light page and
@@ -63,7 +58,8 @@ def top_images(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Fig
                     va="center", fontsize=size)
         names = GROUPS[b:b + 1] if narrow else GROUPS
         for x, title in ((SIDE / 2, "过滤器"),
-                         *((_group_x(g) + width / 2, f"{name} {analysis.EXAMPLES} 张")
+                         *((SIDE + GROUP_GAP + g * (width + GROUP_GAP) + width / 2,
+                            f"{name} {analysis.EXAMPLES} 张")
                            for g, name in enumerate(names))):
             ax.annotate(title, (x - 0.5, -0.5), xytext=(0, 3), textcoords="offset points",
                         ha="center", va="bottom", fontsize=size, annotation_clip=False)

@@ -94,8 +94,7 @@ def _panel(ax: Axes, m: reps.Map, theme: Theme, size: int, fontsize: float) -> N
                     bbox={"boxstyle": "circle,pad=0.15", "facecolor": theme.cell,
                           "edgecolor": colours[d], "linewidth": 1.2, "alpha": 0.85})
     ax.set(xticks=[], yticks=[])
-    for s in ax.spines.values():
-        s.set_linewidth(0.6)
+    ax.spines[:].set_linewidth(0.6)
     ax.set_title(f"{TITLES[m.kind]}\n（每张图 {m.dims:,} 个数）", fontsize=fontsize + 0.5,
                  linespacing=1.3)
     ax.set_xlabel(f"两根轴留住了全部变化的 {100 * m.projection.kept:.0f}%",
@@ -120,18 +119,15 @@ def representation_maps(inputs: ProductInputs, theme: Theme, narrow: bool = Fals
         left = (width - 3 * panel - 2 * gap) / 2
         corners = [(left + k * (panel + gap), legend_h + below) for k in range(3)]
     fig = new_figure(width, height)
-    axes = [fig.add_axes((x / width, y / height, panel / width, panel / height))
-            for x, y in corners]
     size = int(round(PANEL_IN * PX_PER_INCH))
-    for ax, m in zip(axes, maps, strict=True):
-        _panel(ax, m, theme, size, fontsize)
-    colours = CLASS_COLOURS[theme.name]
+    for (x, y), m in zip(corners, maps, strict=True):
+        _panel(fig.add_axes((x / width, y / height, panel / width, panel / height)), m, theme,
+               size, fontsize)
     # One row of ten; on a phone two rows of five, as wide as the maps (a legend fills
     # its columns first: 0 above 5, 1 above 6, ...).
-    order = [d for pair in zip(range(5), range(5, 10), strict=True) for d in pair] \
-        if narrow else list(range(10))
-    handles = [Line2D([], [], ls="none", marker="s", ms=7, color=colours[d], label=str(d))
-               for d in order]
+    order = [d for c in range(5) for d in (c, c + 5)] if narrow else range(10)
+    handles = [Line2D([], [], ls="none", marker="s", ms=7, color=CLASS_COLOURS[theme.name][d],
+                      label=str(d)) for d in order]
     fig.legend(handles=handles, loc="lower center", ncol=5 if narrow else 10, frameon=False,
                fontsize=fontsize, handletextpad=0.2, columnspacing=0.9,
                title="点的颜色 = 图像真正的数字", title_fontsize=fontsize,

@@ -47,15 +47,15 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     if narrow:
         fig = new_figure(3.6, 4.7)
         ax = fig.add_axes((0.16, 0.5, 0.68, 0.48))
-        # (left, bottom, width, height) of the first grid, the pitch to the next, the
+        # The first grid's left, bottom, width and height, the pitch to the next, the
         # formula's height; font sizes.
-        grid, pitch, below = (0.02, 0.1, 0.28, 0.27), 0.35, 0.03
+        left, bottom, width, height, pitch, below = 0.02, 0.1, 0.28, 0.27, 0.35, 0.03
         size = {"neuron": 7.5, "z": 9, "text": 7.5, "symbol": 11, "dots": 12, "formula": 8}
         titles = ["输入 x\n（一张 0）", "权重 w\n（28×28 排列）", "逐像素相乘\nw·x"]
     else:
         fig = new_figure(7.0, 3.0)
         ax = fig.add_axes((0.0, 0.04, 0.3, 0.92))
-        grid, pitch, below = (0.36, 0.18, 0.17, 0.62), 0.2, 0.04
+        left, bottom, width, height, pitch, below = 0.36, 0.18, 0.17, 0.62, 0.2, 0.04
         size = {"neuron": 8.5, "z": 10, "text": 9, "symbol": 14, "dots": 14, "formula": 10}
         titles = ["输入 x（一张 0）", "权重 w（28×28 排列）", "逐像素相乘 w·x"]
     ax.set(xlim=(0, 6), ylim=(-0.8, 10))
@@ -72,7 +72,6 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     neuron(ax, 5.1, 5.0, 0.55, theme, "z", fontsize=size["z"])
     ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=size["text"])
 
-    left, bottom, width, height = grid
     for k, (img, title) in enumerate(zip((x, w, w * x), titles, strict=True)):
         a = fig.add_axes((left + k * pitch, bottom, width, height))
         if k == 0:
@@ -115,8 +114,7 @@ def weights_training(inputs: ProductInputs, theme: Theme, narrow: bool = False) 
     5-9 in each, every template scaled to its own range as in ``weights_all``.
     ``narrow``: three snapshots a row, in rows."""
     snaps = inputs.results["mnist-1layer"].snapshots
-    if snaps is None:
-        raise ValueError("mnist-1layer has no snapshots; set snapshots= in config.py")
+    assert snaps is not None, "mnist-1layer records snapshots (config.py)"
     shown = analysis.shown_snapshots(len(snaps.steps))
     cols = 3 if narrow else len(shown)
     rows = -(-len(shown) // cols)

@@ -61,8 +61,8 @@ def _round(a: np.ndarray) -> Any:
         [_round(r) for r in a]
 
 
-def drawn(fig: Figure) -> dict[str, Any]:
-    """What each panel of ``fig`` shows: image arrays, line and bar data, text."""
+def drawn_json(fig: Figure) -> bytes:
+    """What each panel of ``fig`` shows, as JSON: image arrays, line and bar data, text."""
     panels = []
     for ax in fig.axes:
         arrays = [im.get_array() for im in ax.get_images()]
@@ -72,8 +72,10 @@ def drawn(fig: Figure) -> dict[str, Any]:
              "bars": [_round(np.array([r.get_height() for r in c])) for c in bars],
              "lines": [_line(ln) for ln in ax.get_lines()], "text": _texts(ax.texts)}
         panels.append({k: v for k, v in p.items() if v})
-    text = _texts(fig.texts)
-    return {"panels": panels, "text": text} if text else {"panels": panels}
+    out: dict[str, Any] = {"panels": panels}
+    if text := _texts(fig.texts):
+        out["text"] = text
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
 def _line(ln: Line2D) -> dict[str, Any]:
@@ -87,8 +89,3 @@ def _line(ln: Line2D) -> dict[str, Any]:
 
 def _texts(texts: Sequence[Text]) -> list[str]:
     return [t.get_text() for t in texts if t.get_text().strip()]
-
-
-def drawn_json(fig: Figure) -> bytes:
-    return json.dumps(drawn(fig), ensure_ascii=False, separators=(",", ":"),
-                      sort_keys=True).encode()

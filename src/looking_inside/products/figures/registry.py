@@ -69,11 +69,10 @@ class FigureSpec:
     def data_filename(self) -> str:
         return f"{self.name}.{'csv' if self.data else 'json'}"
 
-    def product(self, font: str | None = None) -> Product:
-        """As a cached product; ``font`` is ``fonts.identity()`` if the caller has it
-        (it walks the font folders: one walk serves every figure)."""
+    def product(self, font: str) -> Product:
+        """As a cached product; ``font`` is ``fonts.identity()`` (it walks the font
+        folders: the caller walks them once for every figure)."""
         from looking_inside.cache import versions
-        from looking_inside.products.figures import fonts
 
         return Product(
             "figure", self.name, f"products.figures.{self.module}",
@@ -83,8 +82,7 @@ class FigureSpec:
             # that draw and encode (matplotlib, numpy; Pillow writes the images inside
             # an SVG).
             params={"function": self.function, "data": self.data, "narrow": self.narrow,
-                    "font": font or fonts.identity(),
-                    "libraries": versions("matplotlib", "numpy", "pillow")},
+                    "font": font, "libraries": versions("matplotlib", "numpy", "pillow")},
         )
 
 

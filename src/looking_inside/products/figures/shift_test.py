@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from looking_inside.products import shifts
+from looking_inside.products import analysis, shifts
 from looking_inside.products.figures.common import tile_mosaic
 from looking_inside.products.figures.memo import once
 from looking_inside.products.figures.numbers import Table
@@ -20,12 +20,8 @@ if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs
 
 FONT = 11
-FLIP_ROLES = ("single", "conv")
-SHORT = {"single": "单层", "conv": "卷积"}
-
-
-def _flip_moves() -> list[tuple[int, int]]:
-    return [(0, 0), *shifts.quoted_shifts()]
+FLIP_ROLES = {"single": "单层", "conv": "卷积"}  # role -> its short name under a tile
+FLIP_MOVES = [(0, 0), *shifts.quoted_shifts()]
 
 
 def _move_label(move: tuple[int, int]) -> str:
@@ -40,16 +36,15 @@ def _flip(inputs: ProductInputs) -> tuple[shifts.Flip | None, dict[str, np.ndarr
     """The digit (``shifts.pick_flip``) and, per network, its softmax probabilities
     under each move: (moves, 10)."""
     test = inputs.test["mnist"]
-    t = shifts.run_test(inputs.results, test.images, test.labels, _flip_moves(),
-                        roles=FLIP_ROLES, seeds=False)
+    t = shifts.run_test(inputs.results, test.images, test.labels, FLIP_MOVES,
+                        roles=list(FLIP_ROLES), seeds=False)
     flip = shifts.pick_flip(t)
     probs = {}
     if flip is not None:
         for role in FLIP_ROLES:
             s = shifts.shifted_scores(inputs.results[t.runs[role][0]],
-                                      test.images[flip.index:flip.index + 1], _flip_moves())
-            e = np.exp(s[:, 0] - s[:, 0].max(1, keepdims=True))
-            probs[role] = e / e.sum(1, keepdims=True)
+                                      test.images[flip.index:flip.index + 1], FLIP_MOVES)
+            probs[role] = np.array([analysis.softmax(z) for z in s[:, 0]])
     return flip, probs
 
 
@@ -57,7 +52,6 @@ def shift_flip(inputs: ProductInputs, theme: Theme) -> Figure:
     """The digit unshifted and moved two pixels each way, each under the answers of
     the single-layer network and the convnet; a wrong answer in the error colour."""
     flip, _ = _flip(inputs)
-    moves = _flip_moves()
     fig = new_figure(5.4, 2.5)
     ax = fig.add_axes((0.01, 0.3, 0.98, 0.58))
     if flip is None:  # only on made-up networks: no digit that both read right
@@ -66,19 +60,19 @@ def shift_flip(inputs: ProductInputs, theme: Theme) -> Figure:
         return fig
     image = inputs.test["mnist"].images[flip.index]
     gap = 12
-    tiles = [shifts.shift_images(image[None], dx, dy)[0] / 255.0 for dx, dy in moves]
+    tiles = [shifts.shift_images(image[None], dx, dy)[0] / 255.0 for dx, dy in FLIP_MOVES]
     ax.imshow(tile_mosaic(tiles, len(tiles), gap=gap))
     ax.set_axis_off()
-    for k, move in enumerate(moves):
+    for k, move in enumerate(FLIP_MOVES):
         x0 = k * (28 + gap)
         # The canvas edge: where a shifted digit sits inside its 28x28 frame.
         ax.add_patch(Rectangle((x0 - 0.5, -0.5), 28, 28, fill=False, edgecolor=theme.muted, lw=0.8))
         ax.annotate(_move_label(move), (x0 + 13.5, -0.5), xytext=(0, 3), textcoords="offset points",
                     ha="center", va="bottom", fontsize=FONT, annotation_clip=False)
-        for line, role in enumerate(FLIP_ROLES):
-            answer = (flip.single if role == "single" else flip.conv)[k]
+        for line, (role, short) in enumerate(FLIP_ROLES.items()):
+            answer = getattr(flip, role)[k]
             wrong = answer != flip.label
-            ax.annotate(f"{SHORT[role]}：{answer}" + ("（错）" if wrong else ""),
+            ax.annotate(f"{short}：{answer}" + ("（错）" if wrong else ""),
                         (x0 + 13.5, 27.5), xytext=(0, -4 - line * 1.45 * FONT),
                         textcoords="offset points", ha="center", va="top", fontsize=FONT,
                         color=theme.error if wrong else theme.fg,
@@ -92,9 +86,9 @@ def shift_flip_data(inputs: ProductInputs) -> Table:
                     "p_answer", "p_label"]]
     if flip is None:
         return rows
-    for k, (dx, dy) in enumerate(_flip_moves()):
+    for k, (dx, dy) in enumerate(FLIP_MOVES):
         for role in FLIP_ROLES:
-            answer = (flip.single if role == "single" else flip.conv)[k]
+            answer = getattr(flip, role)[k]
             rows.append([flip.index, flip.label, _move_label((dx, dy)), dx, dy,
                          shifts.network(inputs.results, role), answer,
                          float(probs[role][k, answer]), float(probs[role][k, flip.label])])

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import PAGE, SIGNED, diverging_cmap
+from looking_inside.products.figures.common import PAGE, SIGNED, box, diverging_cmap
 from looking_inside.products.figures.numbers import Table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
 
@@ -65,7 +65,6 @@ def _score_rows(ax: Axes, values: np.ndarray, ranked: np.ndarray, theme: Theme,
 
 
 def _frame(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float], title: str) -> None:
-    """Data limits, no axis, the title at the left."""
     ax.set(xlim=xlim, ylim=ylim)
     ax.set_axis_off()
     ax.set_title(title, fontsize=LABEL, loc="left")
@@ -77,10 +76,6 @@ def _digit_labels(ax: Axes, ranked: np.ndarray, theme: Theme) -> None:
                 color=theme.fg if c in ranked[:2] else theme.muted,
                 fontweight="bold" if c in ranked[:2] else "normal",
                 transform=ax.get_yaxis_transform())
-
-
-def _box(x0: float, x1: float, y0: float, y1: float) -> list[tuple[float, float]]:
-    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
 def single_layer(inputs: ProductInputs, theme: Theme) -> Figure:
@@ -173,9 +168,9 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     ax.set_axis_off()
     fig.text(0.14, 1 - thumb / 2, f"测试图 #{i} 经过 {units} 个隐藏神经元", va="center",
              fontsize=LABEL, fontweight="bold")
-    box = (0.52, 0.37)  # bottom, height
+    bottom, tall = 0.52, 0.37  # the hidden units' two panels
     lim = max(6.0, float(np.abs(t.pre).max()) * 1.05)
-    ax = fig.add_axes((0.08, box[0], 0.5, box[1]))
+    ax = fig.add_axes((0.08, bottom, 0.5, tall))
     _curve(ax, t.pre, activation, lim, theme)
     _frame(ax, (-lim, lim), (units - 0.5, -0.5), f"加权和 z 经过 {activation}")
     # The z values themselves are in the data file: a text each cost a tenth of the
@@ -186,7 +181,7 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     for v, ha in ((-lim, "left"), (0.0, "center"), (lim, "right")):
         ax.text(v, units - 0.45, f"{v:+.0f}" if v else "z = 0", ha=ha, va="top",
                 fontsize=SMALL, color=theme.muted)
-    ax = fig.add_axes((0.71, box[0], 0.2, box[1]))
+    ax = fig.add_axes((0.71, bottom, 0.2, tall))
     ax.barh(np.arange(units), t.h, height=0.6, color=theme.edge)
     ax.plot([0, 0], [-0.5, units - 0.5], color=theme.muted, lw=0.8)
     for j in range(units):
@@ -213,7 +208,7 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
             if v == 0.0:
                 continue
             x0, is_bias = ends[v > 0], j == units
-            boxes.append(_box(x0, x0 + v, c - 0.1 - 0.29, c - 0.1 + 0.29))
+            boxes.append(box(x0, x0 + v, c - 0.1 - 0.29, c - 0.1 + 0.29))
             faces.append(theme.muted if is_bias else pos_c if v > 0 else neg_c)
             # A term wide enough for its number is labelled with it (b: the bias).
             if abs(v) >= 0.085 * span:
@@ -222,7 +217,7 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
             ends[v > 0] = x0 + v
     ax.add_collection(PolyCollection(boxes, facecolors=faces, edgecolors=PAGE[theme.name],
                                      linewidths=0.6), autolim=False)
-    totals = [_box(0.0, float(t.scores[c]), c + 0.25, c + 0.39) for c in range(10)]
+    totals = [box(0.0, float(t.scores[c]), c + 0.25, c + 0.39) for c in range(10)]
     ax.add_collection(PolyCollection(totals, facecolors=theme.fg, edgecolors="none"), autolim=False)
     _frame(ax, (lo - 0.02 * span, hi + 0.02 * span), (9.6, -0.6),
            "每一类的得分 = 偏置 b + Σ 输出权重 × h")
