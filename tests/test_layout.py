@@ -142,7 +142,8 @@ PACKAGE_FILES = ("__init__", "a", "b", "sub/__init__", "sub/x", "sub/y")
 IMPORTS = [
     "import looking_inside.{m}", "import os, looking_inside.{m} as alias",
     "from looking_inside import {n}", "from looking_inside import {n} as alias, json",
-    "from looking_inside.{m} import thing", "from looking_inside.sub import (x,  # why\n    y as yy,\n)",
+    "from looking_inside.{m} import thing",
+    "from looking_inside.sub import (x,  # why\n    y as yy,\n)",
     "from looking_inside.sub import x, \\\n    y", "from . import {n}", "from .sub import {n}",
     "from os import path", "import json",
 ]
@@ -200,9 +201,10 @@ def test_the_import_scan_agrees_with_the_syntax_tree(tmp_path: Path, monkeypatch
         (pkg / f"{name}.py").write_text("")
     chunks = []
     for template, wrapper, m, n in statements:
-        stmt = template.format(m=m, n=n)
-        indent = lambda k: "\n".join(" " * k + ln for ln in stmt.splitlines())  # noqa: E731
-        chunks.append(wrapper.format(s=stmt, i=indent(4), ii=indent(12)))
+        lines = template.format(m=m, n=n).splitlines()
+        chunks.append(wrapper.format(s="\n".join(lines),
+                                     i="\n".join(" " * 4 + ln for ln in lines),
+                                     ii="\n".join(" " * 12 + ln for ln in lines)))
     source = "from typing import TYPE_CHECKING\n" + "\n".join(chunks) + "\n"
     (pkg / "m.py").write_text(source)
     monkeypatch.setattr(sources, "ROOT", pkg)
