@@ -43,9 +43,7 @@ def most_confident_per_cell(labels: np.ndarray, probs: np.ndarray) -> np.ndarray
     """(10, 10) test index of the most confident sample per cell, -1 where empty."""
     out = np.full((10, 10), -1, dtype=np.int64)
     for a, p in np.ndindex(10, 10):
-        members = cell_members(labels, probs, a, p)
-        if members.size:
-            out[a, p] = members[0]
+        out[a, p] = next(iter(cell_members(labels, probs, a, p)), -1)
     return out
 
 
@@ -150,8 +148,7 @@ def speckle(template: np.ndarray) -> float:
 
 
 def mean_speckle(weights: np.ndarray, image_shape: tuple[int, ...]) -> float:
-    """``speckle`` averaged over a single-layer network's templates (rows of
-    ``weights``, each reshaped to ``image_shape``)."""
+    """``speckle`` averaged over a single-layer network's templates (rows of ``weights``)."""
     return float(np.mean([speckle(w.reshape(image_shape)) for w in weights]))
 
 
@@ -162,9 +159,8 @@ def training_gflops(forward_flops: int, n_train: int) -> float:
 
 
 def best_point(results: Mapping[str, Results], dataset: Dataset) -> str | None:
-    """The capacity sweep's most accurate perceptron on ``dataset``, by its mean test
-    accuracy over its seeds (a tie goes to the first name in sorted order), as the
-    name of its seed-0 run; None if none of the sweep is in ``results``."""
+    """The seed-0 run of the capacity sweep's most accurate perceptron on ``dataset`` by
+    mean test accuracy over its seeds (ties: first name in sorted order); None if none."""
     names = sorted(e.name for e in sweep_experiments(dataset)
                    if e.seed == 0 and e.name in results)
     if not names:
@@ -175,10 +171,9 @@ def best_point(results: Mapping[str, Results], dataset: Dataset) -> str | None:
 # --- Noise: comparing two configurations trained with several seeds ----------------
 
 def mcnemar_p(b: int, c: int) -> float:
-    """Exact two-sided McNemar p-value: of the ``b + c`` test images that exactly one
-    of two networks reads right (``b`` only the first, ``c`` only the second), how
-    likely a split at least this uneven is if both are equally good (a fair coin
-    per image). Exact binomial sums in integers, so any test-set size is exact."""
+    """Exact two-sided McNemar p-value: of the ``b + c`` test images that exactly one of
+    two networks reads right (``b`` only the first), how likely a split at least this
+    uneven is if both are equally good. Binomial sums in integers: exact at any size."""
     n, k = b + c, min(b, c)
     term, tail = 1, 1  # C(n, 0), sum of C(n, i) for i <= k
     for i in range(1, k + 1):
@@ -224,15 +219,14 @@ class TemplateMatch:
     means: np.ndarray  # (10, D) each class's average image, pixel values 0-255
     corr: np.ndarray  # (10, 10) correlation of template c (row) with average k (column)
     # (10,) the multiple of its class's average input that fits each template best (least
-    # squares, no offset: zero weight is zero input), and (10, D) what is left:
-    # template minus that multiple, in the template's own units (weights).
+    # squares, no offset: zero weight is zero input), and (10, D) the template minus it.
     scale: np.ndarray
     difference: np.ndarray
-    # (10,) of the difference's size (its absolute values, added up), the share that
-    # is negative: weights pushed below what the average alone would give.
+    # (10,) the negative share of the difference's absolute sum: weights pushed below
+    # what the average alone would give.
     negative_share: np.ndarray
-    # (10,) correlation of each difference with the average input of the other nine
-    # classes: negative when the difference is negative where they are drawn.
+    # (10,) correlation of each difference with the other nine classes' average input:
+    # negative when the difference is negative where they are drawn.
     against_others: np.ndarray
 
     @property
@@ -283,9 +277,8 @@ def ramp_fit(kernel: np.ndarray) -> float:
 
 
 def border_blueness(template: np.ndarray, frame: int = 4) -> float:
-    """How much a (3, H, W) colour template weighs blue above red and green in its
-    outer ``frame`` pixels: positive where the class's pictures tend to have sky or
-    water around them."""
+    """How much a (3, H, W) colour template weighs blue above red and green in its outer
+    ``frame`` pixels: positive where the class's pictures tend to have sky or water."""
     t = template.astype(np.float64)
     ring = np.ones(t.shape[1:], dtype=bool)
     ring[frame:-frame, frame:-frame] = False
@@ -345,8 +338,7 @@ class Trace:
 
 @dataclass(frozen=True)
 class LinearTrace(Trace):
-    """A single-layer network: the score of class c is ``bias[c] + products[c].sum()``,
-    exactly."""
+    """A single-layer network: class c scores ``bias[c] + products[c].sum()``, exactly."""
 
     products: np.ndarray  # (10, D) weight times pixel, per class
 
@@ -361,8 +353,7 @@ def linear_trace(weights: np.ndarray, bias: np.ndarray, x: np.ndarray) -> Linear
 @dataclass(frozen=True)
 class HiddenTrace(Trace):
     """A one-hidden-layer network: each unit's weighted sum ``pre`` and activation ``h``;
-    each class's score as its bias plus one term per unit,
-    ``contributions[c, j] = v[c, j] * h[j]``."""
+    class c scores ``bias[c]`` plus one term per unit, ``contributions[c, j] = v[c, j] * h[j]``."""
 
     pre: np.ndarray  # (H,)
     h: np.ndarray  # (H,)
@@ -370,11 +361,8 @@ class HiddenTrace(Trace):
 
 
 def activate(z: np.ndarray, activation: str) -> np.ndarray:
-    if activation == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if activation == "relu":
-        return np.maximum(z, 0.0)
-    raise ValueError(f"unknown activation {activation!r}")
+    """``Experiment.activation`` ("sigmoid" or "relu") of ``z``."""
+    return 1.0 / (1.0 + np.exp(-z)) if activation == "sigmoid" else np.maximum(z, 0.0)
 
 
 def hidden_trace(r: Results, x: np.ndarray) -> HiddenTrace:

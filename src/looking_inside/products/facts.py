@@ -8,6 +8,7 @@ the noise rule.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -190,11 +191,6 @@ def _runs(results: Mapping[str, Results], name: str) -> list[Results]:
     return [results[n] for n in seeds_of(name)]
 
 
-def _accuracies(runs: Sequence[Results]) -> list[float]:
-    """Each run's test accuracy, counted from its answers (exactly k / n)."""
-    return [float(analysis.correct(r).mean()) for r in runs]
-
-
 def _span(acc: Sequence[float]) -> str:
     """Several runs' accuracies as "84.4–87.4%"."""
     return f"{100 * min(acc):.1f}–{pct(max(acc))}"
@@ -208,7 +204,7 @@ def _runs_text(acc: Sequence[float]) -> str:
 def _runs_facts(f: dict[str, Fact], results: Mapping[str, Results], name: str) -> None:
     """``<name>.mean``, ``.min``, ``.max``, ``.range`` and ``.runs``: a configuration
     over its seeds, ``name`` its seed-0 run."""
-    acc = _accuracies(_runs(results, name))
+    acc = [float(analysis.correct(r).mean()) for r in _runs(results, name)]  # exactly k / n
     _put(f, f"{name}.mean", float(np.mean(acc)), pct)
     _put(f, f"{name}.min", min(acc), pct)
     _put(f, f"{name}.max", max(acc), pct)
@@ -237,15 +233,13 @@ def _judge(f: dict[str, Fact], name: str, a: str, b: str, acc_a: Sequence[float]
 
 def _compare(f: dict[str, Fact], results: Mapping[str, Results], key: str, a: str,
              b: str) -> str:
-    """``cmp.<key>``: configuration ``a`` against ``b`` (seed-0 names), their means
-    by ``_judge``."""
-    runs_a, runs_b = _runs(results, a), _runs(results, b)
-    pairs = [analysis.discordant(analysis.correct(x), analysis.correct(y))
-             for x, y in zip(runs_a, runs_b, strict=True)]
-    return _judge(f, f"cmp.{key}", f"{a}.mean", f"{b}.mean", _accuracies(runs_a),
-                  _accuracies(runs_b), pairs, n_test=runs_a[0].n_test,
-                  runs_a=[r.experiment.name for r in runs_a],
-                  runs_b=[r.experiment.name for r in runs_b])
+    """``cmp.<key>``: configuration ``a`` against ``b`` (seed-0 names) by ``_judge``."""
+    right_a, right_b = ([analysis.correct(r) for r in _runs(results, c)] for c in (a, b))
+    pairs = [analysis.discordant(x, y) for x, y in zip(right_a, right_b, strict=True)]
+    return _judge(f, f"cmp.{key}", f"{a}.mean", f"{b}.mean",
+                  [float(x.mean()) for x in right_a], [float(y.mean()) for y in right_b],
+                  pairs, n_test=results[a].n_test, runs_a=list(seeds_of(a)),
+                  runs_b=list(seeds_of(b)))
 
 
 RECIPE_FIELDS = {"activation": "激活函数", "optimizer": "优化器", "lr": "学习率",
@@ -678,7 +672,5 @@ def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results,
 
 def make(inputs: ProductInputs) -> bytes:
     """Every fact, as one JSON file."""
-    import json
-
     facts = compute_facts(inputs.results, inputs.test, inputs.train)
     return json.dumps(facts, ensure_ascii=False, indent=1, sort_keys=True).encode()
