@@ -24,8 +24,7 @@ def largest_confusion(confusion: np.ndarray) -> tuple[int, int, int]:
     """(actual, predicted, count) of the largest off-diagonal cell; ties -> first."""
     off = confusion.copy()
     np.fill_diagonal(off, -1)
-    flat = int(np.argmax(off))  # row-major: the first of equal cells wins
-    a, p = divmod(flat, off.shape[1])
+    a, p = divmod(int(np.argmax(off)), off.shape[1])  # row-major: first of equal cells wins
     return a, p, int(confusion[a, p])
 
 
@@ -36,20 +35,15 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
 
 def cell_members(labels: np.ndarray, probs: np.ndarray, actual: int, predicted: int) -> np.ndarray:
     """Test indices in cell (actual, predicted), most confident first (ties: lower index)."""
-    preds = probs.argmax(1)
-    idx = np.flatnonzero((labels == actual) & (preds == predicted))
-    conf = probs[idx, predicted]
-    return idx[np.lexsort((idx, -conf))]
+    idx = np.flatnonzero((labels == actual) & (probs.argmax(1) == predicted))
+    return idx[np.lexsort((idx, -probs[idx, predicted]))]
 
 
 def most_confident_per_cell(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """(10, 10) test index of the most confident sample per cell, -1 where empty."""
     out = np.full((10, 10), -1, dtype=np.int64)
-    for a in range(10):
-        for p in range(10):
-            members = cell_members(labels, probs, a, p)
-            if members.size:
-                out[a, p] = members[0]
+    for a, p in np.ndindex(10, 10):
+        out[a, p] = next(iter(cell_members(labels, probs, a, p)), -1)
     return out
 
 
@@ -64,13 +58,11 @@ class Mistake:
 
 
 def select_mistakes(single: Results, reference: Results) -> list[Mistake]:
-    """Two understandable and two glaring mistakes of ``single``, deterministically.
-
-    Understandable: the true class was the runner-up, by the smallest margin.
-    Glaring: the most confident errors on digits that ``reference`` (another network)
-    reads correctly with >= EASY_CONFIDENCE, i.e. digits that are plainly legible.
-    Within each kind, the two picks have different true digits.
-    """
+    """Two understandable and two glaring mistakes of ``single``, deterministically,
+    each pair of two different true digits. Understandable: the true class was the
+    runner-up, by the smallest margin. Glaring: the most confident errors on digits
+    that ``reference`` (another network) reads right with >= EASY_CONFIDENCE, i.e.
+    digits that are plainly legible."""
     labels, probs = single.test_labels, single.test_probs
     preds = probs.argmax(1)
     wrong = np.flatnonzero(preds != labels)
@@ -82,26 +74,20 @@ def select_mistakes(single: Results, reference: Results) -> list[Mistake]:
         chosen: list[Mistake] = []
         for j in order:
             i = int(wrong[j])
-            if any(m.actual == labels[i] for m in chosen):
-                continue
-            chosen.append(Mistake(i, int(labels[i]), int(preds[i]), float(p_pred[j]),
-                                  float(p_true[j]), kind))
-            if len(chosen) == 2:
-                break
+            if len(chosen) < 2 and all(m.actual != labels[i] for m in chosen):
+                chosen.append(Mistake(i, int(labels[i]), int(preds[i]), float(p_pred[j]),
+                                      float(p_true[j]), kind))
         return chosen
 
     margin = np.where(runner_up, p_pred - p_true, np.inf)
     understandable = pick(np.lexsort((wrong, margin))[: int(runner_up.sum())], "understandable")
-    ref_probs = reference.test_probs[wrong]
-    easy = (ref_probs.argmax(1) == labels[wrong]) & \
-        (ref_probs[np.arange(len(wrong)), labels[wrong]] >= EASY_CONFIDENCE)
-    taken = {m.index for m in understandable}
-    easy &= ~np.isin(wrong, list(taken))
+    free = ~np.isin(wrong, [m.index for m in understandable])
+    # At >= EASY_CONFIDENCE (over a half) the true class is the reference's answer.
+    easy = free & (reference.test_probs[wrong, labels[wrong]] >= EASY_CONFIDENCE)
     order = np.lexsort((wrong, -p_pred))
     glaring = pick(order[easy[order]], "glaring")
     if len(glaring) < 2:  # tiny synthetic inputs: fall back to the most confident errors
-        rest = [j for j in order if int(wrong[j]) not in taken]
-        glaring = pick(np.asarray(rest, dtype=np.int64), "glaring")
+        glaring = pick(order[free[order]], "glaring")
     return understandable + glaring
 
 
@@ -124,13 +110,7 @@ def shown_snapshots(n: int, count: int = 6) -> np.ndarray:
 def template_similarity(weights: np.ndarray) -> np.ndarray:
     """(S,) mean over classes of the correlation between each snapshot's template
     and the final one; ``weights`` is (S, classes, pixels)."""
-    w = weights.astype(np.float64)
-    w = w - w.mean(axis=2, keepdims=True)
-    final = w[-1]
-    num = (w * final).sum(axis=2)
-    den = np.sqrt((w * w).sum(axis=2) * (final * final).sum(axis=1))
-    corr = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-    return corr.mean(axis=1)
+    return np.array([np.diag(correlations(w, weights[-1])).mean() for w in weights])
 
 
 def templates_formed_at(weights: np.ndarray, threshold: float = TEMPLATE_FORMED) -> int:
@@ -147,11 +127,9 @@ EXAMPLES = 8
 def extreme_examples(hidden: np.ndarray, k: int = EXAMPLES) -> tuple[np.ndarray, np.ndarray]:
     """(H, k) twice: per hidden unit (column of the (N, H) ``hidden``), the test indices
     that activate it most (strongest first) and least (weakest first), ties to the lower."""
-    n, h = hidden.shape
-    k = min(k, n)
-    idx = np.arange(n)
-    top = np.stack([np.lexsort((idx, -hidden[:, j]))[:k] for j in range(h)])
-    bottom = np.stack([np.lexsort((idx, hidden[:, j]))[:k] for j in range(h)])
+    idx = np.arange(len(hidden))
+    top = np.stack([np.lexsort((idx, -unit))[:k] for unit in hidden.T])
+    bottom = np.stack([np.lexsort((idx, unit))[:k] for unit in hidden.T])
     return top, bottom
 
 
@@ -170,8 +148,7 @@ def speckle(template: np.ndarray) -> float:
 
 
 def mean_speckle(weights: np.ndarray, image_shape: tuple[int, ...]) -> float:
-    """``speckle`` averaged over a single-layer network's templates (rows of
-    ``weights``, each reshaped to ``image_shape``)."""
+    """``speckle`` averaged over a single-layer network's templates (rows of ``weights``)."""
     return float(np.mean([speckle(w.reshape(image_shape)) for w in weights]))
 
 
@@ -182,29 +159,22 @@ def training_gflops(forward_flops: int, n_train: int) -> float:
 
 
 def best_point(results: Mapping[str, Results], dataset: Dataset) -> str | None:
-    """The capacity sweep's most accurate perceptron on ``dataset``, by its mean test
-    accuracy over its seeds (a tie goes to the first name in sorted order), as the
-    name of its seed-0 run; None if none of the sweep is in ``results``."""
+    """The seed-0 run of the capacity sweep's most accurate perceptron on ``dataset`` by
+    mean test accuracy over its seeds (ties: first name in sorted order); None if none."""
     names = sorted(e.name for e in sweep_experiments(dataset)
                    if e.seed == 0 and e.name in results)
-    return max(names, key=lambda n: mean_accuracy(results, n)) if names else None
-
-
-def mean_accuracy(results: Mapping[str, Results], name: str) -> float:
-    """Mean test accuracy of every run of ``name``'s configuration (its seeds)."""
-    return float(np.mean([correct(results[n]).mean() for n in seeds_of(name)]))
+    if not names:
+        return None
+    return max(names, key=lambda n: np.mean([correct(results[r]).mean() for r in seeds_of(n)]))
 
 
 # --- Noise: comparing two configurations trained with several seeds ----------------
 
 def mcnemar_p(b: int, c: int) -> float:
-    """Exact two-sided McNemar p-value: of the ``b + c`` test images that exactly one
-    of two networks reads right (``b`` only the first, ``c`` only the second), how
-    likely a split at least this uneven is if both are equally good (a fair coin
-    per image). Exact binomial sums in integers, so any test-set size is exact."""
+    """Exact two-sided McNemar p-value: of the ``b + c`` test images that exactly one of
+    two networks reads right (``b`` only the first), how likely a split at least this
+    uneven is if both are equally good. Binomial sums in integers: exact at any size."""
     n, k = b + c, min(b, c)
-    if n == 0:
-        return 1.0
     term, tail = 1, 1  # C(n, 0), sum of C(n, i) for i <= k
     for i in range(1, k + 1):
         term = term * (n - i + 1) // i
@@ -236,12 +206,9 @@ def class_means(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) Pearson correlation of every row of ``a`` with every row of
     ``b`` (rows are flattened images); 0 where a row is constant."""
-    a = a.reshape(len(a), -1).astype(np.float64)
-    b = b.reshape(len(b), -1).astype(np.float64)
-    a = a - a.mean(1, keepdims=True)
-    b = b - b.mean(1, keepdims=True)
-    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
-    den = np.outer(na, nb)
+    a, b = (m.reshape(len(m), -1).astype(np.float64) for m in (a, b))
+    a, b = (m - m.mean(1, keepdims=True) for m in (a, b))
+    den = np.outer(np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1))
     return np.divide(a @ b.T, den, out=np.zeros(den.shape), where=den > 0)
 
 
@@ -252,15 +219,14 @@ class TemplateMatch:
     means: np.ndarray  # (10, D) each class's average image, pixel values 0-255
     corr: np.ndarray  # (10, 10) correlation of template c (row) with average k (column)
     # (10,) the multiple of its class's average input that fits each template best (least
-    # squares, no offset: zero weight is zero input), and (10, D) what is left:
-    # template minus that multiple, in the template's own units (weights).
+    # squares, no offset: zero weight is zero input), and (10, D) the template minus it.
     scale: np.ndarray
     difference: np.ndarray
-    # (10,) of the difference's size (its absolute values, added up), the share that
-    # is negative: weights pushed below what the average alone would give.
+    # (10,) the negative share of the difference's absolute sum: weights pushed below
+    # what the average alone would give.
     negative_share: np.ndarray
-    # (10,) correlation of each difference with the average input of the other nine
-    # classes: negative when the difference is negative where they are drawn.
+    # (10,) correlation of each difference with the other nine classes' average input:
+    # negative when the difference is negative where they are drawn.
     against_others: np.ndarray
 
     @property
@@ -293,25 +259,6 @@ def match_templates(weights: np.ndarray, images: np.ndarray, labels: np.ndarray,
 LIKE_DIGIT = 0.5
 
 
-def misread_as(labels: np.ndarray, probs: np.ndarray, images: np.ndarray, digit: int
-               ) -> tuple[int, float, float]:
-    """Of the (N, 28, 28) uint8 test digits wrongly read as ``digit``: how many, and their
-    ink (sum of pixel values) and width (columns holding any pixel above half intensity)
-    against the average of their own true digit (1.2 = 20% more), averaged."""
-    idx = np.flatnonzero((probs.argmax(1) == digit) & (labels != digit))
-    if not idx.size:
-        return 0, 1.0, 1.0
-    x = images.astype(np.float64) / 255
-    ink = x.reshape(len(x), -1).sum(1)
-    width = (x > 0.5).any(axis=1).sum(1).astype(np.float64)
-    ratios = []
-    for size in (ink, width):
-        mean = np.array([size[labels == c].mean() if (labels == c).any() else 1.0
-                         for c in range(10)])
-        ratios.append(float((size[idx] / mean[labels[idx]]).mean()))
-    return int(idx.size), ratios[0], ratios[1]
-
-
 # A filter "is an edge" (bright on one side, dark on the other) when a tilted plane
 # explains at least this share of its weights' variance.
 EDGE_FIT = 0.5
@@ -330,9 +277,8 @@ def ramp_fit(kernel: np.ndarray) -> float:
 
 
 def border_blueness(template: np.ndarray, frame: int = 4) -> float:
-    """How much a (3, H, W) colour template weighs blue above red and green in its
-    outer ``frame`` pixels: positive where the class's pictures tend to have sky or
-    water around them."""
+    """How much a (3, H, W) colour template weighs blue above red and green in its outer
+    ``frame`` pixels: positive where the class's pictures tend to have sky or water."""
     t = template.astype(np.float64)
     ring = np.ones(t.shape[1:], dtype=bool)
     ring[frame:-frame, frame:-frame] = False
@@ -352,8 +298,7 @@ def traced_digit(single: Results, hidden: Results, digit: int = TRACED_DIGIT) ->
     ties to the lower index). The margin is log p1 - log p2, which is exactly z1 - z2:
     softmax shifts every log-probability by the same amount, so the stored
     probabilities rank the margins without the images."""
-    labels = single.test_labels
-    mine = np.flatnonzero(labels == digit)
+    mine = np.flatnonzero(single.test_labels == digit)
     if not mine.size:
         raise ValueError(f"no test image of the digit {digit}")
     both = mine[correct(single)[mine] & correct(hidden)[mine]]
@@ -377,12 +322,10 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class LinearTrace:
-    """Every number between a single-layer network's input and its answer: the score
-    of class c is ``bias[c] + products[c].sum()``, exactly."""
+class Trace:
+    """Every number between a network's input and its answer."""
 
     x: np.ndarray  # (D,) the input row
-    products: np.ndarray  # (10, D) weight times pixel, per class
     bias: np.ndarray  # (10,)
     scores: np.ndarray  # (10,) the logits
     probs: np.ndarray  # (10,) their softmax
@@ -393,48 +336,41 @@ class LinearTrace:
         return np.lexsort((np.arange(len(self.scores)), -self.scores))
 
 
+@dataclass(frozen=True)
+class LinearTrace(Trace):
+    """A single-layer network: class c scores ``bias[c] + products[c].sum()``, exactly."""
+
+    products: np.ndarray  # (10, D) weight times pixel, per class
+
+
 def linear_trace(weights: np.ndarray, bias: np.ndarray, x: np.ndarray) -> LinearTrace:
     products = weights.astype(np.float64) * x[None, :]
     b = bias.astype(np.float64)
     scores = b + products.sum(1)
-    return LinearTrace(x, products, b, scores, softmax(scores))
+    return LinearTrace(x, b, scores, softmax(scores), products)
 
 
 @dataclass(frozen=True)
-class HiddenTrace:
-    """A one-hidden-layer network on one input: each unit's weighted sum ``pre`` and
-    activation ``h``; each class's score as its bias plus one term per unit,
-    ``contributions[c, j] = v[c, j] * h[j]``."""
+class HiddenTrace(Trace):
+    """A one-hidden-layer network: each unit's weighted sum ``pre`` and activation ``h``;
+    class c scores ``bias[c]`` plus one term per unit, ``contributions[c, j] = v[c, j] * h[j]``."""
 
-    x: np.ndarray  # (D,)
     pre: np.ndarray  # (H,)
     h: np.ndarray  # (H,)
     contributions: np.ndarray  # (10, H)
-    bias: np.ndarray  # (10,)
-    scores: np.ndarray  # (10,)
-    probs: np.ndarray  # (10,)
-
-    @property
-    def ranked(self) -> np.ndarray:
-        return np.lexsort((np.arange(len(self.scores)), -self.scores))
 
 
 def activate(z: np.ndarray, activation: str) -> np.ndarray:
-    if activation == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if activation == "relu":
-        return np.maximum(z, 0.0)
-    raise ValueError(f"unknown activation {activation!r}")
+    """``Experiment.activation`` ("sigmoid" or "relu") of ``z``."""
+    return 1.0 / (1.0 + np.exp(-z)) if activation == "sigmoid" else np.maximum(z, 0.0)
 
 
 def hidden_trace(r: Results, x: np.ndarray) -> HiddenTrace:
     """``r``: a perceptron with one hidden layer."""
-    if len(r.weights) != 2 or r.experiment.conv:
-        raise ValueError(f"{r.experiment.name} is not a one-hidden-layer perceptron")
     w1, w2 = (w.astype(np.float64) for w in r.weights)
     b1, b2 = (b.astype(np.float64) for b in r.biases)
     pre = w1 @ x + b1
     h = activate(pre, r.experiment.activation)
     contributions = w2 * h[None, :]
     scores = b2 + contributions.sum(1)
-    return HiddenTrace(x, pre, h, contributions, b2, scores, softmax(scores))
+    return HiddenTrace(x, b2, scores, softmax(scores), pre, h, contributions)

@@ -8,6 +8,7 @@ the noise rule.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,6 @@ import numpy as np
 
 from looking_inside.config import (
     ARTICLE_EXPERIMENTS,
-    COMPARED_ARTICLE,
     SWEEP_DEPTH_WIDTH,
     SWEEP_DEPTHS,
     SWEEP_PREFIX,
@@ -78,18 +78,14 @@ ALPHA = 0.05
 
 
 def verdict(acc_a: Sequence[float], acc_b: Sequence[float],
-            pairs: Sequence[tuple[int, int]], alpha: float = ALPHA) -> str:
+            pairs: Sequence[tuple[int, int]]) -> str:
     """Configuration ``a`` against ``b``, each trained with several seeds: "higher" or
-    "lower" only when (1) their ranges of test accuracy over the seeds do not overlap
-    and (2) McNemar's test on the same test images says so at ``alpha`` for every pair
-    of runs (``pairs``: per seed, images only ``a``'s run reads right, images only
-    ``b``'s run reads right), in the same direction. Anything else is "noise": the
-    difference is within what retraining and the test set's size account for."""
-    if not pairs:
-        return "noise"
+    "lower" only when their ranges of test accuracy do not overlap and McNemar's test
+    says so at ``ALPHA`` for every pair of runs (``pairs``: images only ``a``'s run reads
+    right, images only ``b``'s), in the same direction; else "noise"."""
 
     def significant(sign: int) -> bool:
-        return all(sign * (b - c) > 0 and analysis.mcnemar_p(b, c) < alpha for b, c in pairs)
+        return all(sign * (b - c) > 0 and analysis.mcnemar_p(b, c) < ALPHA for b, c in pairs)
 
     if min(acc_a) > max(acc_b) and significant(+1):
         return "higher"
@@ -118,16 +114,13 @@ def _fact(value: Any, text: str) -> Fact:
 
 
 def _put(f: dict[str, Fact], name: str, value: Any, fmt: Callable[[Any], str] = str) -> None:
-    """Fact ``name``: ``value``, shown as ``fmt(value)``."""
     f[name] = _fact(value, fmt(value))
 
 
-def compute_facts(results: Mapping[str, Results],
-                  test: Mapping[str, Split] | None = None,
-                  train: Mapping[str, Split] | None = None) -> dict[str, Fact]:
-    """Every fact from ``results`` (by experiment name) and, where a fact measures a
-    picture against the data, the test images ``test`` and training images ``train``
-    (by data set)."""
+def compute_facts(results: Mapping[str, Results], test: Mapping[str, Split],
+                  train: Mapping[str, Split]) -> dict[str, Fact]:
+    """Every fact from ``results`` (every experiment, by name) and, where a fact measures
+    a picture against the data, the test and training images (by data set)."""
     f: dict[str, Fact] = {"chance": _fact(0.1, pct(0.1, 0))}
     for name, r in results.items():
         e = r.experiment
@@ -148,79 +141,54 @@ def compute_facts(results: Mapping[str, Results],
         if len(seeds_of(name)) > 1:
             _runs_facts(f, results, name)
     for dataset, prefix in SWEEP_PREFIX.items():
-        first = next((r for r in results.values() if r.experiment.dataset == dataset), None)
-        if first is not None:
-            _put(f, f"{prefix}.n_train", first.n_train, count)
-            _put(f, f"{prefix}.n_test", first.n_test, count)
-        if f"{prefix}-1layer" in results:
-            _confusion_facts(f, prefix, results[f"{prefix}-1layer"], class_names(dataset))
+        single = results[f"{prefix}-1layer"]
+        _put(f, f"{prefix}.n_train", single.n_train, count)
+        _put(f, f"{prefix}.n_test", single.n_test, count)
+        _confusion_facts(f, prefix, single, class_names(dataset))
+        _put(f, f"{single.experiment.name}.speckle",
+             analysis.mean_speckle(single.weights[0], single.experiment.image_shape),
+             "{:.3f}".format)
+        _sweep_facts(f, results, dataset)
+        _template_facts(f, prefix, single, train[dataset])
     f["cmp.alpha"] = _fact(ALPHA, pct(ALPHA, 0))
     _put(f, "cmp.same_within", GAP_WITHIN, points)
 
-    if "mnist-1layer" in results and "mnist-2layer" in results:
-        _mistake_facts(f, results)
-    snaps = results["mnist-1layer"].snapshots if "mnist-1layer" in results else None
-    if snaps is not None:
-        k = analysis.templates_formed_at(snaps.weights[0])
-        step, total = int(snaps.steps[k]), int(snaps.steps[-1])
-        when = step / total
-        _put(f, "snapshots.formed_step", step, count)
-        _put(f, "snapshots.formed_accuracy", float(snaps.test_accuracy[k]), pct)
-        _put(f, "snapshots.formed_fraction", when, pct)
-        _put(f, "snapshots.formed_similarity", analysis.TEMPLATE_FORMED, "{:.1f}".format)
-        _put(f, "snapshots.total_steps", total, count)
-        _put(f, "snapshots.count", len(snaps.steps))
-        f["snapshots.formed_phrase"] = _fact(when, (
-            "模板出现得很早" if when <= 0.25 else
-            "模板在训练的前半程就出现了" if when <= 0.5 else "模板到训练的后半程才成形"))
-    for dataset in SWEEP_PREFIX:
-        _sweep_facts(f, results, dataset)
-    if all(n in results for a in COMPARED_ARTICLE for n in seeds_of(a)):
-        _compare(f, results, "mnist.hidden10-vs-1layer", "mnist-2layer", "mnist-1layer")
-        f["recipe.mnist-2layer-vs-1layer"] = _fact(
-            None, recipe_differences(get_experiment("mnist-2layer"),
-                                     get_experiment("mnist-1layer"), "单层网络"))
+    _mistake_facts(f, results)
+    snaps = results["mnist-1layer"].snapshots
+    assert snaps is not None
+    k = analysis.templates_formed_at(snaps.weights[0])
+    step, total = int(snaps.steps[k]), int(snaps.steps[-1])
+    when = step / total
+    _put(f, "snapshots.formed_step", step, count)
+    _put(f, "snapshots.formed_accuracy", float(snaps.test_accuracy[k]), pct)
+    _put(f, "snapshots.formed_fraction", when, pct)
+    _put(f, "snapshots.formed_similarity", analysis.TEMPLATE_FORMED, "{:.1f}".format)
+    _put(f, "snapshots.total_steps", total, count)
+    _put(f, "snapshots.count", len(snaps.steps))
+    f["snapshots.formed_phrase"] = _fact(when, (
+        "模板出现得很早" if when <= 0.25 else
+        "模板在训练的前半程就出现了" if when <= 0.5 else "模板到训练的后半程才成形"))
+    _compare(f, results, "mnist.hidden10-vs-1layer", "mnist-2layer", "mnist-1layer")
+    f["recipe.mnist-2layer-vs-1layer"] = _fact(None, recipe_differences(
+        get_experiment("mnist-2layer"), get_experiment("mnist-1layer"), "单层网络"))
     for article in ARTICLE_EXPERIMENTS:
         twin = sweep_name(article.dataset, article.hidden)
-        if article.name in results and twin in results:
-            f[f"recipe.{article.name}"] = _fact(twin, recipe_differences(
-                article, get_experiment(twin), "容量实验"))
-    for name in ("mnist-1layer", "cifar-1layer"):
-        if name in results:
-            r = results[name]
-            s = analysis.mean_speckle(r.weights[0], r.experiment.image_shape)
-            _put(f, f"{name}.speckle", s, "{:.3f}".format)
-    if "cifar-1layer" in results:
-        r = results["cifar-1layer"]
-        blue = [analysis.border_blueness(w.reshape(r.experiment.image_shape))
-                for w in r.weights[0]]
-        bluest = [int(c) for c in np.argsort(blue)[::-1][:2]]
-        f["cifar.templates.bluest"] = _fact(
-            bluest, "和".join(f"“{CIFAR_CLASSES_ZH[c]}”" for c in bluest))
-    if "mnist-2layer" in results:
-        # Per digit, the hidden unit with the largest and the most negative weight to it.
-        out = results["mnist-2layer"].weights[1]
-        for d in range(10):
-            _put(f, f"hidden.top.{d}", int(out[d].argmax()) + 1)
-            _put(f, f"hidden.bottom.{d}", int(out[d].argmin()) + 1)
-        _example_facts(f, results["mnist-2layer"])
-    if test is not None:
-        _picture_facts(f, results, test)
-        _map_facts(f, results, test)
-        if "mnist" in test and all(n in results for n in shifts.experiments()):
-            _shift_facts(f, results, test["mnist"])
-    if train is not None:
-        _template_facts(f, results, train)
+        f[f"recipe.{article.name}"] = _fact(twin, recipe_differences(
+            article, get_experiment(twin), "容量实验"))
+    r = results["cifar-1layer"]
+    blue = [analysis.border_blueness(w.reshape(r.experiment.image_shape)) for w in r.weights[0]]
+    bluest = [int(c) for c in np.argsort(blue)[::-1][:2]]
+    f["cifar.templates.bluest"] = _fact(
+        bluest, "和".join(f"“{CIFAR_CLASSES_ZH[c]}”" for c in bluest))
+    _example_facts(f, results["mnist-2layer"])
+    _picture_facts(f, results, test)
+    _map_facts(f, results, test)
+    _shift_facts(f, results, test["mnist"])
     return f
 
 
 def _runs(results: Mapping[str, Results], name: str) -> list[Results]:
     return [results[n] for n in seeds_of(name)]
-
-
-def _accuracies(runs: Sequence[Results]) -> list[float]:
-    """Each run's test accuracy, counted from its answers (exactly k / n)."""
-    return [float(analysis.correct(r).mean()) for r in runs]
 
 
 def _span(acc: Sequence[float]) -> str:
@@ -236,7 +204,7 @@ def _runs_text(acc: Sequence[float]) -> str:
 def _runs_facts(f: dict[str, Fact], results: Mapping[str, Results], name: str) -> None:
     """``<name>.mean``, ``.min``, ``.max``, ``.range`` and ``.runs``: a configuration
     over its seeds, ``name`` its seed-0 run."""
-    acc = _accuracies(_runs(results, name))
+    acc = [float(analysis.correct(r).mean()) for r in _runs(results, name)]  # exactly k / n
     _put(f, f"{name}.mean", float(np.mean(acc)), pct)
     _put(f, f"{name}.min", min(acc), pct)
     _put(f, f"{name}.max", max(acc), pct)
@@ -247,9 +215,8 @@ def _runs_facts(f: dict[str, Fact], results: Mapping[str, Results], name: str) -
 def _judge(f: dict[str, Fact], name: str, a: str, b: str, acc_a: Sequence[float],
            acc_b: Sequence[float], pairs: Sequence[tuple[int, int]], /,
            with_points: bool = True, **value: Any) -> str:
-    """Fact ``name``: what fact ``a`` quotes against what fact ``b`` quotes, by ``verdict``
-    on the runs' accuracies and ``pairs``. Its value holds every number the verdict came
-    from (``value``: the runs'), so a test can re-derive it from the manifest;
+    """Fact ``name``: what fact ``a`` quotes against fact ``b``, by ``verdict``. Its value
+    holds every number the verdict came from, so a test can re-derive it from the manifest;
     ``.points``: the gap between the two printed numbers; ``.phrase``: the verdict."""
     v = verdict(acc_a, acc_b, pairs)
     f[name] = _fact({"a": a, "b": b, "verdict": v, "alpha": ALPHA,
@@ -266,38 +233,29 @@ def _judge(f: dict[str, Fact], name: str, a: str, b: str, acc_a: Sequence[float]
 
 def _compare(f: dict[str, Fact], results: Mapping[str, Results], key: str, a: str,
              b: str) -> str:
-    """``cmp.<key>``: configuration ``a`` against ``b`` (seed-0 names), their means
-    by ``_judge``."""
-    runs_a, runs_b = _runs(results, a), _runs(results, b)
-    pairs = [analysis.discordant(analysis.correct(x), analysis.correct(y))
-             for x, y in zip(runs_a, runs_b, strict=True)]
-    return _judge(f, f"cmp.{key}", f"{a}.mean", f"{b}.mean", _accuracies(runs_a),
-                  _accuracies(runs_b), pairs, n_test=runs_a[0].n_test,
-                  runs_a=[r.experiment.name for r in runs_a],
-                  runs_b=[r.experiment.name for r in runs_b])
+    """``cmp.<key>``: configuration ``a`` against ``b`` (seed-0 names) by ``_judge``."""
+    right_a, right_b = ([analysis.correct(r) for r in _runs(results, c)] for c in (a, b))
+    pairs = [analysis.discordant(x, y) for x, y in zip(right_a, right_b, strict=True)]
+    return _judge(f, f"cmp.{key}", f"{a}.mean", f"{b}.mean",
+                  [float(x.mean()) for x in right_a], [float(y.mean()) for y in right_b],
+                  pairs, n_test=results[a].n_test, runs_a=list(seeds_of(a)),
+                  runs_b=list(seeds_of(b)))
 
 
-RECIPE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("activation", "激活函数"), ("optimizer", "优化器"), ("lr", "学习率"),
-    ("weight_decay", "权重衰减"), ("batch_size", "每批图像数"), ("init", "初始权重"),
-    ("epochs", "训练轮数"))
-
-
-RECIPE_WORDS: dict[str, dict[str, str]] = {
-    "activation": {"sigmoid": "sigmoid", "relu": "ReLU"},
-    "optimizer": {"adam": "Adam", "sgd": "SGD"}, "init": {"zero": "全零", "default": "随机"}}
+RECIPE_FIELDS = {"activation": "激活函数", "optimizer": "优化器", "lr": "学习率",
+                 "weight_decay": "权重衰减", "batch_size": "每批图像数", "init": "初始权重",
+                 "epochs": "训练轮数"}
+RECIPE_WORDS = {"relu": "ReLU", "adam": "Adam", "sgd": "SGD", "zero": "全零", "default": "随机"}
 
 
 def _recipe_value(exp: Experiment, field: str) -> str:
+    """A setting as the text says it, spaced from the Chinese before it where it starts
+    with a Latin letter or a digit (not before 全零)."""
     v = getattr(exp, field)
-    if field in RECIPE_WORDS:
-        return RECIPE_WORDS[field][v]
-    return f"{v} 轮" if field == "epochs" else f"{v:g}"
-
-
-def _spaced(value: str) -> str:
-    """A space before a Latin word or a number following Chinese (not before 全零)."""
-    return f" {value}" if value[:1].isascii() else value
+    text = RECIPE_WORDS.get(v, v) if isinstance(v, str) else f"{v:g}"
+    if field == "epochs":
+        text += " 轮"
+    return f" {text}" if text[:1].isascii() else text
 
 
 def recipe_differences(exp: Experiment, other: Experiment, other_label: str) -> str:
@@ -305,12 +263,12 @@ def recipe_differences(exp: Experiment, other: Experiment, other_label: str) -> 
     sigmoid（容量实验是 ReLU）、训练轮数是 22 轮（容量实验是 9 轮）"; the activation
     only where both have hidden layers. "训练方法完全相同" where nothing differs."""
     parts = []
-    for field, label in RECIPE_FIELDS:
+    for field, label in RECIPE_FIELDS.items():
         if field == "activation" and not (exp.hidden and other.hidden):
             continue
         mine, theirs = _recipe_value(exp, field), _recipe_value(other, field)
         if mine != theirs:
-            parts.append(f"{label}是{_spaced(mine)}（{other_label}是{_spaced(theirs)}）")
+            parts.append(f"{label}是{mine}（{other_label}是{theirs}）")
     return "、".join(parts) if parts else "训练方法完全相同"
 
 
@@ -323,11 +281,14 @@ def describe_hidden(hidden: tuple[int, ...]) -> str:
 
 
 def _example_facts(f: dict[str, Fact], r: Results) -> None:
-    """What the hidden units' most exciting test digits are: per unit the commonest
-    digit among its top examples and how many of them it is; the two units whose top
-    examples agree most; and every unit whose top examples are all one digit."""
-    if r.hidden is None:
-        return
+    """The two-layer network's hidden units: per digit, the unit with the largest and
+    the most negative weight to it; per unit, the commonest digit among its most exciting
+    test images and how many of them it is; the two units whose top examples agree most;
+    and every unit whose top examples are all one digit."""
+    for d, row in enumerate(r.weights[1]):
+        _put(f, f"hidden.top.{d}", int(row.argmax()) + 1)
+        _put(f, f"hidden.bottom.{d}", int(row.argmin()) + 1)
+    assert r.hidden is not None
     k = analysis.EXAMPLES
     top, _ = analysis.extreme_examples(r.hidden, k)
     picks = []
@@ -361,8 +322,7 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
     against one layer, and the convnet against the best perceptron."""
     p = SWEEP_PREFIX[dataset]
     best = analysis.best_point(results, dataset)
-    if best is None:
-        return
+    assert best is not None
     f[f"{p}.sweep.best"] = _fact(best, describe_hidden(results[best].experiment.hidden))
     f[f"{p}.sweep.best_accuracy"] = dict(f[f"{best}.mean"])
 
@@ -408,30 +368,25 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
             / results[name(base)].experiment.forward_flops)
     story += f"，每张图的计算量却是它的 {cost:.1f} 倍"
     f[f"{p}.sweep.width_story"] = _fact({"enough": enough, "widest": widest, "base": base}, story)
-    ten = name(10)
-    if ten in results:
-        # A ReLU unit that outputs 0 for every test image plays no part in any answer.
-        dead = [int((r.hidden.max(0) <= 0).sum()) for r in _runs(results, ten)
-                if r.hidden is not None]
-        runs = f"{times_zh(len(dead))}训练里"
-        f[f"{p}.sweep.10.dead"] = _fact(dead, "、".join(map(str, dead)) + " 个")
-        f[f"{p}.sweep.10.dead_phrase"] = _fact(sum(dead), (
-            f"{runs}，没有一个神经元对所有测试图像都输出 0，每个都派上了用场" if not any(dead)
-            else f"{runs}，分别有 {'、'.join(map(str, dead))} 个神经元对所有测试图像都输出 0，"
-                 "从头到尾没有派上用场"))
-    one = name(0)
-    if one in results:
-        acc = f[f"{one}.mean"]["value"] if f"{one}.mean" in f else results[one].test_accuracy
-        _put(f, f"{p}.test_se", float(np.sqrt(acc * (1 - acc) / results[one].n_test)), points)
+    # A ReLU unit that outputs 0 for every test image plays no part in any answer.
+    dead = [int((r.hidden.max(0) <= 0).sum()) for r in _runs(results, name(10))
+            if r.hidden is not None]
+    runs = f"{times_zh(len(dead))}训练里"
+    f[f"{p}.sweep.10.dead"] = _fact(dead, "、".join(map(str, dead)) + " 个")
+    f[f"{p}.sweep.10.dead_phrase"] = _fact(sum(dead), (
+        f"{runs}，没有一个神经元对所有测试图像都输出 0，每个都派上了用场" if not any(dead)
+        else f"{runs}，分别有 {'、'.join(map(str, dead))} 个神经元对所有测试图像都输出 0，"
+             "从头到尾没有派上用场"))
+    acc = f[f"{name(0)}.mean"]["value"]
+    _put(f, f"{p}.test_se", float(np.sqrt(acc * (1 - acc) / results[name(0)].n_test)), points)
     d1 = sweep_name(dataset, (SWEEP_DEPTH_WIDTH,))
     for d in SWEEP_DEPTHS[1:]:
         deep = sweep_name(dataset, (SWEEP_DEPTH_WIDTH,) * d)
-        if d1 in results and deep in results:
-            _compare(f, results, f"{p}.sweep.depth{d}-vs-depth1", deep, d1)
-            ratio = results[deep].experiment.forward_flops / results[d1].experiment.forward_flops
-            _put(f, f"{p}.sweep.depth{d}_cost_ratio", ratio, "{:.2f}".format)
+        _compare(f, results, f"{p}.sweep.depth{d}-vs-depth1", deep, d1)
+        ratio = results[deep].experiment.forward_flops / results[d1].experiment.forward_flops
+        _put(f, f"{p}.sweep.depth{d}_cost_ratio", ratio, "{:.2f}".format)
     conv = convnet_name(dataset)
-    if conv in results:
+    if conv in results:  # the sweep's own tests leave the convnet out
         _compare(f, results, f"{p}.conv-vs-best", conv, best)
         ratio = results[best].experiment.n_parameters / results[conv].experiment.n_parameters
         _put(f, f"{p}.conv.parameter_ratio", ratio, "{:.0f}".format)
@@ -460,40 +415,45 @@ def _mistake_facts(f: dict[str, Fact], results: Mapping[str, Results]) -> None:
 def _picture_facts(f: dict[str, Fact], results: Mapping[str, Results],
                    test: Mapping[str, Split]) -> None:
     """What the chapters say a picture shows, measured against the test images."""
-    if "mnist-2layer" in results and "mnist" in test:
-        means = analysis.class_means(test["mnist"].images, test["mnist"].labels)
-        corr = np.abs(analysis.correlations(results["mnist-2layer"].weights[0], means))
-        like = [(j, int(corr[j].argmax())) for j in range(len(corr))
-                if corr[j].max() >= analysis.LIKE_DIGIT]
-        top = float(corr.max())
-        _put(f, "hidden.filters.max_corr", top, "{:.2f}".format)
-        f["hidden.filters.like_digit"] = _fact([j + 1 for j, _ in like], (
-            f"和十个数字的平均图像比，没有一个过滤器像其中哪一个：相关系数最高只有 {top:.2f}"
-            if not like else
-            f"有 {len(like)} 个过滤器和某个数字的平均图像相当像（相关系数在 "
-            f"{analysis.LIKE_DIGIT} 以上）：" + "、".join(f"第 {j + 1} 号像 {d}" for j, d in like)))
-    if "mnist-1layer" in results and "mnist" in test:
-        r = results["mnist-1layer"]
-        for digit in (0, 1):
-            n, ink, width = analysis.misread_as(r.test_labels, r.test_probs,
-                                                test["mnist"].images, digit)
-            _put(f, f"mnist.misread.{digit}.count", n, count)
-            f[f"mnist.misread.{digit}.phrase"] = _fact({"ink": ink, "width": width}, (
-                f"墨迹平均比同一个真实数字的平均{'多' if ink >= 1 else '少'} "
-                f"{100 * abs(ink - 1):.0f}%，字也{'宽' if width >= 1 else '窄'} "
-                f"{100 * abs(width - 1):.0f}%"))
-    if "mnist-1layer" in results and "mnist-2layer" in results and "mnist" in test:
-        _trace_facts(f, results["mnist-1layer"], results["mnist-2layer"], test["mnist"])
+    mnist, single, hidden = test["mnist"], results["mnist-1layer"], results["mnist-2layer"]
+    means = analysis.class_means(mnist.images, mnist.labels)
+    corr = np.abs(analysis.correlations(hidden.weights[0], means))
+    like = [(j, int(corr[j].argmax())) for j in range(len(corr))
+            if corr[j].max() >= analysis.LIKE_DIGIT]
+    top = float(corr.max())
+    _put(f, "hidden.filters.max_corr", top, "{:.2f}".format)
+    f["hidden.filters.like_digit"] = _fact([j + 1 for j, _ in like], (
+        f"和十个数字的平均图像比，没有一个过滤器像其中哪一个：相关系数最高只有 {top:.2f}"
+        if not like else
+        f"有 {len(like)} 个过滤器和某个数字的平均图像相当像（相关系数在 "
+        f"{analysis.LIKE_DIGIT} 以上）：" + "、".join(f"第 {j + 1} 号像 {d}" for j, d in like)))
+    x = mnist.images.astype(np.float64) / 255
+    labels = single.test_labels
+
+    def against_own_digit(size: np.ndarray) -> np.ndarray:
+        """Each test digit's ``size`` over the average of its true digit's (1.2: 20% more)."""
+        return size / np.array([size[labels == c].mean() for c in range(10)])[labels]
+
+    inks = against_own_digit(x.reshape(len(x), -1).sum(1))
+    widths = against_own_digit((x > 0.5).any(axis=1).sum(1).astype(np.float64))  # inked columns
+    for digit in (0, 1):  # the test digits wrongly read as 0, as 1
+        idx = np.flatnonzero((single.test_probs.argmax(1) == digit) & (labels != digit))
+        ink, width = (float(r[idx].mean()) if idx.size else 1.0 for r in (inks, widths))
+        _put(f, f"mnist.misread.{digit}.count", len(idx), count)
+        f[f"mnist.misread.{digit}.phrase"] = _fact({"ink": ink, "width": width}, (
+            f"墨迹平均比同一个真实数字的平均{'多' if ink >= 1 else '少'} "
+            f"{100 * abs(ink - 1):.0f}%，字也{'宽' if width >= 1 else '窄'} "
+            f"{100 * abs(width - 1):.0f}%"))
+    _trace_facts(f, single, hidden, mnist)
     conv = convnet_name("mnist")
-    if conv in results:
-        kernels = results[conv].weights[0]  # (C, 1, k, k)
-        edges = [j + 1 for j in range(len(kernels))
-                 if analysis.ramp_fit(kernels[j, 0]) >= analysis.EDGE_FIT]
-        f[f"{conv}.edge_filters"] = _fact(edges, (
-            f"{len(kernels)} 个里没有一个是简单的一侧亮、一侧暗" if not edges else
-            f"{len(kernels)} 个里有 {len(edges)} 个（第 {'、'.join(map(str, edges))} 号）"
-            "基本是从一侧亮过渡到另一侧暗：一个倾斜的平面就能解释它们大半的明暗变化，"
-            "正好对应笔画的边缘"))
+    kernels = results[conv].weights[0]  # (C, 1, k, k)
+    edges = [j + 1 for j in range(len(kernels))
+             if analysis.ramp_fit(kernels[j, 0]) >= analysis.EDGE_FIT]
+    f[f"{conv}.edge_filters"] = _fact(edges, (
+        f"{len(kernels)} 个里没有一个是简单的一侧亮、一侧暗" if not edges else
+        f"{len(kernels)} 个里有 {len(edges)} 个（第 {'、'.join(map(str, edges))} 号）"
+        "基本是从一侧亮过渡到另一侧暗：一个倾斜的平面就能解释它们大半的明暗变化，"
+        "正好对应笔画的边缘"))
 
 
 # An activation this close to 0 or 1 sits on a flat end of the sigmoid.
@@ -565,8 +525,6 @@ def _map_facts(f: dict[str, Fact], results: Mapping[str, Results],
     """The map of representations (features chapter): how well the classes separate
     on each 2-D map, by the vote of each point's nearest neighbours, over every run
     of each network; and the maps compared by the noise rule."""
-    if "mnist" not in test or not all(r in results for n in reps.KINDS[1:] for r in seeds_of(n)):
-        return
     s = reps.Sample.of(test["mnist"].images, test["mnist"].labels)
     maps = {kind: [reps.make_map(kind, results, s, run) for run in
                    ([reps.RAW] if kind == reps.RAW else seeds_of(kind))]
@@ -605,64 +563,51 @@ def _map_facts(f: dict[str, Fact], results: Mapping[str, Results],
     _compare(f, results, "mnist.conv-vs-2layer", reps.CONV_NET, reps.HIDDEN_NET)
 
 
-def signed_r(x: float) -> str:
-    """A correlation as printed, with a true minus sign: "−0.83"."""
-    return f"{x:.2f}".replace("-", "−")
-
-
-def _template_facts(f: dict[str, Fact], results: Mapping[str, Results],
-                    train: Mapping[str, Split]) -> None:
-    """Each single-layer network's templates against the average training image of
-    each class (the figure beside them draws the same ``analysis.match_templates``):
-    how many are most like their own class's average and how strongly; and what is
-    left of a template once the best multiple of its average is taken away: how much
-    of it is negative, and whether it is negative where the other classes are drawn."""
-    for dataset, prefix in SWEEP_PREFIX.items():
-        single = f"{prefix}-1layer"
-        if single not in results or dataset not in train:
-            continue
-        names = [f"“{c}”" for c in class_names(dataset)]
-        m = analysis.match_templates(results[single].weights[0], train[dataset].images,
-                                     train[dataset].labels, spec(dataset).centre)
-        own, best = m.own, m.corr.argmax(1)
-        hits = int((best == np.arange(10)).sum())
-        lo, hi = float(own.min()), float(own.max())
-        _put(f, f"{prefix}.templates.own", hits)
-        span = f"相关系数 {lo:.2f} 到 {hi:.2f}"
-        if hits == 10:
-            story = f"十个模板都和自己那一类训练图像的平均样子最像（{span}）"
-        else:
-            misses = "、".join(f"{names[c]}的模板更像{names[int(best[c])]}的平均图像"
-                               for c in range(10) if best[c] != c)
-            story = (f"十个模板里有 {hits} 个和自己那一类训练图像的平均样子最像（{span}），"
-                     f"例外是：{misses}")
-        f[f"{prefix}.templates.story"] = _fact({"own": hits, "min": lo, "max": hi}, story)
-        f[f"{prefix}.templates.corr"] = _fact([float(v) for v in own],
-                                              f"{lo:.2f} 到 {hi:.2f}")
-        neg = m.negative_share
-        f[f"{prefix}.templates.negative"] = _fact(
-            [float(v) for v in neg], f"{pct(float(neg.min()), 0)} 到 {pct(float(neg.max()), 0)}")
-        a = m.against_others
-        f[f"{prefix}.templates.others"] = _fact(
-            {"min": float(a.min()), "max": float(a.max()), "per_class": [float(v) for v in a]},
-            f"{signed_r(float(a.min()))} 到 {signed_r(float(a.max()))}")
+def _template_facts(f: dict[str, Fact], prefix: str, single: Results, train: Split) -> None:
+    """The single-layer network's templates against each class's average training image,
+    as the figure beside them (``analysis.match_templates``): how many are most like their
+    own class's, how strongly, and what is left once the best multiple of it is taken away."""
+    dataset = single.experiment.dataset
+    names = [f"“{c}”" for c in class_names(dataset)]
+    m = analysis.match_templates(single.weights[0], train.images, train.labels,
+                                 spec(dataset).centre)
+    own, best = m.own, m.corr.argmax(1)
+    hits = int((best == np.arange(10)).sum())
+    lo, hi = float(own.min()), float(own.max())
+    _put(f, f"{prefix}.templates.own", hits)
+    span = f"相关系数 {lo:.2f} 到 {hi:.2f}"
+    if hits == 10:
+        story = f"十个模板都和自己那一类训练图像的平均样子最像（{span}）"
+    else:
+        misses = "、".join(f"{names[c]}的模板更像{names[int(best[c])]}的平均图像"
+                           for c in range(10) if best[c] != c)
+        story = (f"十个模板里有 {hits} 个和自己那一类训练图像的平均样子最像（{span}），"
+                 f"例外是：{misses}")
+    f[f"{prefix}.templates.story"] = _fact({"own": hits, "min": lo, "max": hi}, story)
+    f[f"{prefix}.templates.corr"] = _fact([float(v) for v in own], f"{lo:.2f} 到 {hi:.2f}")
+    neg = m.negative_share
+    f[f"{prefix}.templates.negative"] = _fact(
+        [float(v) for v in neg], f"{pct(float(neg.min()), 0)} 到 {pct(float(neg.max()), 0)}")
+    a = m.against_others
+    f[f"{prefix}.templates.others"] = _fact(
+        {"min": float(a.min()), "max": float(a.max()), "per_class": [float(v) for v in a]},
+        f"{a.min():.2f} 到 {a.max():.2f}".replace("-", "−"))  # a true minus sign
 
 
 def _shift_facts(f: dict[str, Fact], results: Mapping[str, Results], test: Split) -> None:
-    """The shift test as the chapters quote it: per network, the accuracy on the
-    subset unshifted and moved ``QUOTED_SHIFT`` and ``MAX_SHIFT`` pixels (the mean of
-    the four directions), over its seeds; comparisons by the noise rule; and the
-    digit that flips (``shifts.pick_flip``)."""
+    """The shift test: per network, over its seeds, the accuracy on the subset unshifted
+    and moved ``QUOTED_SHIFT`` and ``MAX_SHIFT`` pixels (the mean of the four directions);
+    comparisons by the noise rule; and the digit that flips (``shifts.pick_flip``)."""
     quoted, far = shifts.QUOTED_SHIFT, shifts.MAX_SHIFT
-    moves = [(0, 0), *shifts.quoted_shifts(), *shifts.quoted_shifts(far)]
+    by_pixels = {0: [(0, 0)], quoted: shifts.quoted_shifts(), far: shifts.quoted_shifts(far)}
+    moves = [m for group in by_pixels.values() for m in group]
     t = shifts.run_test(results, test.images, test.labels, moves)
     n = len(t.index)
     _put(f, "shift.n_images", n, count)
     _put(f, "shift.per_class", shifts.PER_CLASS)
     _put(f, "shift.pixels", quoted)
     _put(f, "shift.max", far)
-    at = {0: [moves.index((0, 0))], quoted: [moves.index(m) for m in shifts.quoted_shifts()],
-          far: [moves.index(m) for m in shifts.quoted_shifts(far)]}
+    at = {px: [moves.index(m) for m in group] for px, group in by_pixels.items()}
 
     def accuracies(role: str, px: int) -> list[list[float]]:
         """Per run, the accuracy under each move of ``px`` pixels."""
@@ -670,17 +615,16 @@ def _shift_facts(f: dict[str, Fact], results: Mapping[str, Results], test: Split
 
     for role, label in shifts.ROLES:
         f[f"shift.{role}.network"] = _fact(t.runs[role][0], label)
-        for px in (0, quoted, far):
+        for px in at:
             acc = [float(np.mean(a)) for a in accuracies(role, px)]
             _put(f, f"shift.{role}.at{px}", float(np.mean(acc)), pct)
             f[f"shift.{role}.at{px}.runs"] = _fact([min(acc), max(acc)], _runs_text(acc))
 
     def compare(key: str, a: tuple[str, int], b: tuple[str, int]) -> None:
-        """``shift.cmp.<key>``: network ``a[0]`` moved ``a[1]`` pixels against ``b``,
-        by the noise rule: the runs paired by seed, and McNemar's test asked for each
-        pair of runs once per direction, never over the four directions pooled (the
-        same digit moved four ways is not four independent trials); every one of
-        those tests must agree. The value holds every number the verdict came from."""
+        """``shift.cmp.<key>``: network ``a[0]`` moved ``a[1]`` pixels against ``b``, the
+        runs paired by seed and McNemar's test asked per pair of runs and direction, never
+        over the four directions pooled (the same digit moved four ways is not four
+        independent trials)."""
         (ra, pa), (rb, pb) = a, b
         runs_a, runs_b = t.runs[ra], t.runs[rb]
         ka = at[pa]
@@ -707,8 +651,7 @@ def _shift_facts(f: dict[str, Fact], results: Mapping[str, Results], test: Split
         _put(f, "shift.flip.single_wrong", flip.single_wrong, number_zh)
         _put(f, "shift.flip.conv_wrong", flip.conv_wrong, number_zh)
         wrong = sorted({a for a in flip.single[1:] if a != flip.label})
-        f["shift.flip.single_answers"] = _fact(
-            flip.single, "、".join(str(a) for a in wrong) if wrong else "")
+        f["shift.flip.single_answers"] = _fact(flip.single, "、".join(map(str, wrong)))
 
 
 def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results,
@@ -729,7 +672,5 @@ def _confusion_facts(f: dict[str, Fact], prefix: str, r: Results,
 
 def make(inputs: ProductInputs) -> bytes:
     """Every fact, as one JSON file."""
-    import json
-
-    facts = compute_facts(inputs.results, inputs.test, inputs.train or None)
+    facts = compute_facts(inputs.results, inputs.test, inputs.train)
     return json.dumps(facts, ensure_ascii=False, indent=1, sort_keys=True).encode()
