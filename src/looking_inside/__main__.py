@@ -130,14 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _exit(code: int) -> None:
-    """End the process once its output is flushed, without the interpreter's clean-up:
-    extension modules that torchvision loads print leak reports at exit, which would
-    follow an error's one line."""
+if __name__ == "__main__":
+    # End once the output is flushed, without the interpreter's clean-up: extension
+    # modules that torchvision loads print leak reports at exit, which would follow an
+    # error's one line.
+    code = main()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
-
-
-if __name__ == "__main__":
-    _exit(main())
