@@ -29,6 +29,7 @@ from looking_inside.products.figures.registry import get_figure
 from looking_inside.products.inputs import Declared, ProductInputs
 from looking_inside.sources import Imports, closure, files_hash, folder_modules, function_lines
 from looking_inside.training.pipeline import Pipeline
+from looking_inside.training.workers import train_in_workers
 
 if TYPE_CHECKING:
     from looking_inside.data.readers import Split
@@ -145,8 +146,6 @@ class Build:
     def _train(self, experiments: list[Experiment]) -> None:
         if not experiments:
             return
-        from looking_inside.training.workers import train_in_workers
-
         self.cache.check_writable()
         self.trained.update(e.name for e in experiments)
         train_in_workers(self.settings, experiments)
