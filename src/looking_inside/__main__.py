@@ -55,6 +55,7 @@ def _train(settings: Settings, serial: bool, claims: Path | None) -> dict:
     does: only what it claims first in ``claims``, if given), else in one worker process
     per CPU."""
     from looking_inside.training.pipeline import Pipeline
+    from looking_inside.training.workers import claim, train_in_workers
 
     pipe = Pipeline(settings)
     missing = [e for e in settings.experiments if pipe.lookup(e) is None]
@@ -62,8 +63,6 @@ def _train(settings: Settings, serial: bool, claims: Path | None) -> dict:
         pipe.cache.check_writable()
     shown = settings.experiments
     if serial or len(missing) == 1:  # one network gains nothing from a worker
-        from looking_inside.training.workers import claim
-
         trained = []
         for exp in missing:  # claimed one at a time: the next that no worker has taken
             if claims is None or claim(claims, exp):
@@ -72,8 +71,6 @@ def _train(settings: Settings, serial: bool, claims: Path | None) -> dict:
         if claims is not None:  # the other workers' networks may still be training
             shown = tuple(trained)
     elif missing:
-        from looking_inside.training.workers import train_in_workers
-
         train_in_workers(settings, missing)
     return {"experiments": [{**pipe.summary(e), "cache_hit": e not in missing}
                             for e in shown]}
@@ -130,14 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _exit(code: int) -> None:
-    """End the process once its output is flushed, without the interpreter's clean-up:
-    extension modules that torchvision loads print leak reports at exit, which would
-    follow an error's one line."""
+if __name__ == "__main__":
+    # End once the output is flushed, without the interpreter's clean-up: extension
+    # modules that torchvision loads print leak reports at exit, which would follow an
+    # error's one line.
+    code = main()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
-
-
-if __name__ == "__main__":
-    _exit(main())

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +26,10 @@ from looking_inside.errors import BuildError
 from looking_inside.machine import available_cpus, die_with_parent
 from looking_inside.products.catalog import FACTS_FILE, products
 from looking_inside.products.figures.registry import get_figure
+from looking_inside.products.inputs import Declared, ProductInputs
 from looking_inside.sources import Imports, closure, files_hash, folder_modules, function_lines
 from looking_inside.training.pipeline import Pipeline
+from looking_inside.training.workers import train_in_workers
 
 if TYPE_CHECKING:
     from looking_inside.data.readers import Split
@@ -59,31 +61,25 @@ class Manifest:
     @classmethod
     def read(cls, out: Path) -> Manifest:
         try:
-            m = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-            return cls(m["figures"], m["facts"], m["experiments"], m["exports"],
-                       m["versions"], m["data"], int(m.get("repaired", 0)))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return cls(**json.loads((out / MANIFEST).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
             raise BuildError(f"{out / MANIFEST}: no readable manifest ({exc}); run "
                              f"`python -m looking_inside generate --out {out}`") from exc
 
 
-def check_files(p: Product) -> Callable[[Mapping[str, str]], None]:
+def check_files(p: Product, files: Mapping[str, str]) -> None:
     """A check for ``Cache.get``: an entry holds exactly the files of its kind, each
     named after its product, so no entry can publish a page or shadow another's file."""
-
-    def check(files: Mapping[str, str]) -> None:
-        if p.kind == "figure":
-            s = get_figure(p.name)
-            ok = set(files) == {*s.images(), s.data_filename()}
-        elif p.kind == "facts":
-            ok = set(files) == {FACTS_FILE}
-        else:
-            name = re.escape(p.name) + r"(-[a-z0-9]+)*\.(json|png|jpg|bin)"
-            ok = all(re.fullmatch(name, f) for f in files)
-        if not ok:
-            raise ValueError(f"files {sorted(files)} are not those of a {p.kind}")
-
-    return check
+    if p.kind == "figure":
+        s = get_figure(p.name)
+        ok = set(files) == {*s.images(), s.data_filename()}
+    elif p.kind == "facts":
+        ok = set(files) == {FACTS_FILE}
+    else:
+        name = re.escape(p.name) + r"(-[a-z0-9]+)*\.(json|png|jpg|bin)"
+        ok = all(re.fullmatch(name, f) for f in files)
+    if not ok:
+        raise ValueError(f"files {sorted(files)} are not those of a {p.kind}")
 
 
 class Build:
@@ -129,7 +125,7 @@ class Build:
         keys = {p.name: self.key(p) for p in self.products}
         entries: dict[str, Entry] = {}
         for p in self.products:
-            e = self.cache.get(p.kind, p.name, keys[p.name], check_files(p))
+            e = self.cache.get(p.kind, p.name, keys[p.name], functools.partial(check_files, p))
             if e is not None:
                 entries[p.name] = e
         missing = [p for p in self.products if p.name not in entries]
@@ -150,8 +146,6 @@ class Build:
     def _train(self, experiments: list[Experiment]) -> None:
         if not experiments:
             return
-        from looking_inside.training.workers import train_in_workers
-
         self.cache.check_writable()
         self.trained.update(e.name for e in experiments)
         train_in_workers(self.settings, experiments)
@@ -242,12 +236,15 @@ class Build:
 
 def make_product(settings: Settings, name: str, results: Mapping[str, Path]
                  ) -> dict[str, bytes]:
-    """Make one product from its declared inputs: the results at ``results`` (by
-    experiment), and the images of its data sets."""
+    """Make one product from its declared inputs, each read through ``Declared``: the
+    results at ``results`` (by experiment), and the images of its data sets."""
     p = next(p for p in products() if p.name == name)
     loaded = {e: _results(path, e) for e, path in results.items()}
-    return p.make(p.inputs(loaded, {d: _split(settings, d, "test") for d in p.datasets},
-                           {d: _split(settings, d, "train") for d in p.datasets if p.reads_train}))
+    test: dict[str, Split] = {d: _split(settings, d, "test") for d in p.datasets}
+    train: dict[str, Split] = {d: _split(settings, d, "train") for d in p.datasets if p.reads_train}
+    return p.make(ProductInputs(Declared(name, "experiment", loaded),
+                                Declared(name, "data set", test),
+                                Declared(name, "data set", train)))
 
 
 @functools.cache

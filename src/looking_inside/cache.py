@@ -90,11 +90,8 @@ def open_regular(path: Path, limit: int | None = None,
 
 
 def sha256_file(path: Path, follow: bool = False) -> str:
-    h = hashlib.sha256()
     with open_regular(path, follow=follow) as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def check_stamp(stamp: object, kind: str, name: str, key: str) -> dict[str, str]:
@@ -103,8 +100,7 @@ def check_stamp(stamp: object, kind: str, name: str, key: str) -> dict[str, str]
     crafted stamp cannot point outside its entry."""
     if not isinstance(stamp, dict):
         raise ValueError("stamp is not an object")
-    if stamp.get("format") != FORMAT or stamp.get("key") != key or \
-            stamp.get("kind") != kind or stamp.get("name") != name:
+    if [stamp.get(k) for k in ("format", "kind", "name", "key")] != [FORMAT, kind, name, key]:
         raise ValueError("stamp belongs to another entry")
     files, info = stamp.get("files"), stamp.get("info", {})
     if not isinstance(files, dict) or not files:
@@ -112,8 +108,7 @@ def check_stamp(stamp: object, kind: str, name: str, key: str) -> dict[str, str]
     if not isinstance(info, dict):
         raise ValueError("info is not an object")
     for fname, digest in files.items():
-        if not isinstance(fname, str) or not _NAME.fullmatch(fname) or fname == STAMP \
-                or ".." in fname:
+        if not isinstance(fname, str) or not _NAME.fullmatch(fname) or fname == STAMP:
             raise ValueError(f"bad file name {str(fname)[:40]!r}")
         if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
             raise ValueError(f"bad digest for {fname}")
@@ -189,7 +184,11 @@ class Cache:
         d = self.entry_dir(kind, name, key)
         if not self.root.is_dir():  # no cache folder yet (or a file in its place)
             return None
-        if not self._inside(d):
+        try:  # no symlink on the way: a restored cache may come from elsewhere, point anywhere
+            moved = d.resolve() != self.root.resolve() / kind / name / key
+        except (OSError, RuntimeError):
+            moved = True
+        if moved:
             return self.corrupt(d, "the entry or a folder above it is a symlink")
         try:
             with open_regular(d / STAMP, limit=1 << 20) as f:
@@ -215,14 +214,6 @@ class Cache:
             return self.corrupt(d, f"bad stamp ({str(exc)[:80]})")
         return Entry(path=d, digests=files, info=stamp.get("info", {}))
 
-    def _inside(self, d: Path) -> bool:
-        """Whether ``d`` is really where it says, under the cache folder: no symlink on
-        the way (a restored cache may come from elsewhere and point anywhere)."""
-        try:
-            return d.resolve() == self.root.resolve() / d.relative_to(self.root)
-        except (OSError, ValueError, RuntimeError):
-            return False
-
     def corrupt(self, d: Path, why: str) -> Entry | None:
         """Report and discard a damaged entry; returns None so callers can return it."""
         self.repaired += 1
@@ -245,15 +236,14 @@ class Cache:
         """Store ``files`` as an entry, assembled aside and moved in with one rename."""
         final = self.entry_dir(kind, name, key)
         info = dict(info or {})
+        digests = {fname: sha256_bytes(data) for fname, data in files.items()}
         tmp = None
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             _sweep_stale(final.parent)
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=final.parent))
-            digests = {}
             for fname, data in files.items():
                 (tmp / fname).write_bytes(data)
-                digests[fname] = sha256_bytes(data)
             stamp = {"format": FORMAT, "kind": kind, "name": name, "key": key,
                      "files": digests, "info": info}
             # Fault injection: the crash tests SIGKILL the build while it waits here.

@@ -7,24 +7,26 @@ builds at once then spend their time spinning against each other.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
 import os
+import signal
 from pathlib import Path
 
 
 def cgroup_cpus() -> float | None:
-    """CPUs the cgroup (v2, else v1) quota allows, or None without a quota."""
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:
-        q = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
-        p = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
-        return q / p if q > 0 and p > 0 else None
-    except (OSError, ValueError):
-        return None
+    """CPUs the cgroup (v2, else v1) quota allows, or None without a quota (v2 writes
+    "max", v1 -1)."""
+    for files in (["cpu.max"], ["cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us"]):
+        try:
+            text = " ".join(Path("/sys/fs/cgroup", f).read_text() for f in files)
+            quota, period = (int(w) for w in text.split()[:2])
+        except (OSError, ValueError):
+            continue
+        if quota > 0 and period > 0:
+            return quota / period
+    return None
 
 
 def available_cpus() -> int:
@@ -40,11 +42,5 @@ def available_cpus() -> int:
 def die_with_parent() -> None:
     """In a child, before exec: end it when its parent dies, so a killed build never
     leaves a trainer running as an orphan (Linux; elsewhere a no-op)."""
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -105,13 +105,12 @@ def figure_markdown(m: Manifest, name: str, page: str, repo_url: str | None = No
     layout for narrow screens), caption and alt text from the registry (the caption
     starts with ``图 N`` when the figure is numbered), and under it where it came from:
     its numbers (数据) and its drawing function (代码)."""
-    by_name = {f["name"]: f for f in m.figures}
-    if name not in by_name:
+    fig = next((f for f in m.figures if f["name"] == name), None)
+    if fig is None:
         raise BuildError(f"{page}: unknown figure {name!r}; known figures: "
-                         + ", ".join(sorted(by_name))
+                         + ", ".join(sorted(f["name"] for f in m.figures))
                          + ". Fix the name, or register the figure in "
                            "src/looking_inside/products/figures/registry.py")
-    fig = by_name[name]
     rel = posixpath.relpath(FIGURE_DIR, posixpath.dirname(page) or ".")
     alt = fig["alt"].replace("[", "（").replace("]", "）")
     width = f" width={fig['width']}" if fig.get("width") else ""
@@ -187,24 +186,20 @@ _SRCSET = re.compile(r'(<source\b[^>]*?\ssrcset=")([^"]*)(")')
 
 
 def page_relative_srcsets(html_text: str, page: Any, files: Any) -> str:
-    """``<source srcset>`` (a figure's phone layout, site.figure_markdown) written
-    relative to the Markdown file, as its image's link is, made relative to the page as
-    mkdocs does for that link (it rewrites only the <a> and <img> it parsed; Zensical
-    rewrites raw HTML too). A missing file is a warning: --strict fails on it."""
-    def one(url: str) -> str:
+    """``<source srcset>`` (a figure's phone layout: one URL, as figure_markdown writes
+    it) written relative to the Markdown file, as its image's link is, made relative to
+    the page as mkdocs does for that link (it rewrites only the <a> and <img> it parsed;
+    Zensical rewrites raw HTML too). A missing file is a warning: --strict fails on it."""
+    def rewrite(m: re.Match) -> str:
+        url = html.unescape(m.group(2))
         if urlsplit(url).scheme or url.startswith("/"):
-            return url
+            return m.group(0)
         target = posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), url))
         file = files.get_file_from_path(target)
         if file is None:
             _figures_log.warning("%s: <source srcset> names %s, which is not in the site",
-                                page.file.src_uri, target)
-            return url
-        return file.url_relative_to(page.file)
-
-    def rewrite(m: re.Match) -> str:
-        candidates = [c.strip().split(maxsplit=1) for c in html.unescape(m.group(2)).split(",")]
-        out = ", ".join(" ".join([one(c[0]), *c[1:]]) for c in candidates if c)
-        return m.group(1) + html.escape(out) + m.group(3)
+                                 page.file.src_uri, target)
+            return m.group(0)
+        return m.group(1) + html.escape(file.url_relative_to(page.file)) + m.group(3)
 
     return _SRCSET.sub(rewrite, html_text)

@@ -67,10 +67,3 @@ class Product:
         figure, how every figure is drawn and saved)."""
         where = getattr(self.make, "func", self.make).__module__
         return self.module, where.removeprefix("looking_inside.")
-
-    def inputs(self, results: Mapping[str, Results], test: Mapping[str, Split],
-               train: Mapping[str, Split]) -> ProductInputs:
-        """What ``make`` is handed: its declared inputs, each read through ``Declared``."""
-        return ProductInputs(Declared(self.name, "experiment", results),
-                             Declared(self.name, "data set", test),
-                             Declared(self.name, "data set", train))
