@@ -174,33 +174,33 @@ def _wait_for(pred, timeout: float = 120) -> None:
 
 def test_killed_during_training_then_clean_rebuild(data_root: Path, tmp_path: Path) -> None:
     cache, clean = tmp_path / "cache", tmp_path / "clean"
-    proc = _cli(data_root, cache, "--only", "mnist-2layer", "--verbose")
+    proc = _cli(data_root, cache, "--only", "mnist-1layer", "--verbose")
     assert proc.stderr is not None
     for line in proc.stderr:
         if "epoch 3/" in line:
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert not (cache / "results" / "mnist-2layer").exists() or \
-        not list((cache / "results" / "mnist-2layer").glob("*/STAMP"))
+    assert not (cache / "results" / "mnist-1layer").exists() or \
+        not list((cache / "results" / "mnist-1layer").glob("*/STAMP"))
     # The recovery and a clean build, side by side.
-    runs = [_cli(data_root, c, "--only", "mnist-2layer", "--json") for c in (cache, clean)]
+    runs = [_cli(data_root, c, "--only", "mnist-1layer", "--json") for c in (cache, clean)]
     assert [p.wait(timeout=600) for p in runs] == [0, 0]
-    assert np.array_equal(_weights(cache, "mnist-2layer"), _weights(clean, "mnist-2layer"))
+    assert np.array_equal(_weights(cache, "mnist-1layer"), _weights(clean, "mnist-1layer"))
 
 
 def test_killed_while_writing_the_cache(data_root: Path, tmp_path: Path) -> None:
     cache, clean = tmp_path / "cache", tmp_path / "clean"
-    proc = _cli(data_root, cache, "--only", "mnist-1layer",
+    proc = _cli(data_root, cache, "--only", "mnist-sweep-0",
                 env={"LOOKING_INSIDE_FAULT": "pause-before-stamp"})
-    folder = cache / "results" / "mnist-1layer"
+    folder = cache / "results" / "mnist-sweep-0"
     _wait_for(lambda: any((d / "arrays.npz").exists() for d in folder.glob(".tmp-*")))
     proc.kill()
     proc.wait()
     assert not list(folder.glob("*/STAMP")), "a half-written entry must not be visible"
-    runs = [_cli(data_root, c, "--only", "mnist-1layer") for c in (cache, clean)]
+    runs = [_cli(data_root, c, "--only", "mnist-sweep-0") for c in (cache, clean)]
     assert [p.wait(timeout=600) for p in runs] == [0, 0]
-    assert np.array_equal(_weights(cache, "mnist-1layer"), _weights(clean, "mnist-1layer"))
+    assert np.array_equal(_weights(cache, "mnist-sweep-0"), _weights(clean, "mnist-sweep-0"))
     assert _verify_all(cache) == 1
 
 
@@ -217,7 +217,7 @@ def test_unwritable_cache_says_so_and_stops(data_root: Path, tmp_path: Path, how
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     try:
-        proc = _cli(data_root, cache, "--only", "mnist-1layer", "--only", "mnist-sweep-0",
+        proc = _cli(data_root, cache, "--only", "mnist-sweep-0", "--only", "cifar-sweep-0",
                     env={"TMPDIR": str(scratch)})
         out, err = proc.communicate(timeout=600)
     finally:
