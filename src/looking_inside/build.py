@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from looking_inside.config import Experiment, Settings, get_experiment
 from looking_inside.data.datasets import Dataset, spec
 from looking_inside.errors import BuildError
 from looking_inside.machine import available_cpus, die_with_parent
+from looking_inside.manifest import DATA_DIR, FIGURE_DIR, MANIFEST, Manifest
 from looking_inside.products.catalog import FACTS_FILE, products
 from looking_inside.products.figures.registry import get_figure
 from looking_inside.products.inputs import Declared, ProductInputs
@@ -35,37 +35,6 @@ if TYPE_CHECKING:
     from looking_inside.data.readers import Split
     from looking_inside.products.inputs import Product
     from looking_inside.training.results import Results
-
-# Where each kind of file is published, relative to the site (and to ``out``).
-FIGURE_DIR = "figures"
-DATA_DIR = "assets/data"
-MANIFEST = f"{DATA_DIR}/manifest.json"
-
-
-@dataclass
-class Manifest:
-    """What a build produced, and what the site says about how it was built."""
-
-    figures: list[dict[str, Any]]
-    facts: dict[str, Any]
-    experiments: list[dict[str, Any]]
-    exports: list[dict[str, Any]]
-    versions: dict[str, str]
-    data: dict[str, Any]
-    repaired: int = 0  # damaged cache entries found and rebuilt by this build
-    made: list[str] = field(default_factory=list)  # products made (not from the cache)
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "made"}
-
-    @classmethod
-    def read(cls, out: Path) -> Manifest:
-        try:
-            return cls(**json.loads((out / MANIFEST).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError) as exc:
-            raise BuildError(f"{out / MANIFEST}: no readable manifest ({exc}); run "
-                             f"`python -m looking_inside generate --out {out}`") from exc
-
 
 def check_files(p: Product, files: Mapping[str, str]) -> None:
     """A check for ``Cache.get``: an entry holds exactly the files of its kind, each

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from looking_inside.build import FIGURE_DIR, Manifest
 from looking_inside.config import Settings, load_settings
 from looking_inside.errors import BuildError
+from looking_inside.manifest import FIGURE_DIR, Manifest
 
 
 def settings_for(config_file: str | None) -> Settings:
