@@ -15,7 +15,8 @@ own text objects, at sizes, rotations and palettes chosen for the test.
 In the browser, per page, palette and screen: every figure shows exactly one image (the
 palette's), its ``currentSrc`` is the palette's file, and the phone layout where the
 figure has one (``<picture>``), its zoom link the wide file; its smallest text is
-measured against the threshold, and no page scrolls sideways. A figure inside an
+measured against the threshold, no page scrolls sideways and no block of maths
+scrolls up and down. A figure inside an
 interactive part's fallback (hidden once the part is built) is measured where a
 chapter shows it. Both screens are in the full tier (the ``browser`` fixture).
 """
@@ -156,6 +157,12 @@ def measure(tab: Tab, built_site: Path, manifest: dict[str, Any], screen: str
         page = tab.open(path, None)
         page.wait_for_load_state("networkidle")
         width = page.viewport_size["width"]
+        # A formula may scroll sideways on a phone, never up and down (a scroll bar
+        # beside a line of maths whose big operators stick out of its box).
+        tall = page.evaluate("[...document.querySelectorAll('.li-math-block')]"
+                             ".filter(e => e.scrollHeight > e.clientHeight).length")
+        if tall:
+            wrong.append(f"{path}: {tall} block(s) of maths scroll up and down")
         for scheme, theme in SCHEMES.items():
             _palette(page, scheme)
             shown = page.evaluate(SHOWN)
