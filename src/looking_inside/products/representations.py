@@ -85,15 +85,15 @@ def top_eigenvectors(cov: np.ndarray, dims: int, block: int = 12,
     return values[top], vectors[:, top].T
 
 
-def pca(f: np.ndarray, dims: int = 2) -> Projection:
-    """The ``dims`` widest directions of ``f`` (N, D): the top eigenvectors of its
+def pca(f: np.ndarray) -> Projection:
+    """The two widest directions of ``f`` (N, D): the top eigenvectors of its
     covariance. Each axis is turned so that its largest loading is positive: the
     same data always gives the same picture, not its mirror image."""
     mean = f.mean(0)
     c = f - mean
     cov = c.T @ c
-    values, axes = top_eigenvectors(cov, dims)
-    flip = np.sign(axes[np.arange(dims), np.abs(axes).argmax(1)])
+    values, axes = top_eigenvectors(cov, 2)
+    flip = np.sign(axes[[0, 1], np.abs(axes).argmax(1)])
     axes = axes * flip[:, None]
     total = float(np.trace(cov))
     kept = float(values.clip(min=0).sum()) / total if total > 0 else 0.0
