@@ -14,7 +14,7 @@ import pytest
 from looking_inside.build import Build
 from looking_inside.config import get_experiment, load_settings
 from looking_inside.data.readers import Split
-from looking_inside.products import analysis, exports, sprites
+from looking_inside.products import analysis, exports
 from looking_inside.products.catalog import products
 from looking_inside.products.inputs import ProductInputs
 from looking_inside.training.pipeline import Pipeline
@@ -208,8 +208,7 @@ def test_export_keys_cover_their_code(data_root: Path, tmp_path: Path) -> None:
     from looking_inside.sources import closure
 
     for p in found.values():
-        assert {"products.exports", "products.sprites", "products.analysis",
-                "products.labels"} <= closure(p.code)
+        assert {"products.exports", "products.analysis", "products.labels"} <= closure(p.code)
     p = found["confusion-mnist"]
     from dataclasses import replace
 
@@ -219,14 +218,15 @@ def test_export_keys_cover_their_code(data_root: Path, tmp_path: Path) -> None:
 
 def test_sprite_tiling_is_row_major() -> None:
     imgs = np.arange(5 * 2 * 2, dtype=np.uint8).reshape(5, 2, 2)
-    sheet = sprites.tile(imgs, 3)
-    assert sheet.shape == (4, 6)
-    assert np.array_equal(sheet[2:4, 0:2], imgs[3])
-    assert not sheet[2:4, 4:6].any()  # padding
+    png, layout = exports.sprite(imgs, "png", 3)
+    assert layout == {"tile": 2, "columns": 3, "tiles": 5}
     from PIL import Image
 
-    back = np.asarray(Image.open(io.BytesIO(sprites.encode(sheet, "png"))))
-    assert np.array_equal(back, sheet)
+    sheet = np.asarray(Image.open(io.BytesIO(png)))  # PNG is lossless: the sheet itself
+    assert sheet.shape == (4, 6)
+    assert np.array_equal(sheet[0:2, 2:4], imgs[1])
+    assert np.array_equal(sheet[2:4, 0:2], imgs[3])
+    assert not sheet[2:4, 4:6].any()  # padding
 
 
 # --- the built pages --------------------------------------------------------------------

@@ -311,8 +311,7 @@ def traced_digit(single: Results, hidden: Results, digit: int = TRACED_DIGIT) ->
 
 
 def network_input(image: np.ndarray, dataset: Dataset) -> np.ndarray:
-    """A uint8 test image as the network's input row (float64): pixel / 255 minus the
-    data set's centre, as training fed it."""
+    """A uint8 test image as the network's input row, in float64, as training fed it."""
     return image.reshape(-1).astype(np.float64) / 255.0 - spec(dataset).centre
 
 

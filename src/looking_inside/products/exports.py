@@ -6,12 +6,12 @@ Each export (``exports()``) is a cached product; the build publishes its files u
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from looking_inside.cache import versions
-from looking_inside.products import sprites
 from looking_inside.products.inputs import Product
 
 if TYPE_CHECKING:
@@ -33,6 +33,42 @@ WEIGHT_DIGITS = 5
 # Confidences are shown as percentages with one decimal.
 PROB_DECIMALS = 4
 
+Format = Literal["png", "jpeg"]
+SPRITE_COLUMNS = 40  # tiles per sprite row
+# CIFAR photos hardly compress losslessly (~2.2 kB per 32x32 tile as PNG against
+# ~0.5 kB as JPEG at this quality with full colour resolution, measured on the test
+# set), and the explorer page must stay within the site's per-page weight budget. 32
+# is a multiple of JPEG's 16 px block, so no tile's compression bleeds into another.
+JPEG_QUALITY = 85
+
+
+def sprite(images: np.ndarray, fmt: Format = "png",
+           columns: int = SPRITE_COLUMNS) -> tuple[bytes, dict[str, int]]:
+    """``(N, t, t)`` or ``(N, t, t, 3)`` uint8 images tiled into one image file, one
+    request and one decode instead of hundreds: tile ``k`` at column ``k % columns``, row
+    ``k // columns``, black padding. Its bytes (deterministic: no timestamps or other
+    metadata) and what the page needs to cut it up again."""
+    import numpy as np
+    from PIL import Image
+
+    n, t = images.shape[:2]
+    cols = max(1, min(columns, n))
+    rows = max(1, -(-n // cols))
+    padded = np.zeros((rows * cols, *images.shape[1:]), dtype=np.uint8)
+    padded[:n] = images
+    grid = padded.reshape(rows, cols, t, t, *images.shape[3:])
+    sheet = grid.swapaxes(1, 2).reshape(rows * t, cols * t, *images.shape[3:])
+    img = Image.fromarray(np.ascontiguousarray(sheet))
+    buf = io.BytesIO()
+    if fmt == "png":
+        # zlib level 6: much faster than ``optimize`` (level 9 and a filter search)
+        # on the MNIST sheet, for a few per cent more bytes.
+        img.save(buf, format="PNG", compress_level=6)
+    else:
+        # 4:4:4 keeps the colour of 32 px photos; 4:2:0 smears it across 2 px.
+        img.save(buf, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
+    return buf.getvalue(), {"tile": t, "columns": cols, "tiles": n}
+
 
 @dataclass(frozen=True)
 class ConfusionExport:
@@ -47,8 +83,7 @@ class ConfusionExport:
     # are ~0.5 kB (JPEG) and every cell of its 10,000-image test set is crowded, so 12
     # per cell (<= 1,200 tiles, ~600 kB) keeps the page within its weight budget.
     cap: int
-    fmt: sprites.Format
-    columns: int = 40  # tiles per sprite row
+    fmt: Format
 
     @property
     def sprite_file(self) -> str:
@@ -58,8 +93,7 @@ class ConfusionExport:
         return Product(
             "export", self.name, MODULE, make=self.make, experiments=(self.experiment,),
             datasets=(self.dataset,),
-            params={"cap": self.cap, "fmt": self.fmt, "columns": self.columns,
-                    "libraries": versions("numpy", "pillow")},
+            params={"cap": self.cap, "fmt": self.fmt, "libraries": versions("numpy", "pillow")},
         )
 
     def make(self, inputs: ProductInputs) -> dict[str, bytes]:
@@ -71,31 +105,26 @@ class ConfusionExport:
         res = inputs.results[self.experiment]
         cells: list[dict[str, Any]] = []
         chosen: list[np.ndarray] = []
-        for a in range(10):
-            for p in range(10):
-                shown = analysis.cell_members(res.test_labels, res.test_probs, a, p)[:self.cap]
-                cells.append({"start": sum(map(len, chosen)), "index": shown.tolist(),
-                              "conf": [round(float(c), PROB_DECIMALS)
-                                       for c in res.test_probs[shown, p]]})
-                chosen.append(shown)
-        order = np.concatenate(chosen)
-        tiles = inputs.test[self.dataset].images[order]
+        for a, p in np.ndindex(10, 10):
+            shown = analysis.cell_members(res.test_labels, res.test_probs, a, p)[:self.cap]
+            cells.append({"start": sum(map(len, chosen)), "index": shown.tolist(),
+                          "conf": [round(float(c), PROB_DECIMALS)
+                                   for c in res.test_probs[shown, p]]})
+            chosen.append(shown)
+        tiles = inputs.test[self.dataset].images[np.concatenate(chosen)]
         if tiles.ndim == 4:  # CIFAR (N, 3, 32, 32) -> (N, 32, 32, 3)
             tiles = tiles.transpose(0, 2, 3, 1)
-        a, p, _ = analysis.largest_confusion(res.confusion)
+        sheet, layout = sprite(tiles, self.fmt)
         doc = {
             "name": self.name, "experiment": self.experiment, "dataset": self.dataset,
             "classes": list(class_names(self.dataset)), "n_test": int(res.n_test),
             "accuracy": round(float(res.test_accuracy), 6), "cap": self.cap,
             "counts": res.confusion.astype(int).tolist(),
-            "largest": [a, p],
-            "sprite": {"file": self.sprite_file, "tile": int(tiles.shape[1]),
-                       "columns": min(self.columns, max(1, len(order))),
-                       "tiles": int(len(order)), "channels": 1 if tiles.ndim == 3 else 3},
+            "largest": list(analysis.largest_confusion(res.confusion)[:2]),
+            "sprite": {"file": self.sprite_file, **layout, "channels": 1 if tiles.ndim == 3 else 3},
             "cells": cells,
         }
-        return {f"{self.name}.json": _json(doc),
-                self.sprite_file: sprites.encode(sprites.tile(tiles, self.columns), self.fmt)}
+        return {f"{self.name}.json": _json(doc), self.sprite_file: sheet}
 
 
 CONFUSION_EXPORTS = (
@@ -134,14 +163,14 @@ def make_examples(inputs: ProductInputs) -> dict[str, bytes]:
     return {"mnist-examples.json": _json(doc)}
 
 
-def _b64_grey(w: np.ndarray) -> str:
-    """(..., 784) weights -> base64 of uint8 images, each scaled to its own range:
-    the replay only draws them, as the figures do (lowest black, highest white)."""
+def _steps(a: np.ndarray, steps: int, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``a`` as whole steps 0..``steps`` of its range along ``axis``: (lowest, range,
+    the steps), the first two with ``axis`` kept."""
     import numpy as np
 
-    w = w.astype(np.float64)
-    lo, hi = w.min(axis=-1, keepdims=True), w.max(axis=-1, keepdims=True)
-    return _b64(np.rint(255 * (w - lo) / np.where(hi > lo, hi - lo, 1.0)), "u1")
+    lo, hi = a.min(axis, keepdims=True), a.max(axis, keepdims=True)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    return lo, span, np.rint(steps * (a - lo) / span)
 
 
 def make_replay(inputs: ProductInputs) -> dict[str, bytes]:
@@ -149,8 +178,7 @@ def make_replay(inputs: ProductInputs) -> dict[str, bytes]:
     for name in REPLAYED:
         res = inputs.results[name]
         snaps = res.snapshots
-        if snaps is None:
-            raise ValueError(f"{name} has no snapshots; set snapshots= in config.py")
+        assert snaps is not None, f"{name} has no snapshots; set snapshots= in config.py"
         exp = res.experiment
         per_epoch = -(-res.n_train // exp.batch_size)
         entry: dict[str, Any] = {
@@ -164,7 +192,9 @@ def make_replay(inputs: ProductInputs) -> dict[str, bytes]:
             # The per-epoch test accuracy too, so the curve has more than 12 points.
             "epoch_steps": [per_epoch * (e + 1) for e in range(exp.epochs)],
             "epoch_accuracy": [float(a) for a in res.history["test_accuracy"]],
-            "first": _b64_grey(snaps.weights[0]),  # (S, units, 784) uint8
+            # (S, units, 784) uint8, each image scaled to its own range: the replay only
+            # draws them, as the figures do (lowest black, highest white).
+            "first": _b64(_steps(snaps.weights[0].astype(float), 255, -1)[2], "u1"),
         }
         if exp.hidden:
             entry["output"] = [[[significant(float(v), 4) for v in row] for row in w]
@@ -231,17 +261,15 @@ def make_map(inputs: ProductInputs) -> dict[str, bytes]:
     from looking_inside.products import representations as reps
 
     test = inputs.test["mnist"]
-    maps = reps.article_maps(inputs.results, test.images, test.labels)
+    maps = reps.article_maps(inputs)
     index = reps.sample(test.labels)
+    sheet, layout = sprite(test.images[index])
     doc_maps = []
     for m in maps:
-        c = m.projection.coords
-        lo, hi = c.min(0), c.max(0)
-        span = np.where(hi > lo, hi - lo, 1.0)
-        q = np.rint((c - lo) / span * MAP_STEPS)
+        lo, span, q = _steps(m.projection.coords, MAP_STEPS, 0)
         doc_maps.append({
             "kind": m.kind, "dims": m.dims, "kept": round(m.projection.kept, 4),
-            "lo": lo.tolist(), "hi": (lo + span).tolist(), "steps": MAP_STEPS,
+            "lo": lo[0].tolist(), "hi": (lo + span)[0].tolist(), "steps": MAP_STEPS,
             "coords": _b64(q, "<u2"),  # (N, 2): x, y per digit
             "mean": _b64(m.projection.mean), "axes": _b64(m.projection.axes),  # (D,), (2, D)
         })
@@ -266,10 +294,9 @@ def make_map(inputs: ProductInputs) -> dict[str, bytes]:
         "n": len(index), "k": reps.K, "index": index.tolist(),
         "label": test.labels[index].tolist(), "answers": answers, "maps": doc_maps,
         "networks": networks,
-        "sprite": {"file": MAP_SPRITE, "tile": 28, "columns": 40, "tiles": len(index)},
+        "sprite": {"file": MAP_SPRITE, **layout},
     }
-    sheet = sprites.tile(test.images[index], 40)
-    return {"representation-map.json": _json(doc), MAP_SPRITE: sprites.encode(sheet, "png")}
+    return {"representation-map.json": _json(doc), MAP_SPRITE: sheet}
 
 
 def _json(doc: dict[str, Any]) -> bytes:

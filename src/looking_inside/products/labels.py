@@ -1,7 +1,5 @@
-"""Display text for the data sets' classes: product code, never training code.
-
-Renaming a class here re-renders what shows that name and retrains nothing.
-"""
+"""Display text for the data sets' classes: product code, never training code, so
+renaming a class re-renders what shows that name and retrains nothing."""
 
 from __future__ import annotations
 

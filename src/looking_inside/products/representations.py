@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from looking_inside.products import shifts
+from looking_inside.products.figures.memo import once
 
 if TYPE_CHECKING:
+    from looking_inside.products.inputs import ProductInputs
     from looking_inside.training.results import Results
 
 # Test digits per class on the maps: 2,000 in all, every class alike, enough that each
@@ -83,15 +85,15 @@ def top_eigenvectors(cov: np.ndarray, dims: int, block: int = 12,
     return values[top], vectors[:, top].T
 
 
-def pca(f: np.ndarray, dims: int = 2) -> Projection:
-    """The ``dims`` widest directions of ``f`` (N, D): the top eigenvectors of its
+def pca(f: np.ndarray) -> Projection:
+    """The two widest directions of ``f`` (N, D): the top eigenvectors of its
     covariance. Each axis is turned so that its largest loading is positive: the
     same data always gives the same picture, not its mirror image."""
     mean = f.mean(0)
     c = f - mean
     cov = c.T @ c
-    values, axes = top_eigenvectors(cov, dims)
-    flip = np.sign(axes[np.arange(dims), np.abs(axes).argmax(1)])
+    values, axes = top_eigenvectors(cov, 2)
+    flip = np.sign(axes[[0, 1], np.abs(axes).argmax(1)])
     axes = axes * flip[:, None]
     total = float(np.trace(cov))
     kept = float(values.clip(min=0).sum()) / total if total > 0 else 0.0
@@ -155,8 +157,7 @@ def features(kind: str, results: Mapping[str, Results], s: Sample,
     r = results[run or kind]
     if r.experiment.conv:
         return shifts.conv_features(r, s.images).astype(np.float64)
-    if r.hidden is None:
-        raise ValueError(f"{r.experiment.name} records no hidden activations")
+    assert r.hidden is not None, f"{r.experiment.name} records no hidden activations"
     return r.hidden[s.index].astype(np.float64)
 
 
@@ -185,20 +186,9 @@ def make_map(kind: str, results: Mapping[str, Results], s: Sample,
     return Map(kind, run or kind, f.shape[1], pca(f), s.labels)
 
 
-# The last maps made, with the objects they were made from (kept alive, so that
-# their ids stay theirs): a figure draws twice (two palettes) and writes its data,
-# and each time asks for the same maps.
-_memo: list[tuple[tuple[object, ...], list[Map]]] = []
-
-
-def article_maps(results: Mapping[str, Results], images: np.ndarray,
-                 labels: np.ndarray) -> list[Map]:
+@once
+def article_maps(inputs: ProductInputs) -> list[Map]:
     """The map of every representation in ``KINDS``, from the networks' seed-0 runs."""
-    sources: tuple[object, ...] = (images, labels, *(results[k] for k in KINDS[1:]))
-    for key, maps in _memo:
-        if all(a is b for a, b in zip(key, sources, strict=True)):
-            return maps
-    s = Sample.of(images, labels)
-    maps = [make_map(kind, results, s) for kind in KINDS]
-    _memo[:] = [(sources, maps)]
-    return maps
+    test = inputs.test["mnist"]
+    s = Sample.of(test.images, test.labels)
+    return [make_map(kind, inputs.results, s) for kind in KINDS]

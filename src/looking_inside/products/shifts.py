@@ -44,10 +44,10 @@ ROLES: tuple[tuple[str, str], ...] = (
     ("single", "单层网络"), ("best", "最好的多层网络"), ("conv", "卷积网络"))
 
 
-def shifts(max_shift: int = MAX_SHIFT) -> list[tuple[int, int]]:
-    """(0, 0), then every direction's shifts of 1..max_shift pixels: (dx, dy) each."""
+def shifts() -> list[tuple[int, int]]:
+    """(0, 0), then every direction's shifts of 1..MAX_SHIFT pixels: (dx, dy) each."""
     return [(0, 0), *((ux * k, uy * k) for _, _, (ux, uy) in DIRECTIONS
-                      for k in range(1, max_shift + 1))]
+                      for k in range(1, MAX_SHIFT + 1))]
 
 
 def quoted_shifts(pixels: int = QUOTED_SHIFT) -> list[tuple[int, int]]:
@@ -79,9 +79,8 @@ def shift_images(images: np.ndarray, dx: int, dy: int) -> np.ndarray:
 
 def _inputs(r: Results, images: np.ndarray) -> np.ndarray:
     """uint8 images -> float32 network inputs (``training.models.preprocess``)."""
-    x = images.astype(np.float32) / np.float32(255)
-    centre = spec(r.experiment.dataset).centre
-    return x - np.float32(centre) if centre else x
+    centre = np.float32(spec(r.experiment.dataset).centre)
+    return images.astype(np.float32) / np.float32(255) - centre
 
 
 def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -272,8 +271,7 @@ def pick_flip(test: ShiftTest) -> Flip | None:
         return None
     s_wrong = (~s_ok[1:, both]).sum(0)
     c_wrong = (~c_ok[1:, both]).sum(0)
-    j = both[np.lexsort((test.index[both], -s_wrong, c_wrong))[0]]
-    return Flip(int(test.index[j]), int(test.labels[j]),
-                [int(v) for v in test.predicted[single][at, j]],
-                [int(v) for v in test.predicted[conv][at, j]],
-                int((~s_ok[1:, j]).sum()), int((~c_ok[1:, j]).sum()))
+    k = np.lexsort((test.index[both], -s_wrong, c_wrong))[0]
+    j = both[k]
+    return Flip(int(test.index[j]), int(test.labels[j]), test.predicted[single][at, j].tolist(),
+                test.predicted[conv][at, j].tolist(), int(s_wrong[k]), int(c_wrong[k]))

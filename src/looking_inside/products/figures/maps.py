@@ -104,8 +104,7 @@ def _panel(ax: Axes, m: reps.Map, theme: Theme, size: int, fontsize: float) -> N
 def representation_maps(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figure:
     """Three maps side by side (stacked when ``narrow``, the phone layout), and one
     legend of the ten colours."""
-    test = inputs.test["mnist"]
-    maps = reps.article_maps(inputs.results, test.images, test.labels)
+    maps = reps.article_maps(inputs)
     # Inches: the title above each panel, and below it the axis note and the legend.
     above, below = 0.55, 0.4
     if narrow:
@@ -139,7 +138,7 @@ def representation_maps_data(inputs: ProductInputs) -> Table:
     """Every digit on the maps: its test index, class, the two networks' answers and
     its place on each map."""
     test = inputs.test["mnist"]
-    maps = reps.article_maps(inputs.results, test.images, test.labels)
+    maps = reps.article_maps(inputs)
     index = reps.sample(test.labels)
     answers = [inputs.results[k].predictions[index] for k in reps.KINDS[1:]]
     header = ["test_index", "label", *(f"{k}_answer" for k in reps.KINDS[1:]),
