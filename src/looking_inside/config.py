@@ -105,21 +105,25 @@ class Experiment:
         d["hidden"], d["conv"] = list(self.hidden), list(self.conv)
         return d
 
-    @property
-    def layer_shapes(self) -> tuple[tuple[int, ...], ...]:
-        """Weight shapes, first layer first: ``(out, in, 5, 5)`` per convolution, then
-        ``(out, in)`` per linear layer."""
+    def _layers(self) -> list[tuple[tuple[int, ...], int]]:
+        """(weight shape, positions in one image it is applied at) per layer, first first:
+        ``(out, in, 5, 5)`` per convolution, then ``(out, in)`` per linear layer."""
         shape = self.image_shape
         channels, side = (shape[0], shape[1]) if len(shape) == 3 else (1, shape[0])
-        out: list[tuple[int, ...]] = []
+        out: list[tuple[tuple[int, ...], int]] = []
         for c in self.conv:
-            out.append((c, channels, CONV_KERNEL, CONV_KERNEL))
-            channels, side = c, (side - CONV_KERNEL + 1) // 2
+            side -= CONV_KERNEL - 1
+            out.append(((c, channels, CONV_KERNEL, CONV_KERNEL), side * side))
+            channels, side = c, side // 2
         width = channels * side * side if self.conv else self.n_inputs
         for h in (*self.hidden, 10):
-            out.append((h, width))
+            out.append(((h, width), 1))
             width = h
-        return tuple(out)
+        return out
+
+    @property
+    def layer_shapes(self) -> tuple[tuple[int, ...], ...]:
+        return tuple(s for s, _ in self._layers())
 
     @property
     def n_parameters(self) -> int:
@@ -130,14 +134,7 @@ class Experiment:
     def forward_flops(self) -> int:
         """2 x multiply-adds of one image's forward pass (activations and pooling are
         a rounding error next to them); training costs about 3x this per image."""
-        side, flops = self.image_shape[-1], 0
-        for s in self.layer_shapes:
-            positions = 1  # where the layer's weights are applied
-            if len(s) == 4:
-                side -= CONV_KERNEL - 1
-                positions, side = side * side, side // 2
-            flops += 2 * math.prod(s) * positions
-        return flops
+        return sum(2 * math.prod(s) * positions for s, positions in self._layers())
 
 
 # The networks the article's chapters are about. Each is its own recipe, tuned for
@@ -365,9 +362,7 @@ def load_settings(data_root: str | Path | None = None, cache_dir: str | Path | N
     if download is None:
         raise BuildError(f"{ENV_DOWNLOAD}={raw!r} is not a boolean; use 1/0, true/false, "
                          "yes/no or on/off")
-    names = tuple(only or ())
-    for n in names:
-        get_experiment(n)  # fails early, naming the setting
+    names = tuple(get_experiment(n).name for n in only or ())  # an unknown name fails now
     return Settings(data_root=resolve(root), cache_dir=resolve(cache),
                     device=dev,  # type: ignore[arg-type]
                     download=download, only=names)

@@ -198,29 +198,25 @@ def read_cifar_batch(path: Path) -> dict[str, Any]:
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
-def _cifar_labels(path: Path, lab: Any, n: int) -> np.ndarray:
-    if not isinstance(lab, list):
-        raise bad_file(path, f"'labels' must be a list of ints, found {short(lab)}")
-    if len(lab) != n:
-        raise bad_file(path, f"{n} images but {len(lab)} labels")
-    for i, v in enumerate(lab):
-        if type(v) is not int or not 0 <= v <= 9:
-            raise bad_file(path, f"label {short(v)} at position {i} is not an int in 0-9")
-    return np.asarray(lab, dtype=np.int64)
-
-
 def _cifar_split(root: Path, split: str) -> Split:
     images, labels = [], []
     for f in CIFAR10.train_files if split == "train" else CIFAR10.test_files:
         p = root / CIFAR10.folder / f
         batch = read_cifar_batch(p)
-        data = batch.get("data")
+        data, lab = batch.get("data"), batch.get("labels")
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
                 or data.shape[1] != CIFAR10.n_inputs:
             raise bad_file(p, "'data' must be a uint8 array of shape (N, 3072)")
         if data.shape[0] == 0:
             raise bad_file(p, "the batch holds no images")
-        labels.append(_cifar_labels(p, batch.get("labels"), data.shape[0]))
+        if not isinstance(lab, list):
+            raise bad_file(p, f"'labels' must be a list of ints, found {short(lab)}")
+        if len(lab) != len(data):
+            raise bad_file(p, f"{len(data)} images but {len(lab)} labels")
+        for i, v in enumerate(lab):
+            if type(v) is not int or not 0 <= v <= 9:
+                raise bad_file(p, f"label {short(v)} at position {i} is not an int in 0-9")
+        labels.append(np.asarray(lab, dtype=np.int64))
         images.append(data.reshape(-1, *CIFAR10.image_shape))
     return Split(images=np.concatenate(images), labels=np.concatenate(labels))
 

@@ -1,9 +1,8 @@
 """The numbers the chapters quote, computed from results (never typed by hand).
 
-Each fact has a raw ``value`` (for tests and the manifest) and the ``text`` a
-chapter shows. Chapters read them with ``{{ fact("name") }}``. A sentence that
-compares two accuracies quotes a ``cmp.*`` fact, whose verdict comes from ``verdict``:
-the noise rule.
+Each fact has a raw ``value`` (for tests and the manifest) and the ``text`` a chapter
+shows with ``{{ fact("name") }}``. A sentence that compares two accuracies quotes a
+``cmp.*`` fact, whose verdict comes from ``verdict``: the noise rule.
 """
 
 from __future__ import annotations
@@ -47,8 +46,7 @@ def pct(x: float, digits: int = 1) -> str:
     return f"{100 * x:.{digits}f}%"
 
 
-def count(n: int) -> str:
-    return f"{n:,}"
+count = "{:,}".format
 
 
 def points(x: float) -> str:
@@ -95,12 +93,9 @@ def verdict(acc_a: Sequence[float], acc_b: Sequence[float],
 
 
 VERDICT_ZH = {"higher": "高", "lower": "低", "noise": "持平"}
-
-
-def phrase(v: str, gap: str) -> str:
-    """How a chapter says a verdict, with the gap between the two printed means."""
-    return {"higher": f"高出 {gap} 个百分点", "lower": f"低了 {gap} 个百分点",
-            "noise": f"相差 {gap} 个百分点，在噪声之内"}[v]
+# How a chapter says a verdict, with the gap between the two printed means.
+PHRASE_ZH = {"higher": "高出 {} 个百分点", "lower": "低了 {} 个百分点",
+             "noise": "相差 {} 个百分点，在噪声之内"}
 
 
 # Only for the features chapter's sentence on how the distance between training and
@@ -205,9 +200,8 @@ def _runs_facts(f: dict[str, Fact], results: Mapping[str, Results], name: str) -
     """``<name>.mean``, ``.min``, ``.max``, ``.range`` and ``.runs``: a configuration
     over its seeds, ``name`` its seed-0 run."""
     acc = [float(analysis.correct(r).mean()) for r in _runs(results, name)]  # exactly k / n
-    _put(f, f"{name}.mean", float(np.mean(acc)), pct)
-    _put(f, f"{name}.min", min(acc), pct)
-    _put(f, f"{name}.max", max(acc), pct)
+    for key, v in (("mean", float(np.mean(acc))), ("min", min(acc)), ("max", max(acc))):
+        _put(f, f"{name}.{key}", v, pct)
     f[f"{name}.range"] = _fact([min(acc), max(acc)], _span(acc))
     f[f"{name}.runs"] = _fact(len(acc), _runs_text(acc))
 
@@ -227,7 +221,7 @@ def _judge(f: dict[str, Fact], name: str, a: str, b: str, acc_a: Sequence[float]
     gap = f"{abs(shown):.1f}"
     if with_points:
         f[f"{name}.points"] = _fact(float(np.mean(acc_a) - np.mean(acc_b)), gap)
-    f[f"{name}.phrase"] = _fact(v, phrase(v, gap))
+    f[f"{name}.phrase"] = _fact(v, PHRASE_ZH[v].format(gap))
     return v
 
 
@@ -281,36 +275,36 @@ def describe_hidden(hidden: tuple[int, ...]) -> str:
 
 
 def _example_facts(f: dict[str, Fact], r: Results) -> None:
-    """The two-layer network's hidden units: per digit, the unit with the largest and
-    the most negative weight to it; per unit, the commonest digit among its most exciting
-    test images and how many of them it is; the two units whose top examples agree most;
-    and every unit whose top examples are all one digit."""
+    """The two-layer network's hidden units: per digit, the unit with the largest and the
+    most negative weight to it; per unit, how many of its most exciting test images are its
+    commonest digit; the two clearest units, and every unit whose images are all one digit."""
     for d, row in enumerate(r.weights[1]):
         _put(f, f"hidden.top.{d}", int(row.argmax()) + 1)
         _put(f, f"hidden.bottom.{d}", int(row.argmin()) + 1)
     assert r.hidden is not None
     k = analysis.EXAMPLES
     top, _ = analysis.extreme_examples(r.hidden, k)
-    picks = []
-    for j in range(top.shape[0]):
-        counts = np.bincount(r.test_labels[top[j]], minlength=10)
+    picks = []  # (-count, unit, digit): once sorted, the most single-minded unit first
+    for j, images in enumerate(top):
+        counts = np.bincount(r.test_labels[images], minlength=10)
         digit = int(np.argmax(counts))
         picks.append((-int(counts[digit]), j, digit))
         _put(f, f"hidden.examples.{j + 1}.digit", digit)
         _put(f, f"hidden.examples.{j + 1}.count", int(counts[digit]))
-    for rank, (neg, j, digit) in enumerate(sorted(picks)[:2], start=1):
+    picks.sort()
+    for rank, (neg, j, digit) in enumerate(picks[:2], start=1):
         _put(f, f"hidden.examples.clearest{rank}.unit", j + 1)
         _put(f, f"hidden.examples.clearest{rank}.digit", digit)
         _put(f, f"hidden.examples.clearest{rank}.count", -neg)
     _put(f, "hidden.examples.k", k)
-    pure = [(j, digit) for neg, j, digit in picks if -neg == top.shape[1]]
+    pure = [(j, digit) for neg, j, digit in picks if -neg == k]
     f["hidden.examples.pure"] = _fact([j + 1 for j, _ in pure], str(len(pure)))
     if pure:
         units = "、".join(f"第 {j + 1} 号（全是 {d}）" for j, d in pure)
         many = f"{len(pure)} 个" if len(pure) > 1 else "只有 1 个"
         story = f"{many}神经元最兴奋的 {k} 张图全是同一个数字：{units}"
     else:
-        neg, j, digit = sorted(picks)[0]
+        neg, j, digit = picks[0]
         story = (f"没有一个神经元最兴奋的 {k} 张图全是同一个数字；最专一的是第 {j + 1} 号，"
                  f"{k} 张里有 {-neg} 张是 {digit}")
     f["hidden.examples.story"] = _fact(len(pure), story)
@@ -344,26 +338,22 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
                   all(wider[w2, w] != "higher" for w2 in widths if w2 > w))
     _put(f, f"{p}.sweep.enough", enough)
     widest = widths[-1]
-
-    def said(w2: int, w1: int) -> str:
-        return str(f[f"cmp.{p}.sweep.{w2}-vs-{w1}.phrase"]["text"])
-
+    # What the widest is set against: no hidden layer where at most the widest beats it;
+    # the width before it where widening pays all the way (the widest beats that one);
+    # else the width where widening stops paying.
+    base = widths[0] if first in (None, widest) else widths[-2] if enough == widest else enough
+    said = f[f"cmp.{p}.sweep.{widest}-vs-{base}.phrase"]["text"]
     if first is None:
-        base = widths[0]
         story = (f"加了隐藏层、再怎么加宽，都没有超出噪声地胜过单层网络：{widest} 个神经元的"
-                 f"网络和单层网络相比{said(widest, base)}")
+                 f"网络和单层网络相比{said}")
     elif first == widest:
-        base = widths[0]
-        story = (f"只有最宽的 {widest} 个神经元的网络超出噪声地胜过了单层网络，"
-                 f"{said(widest, base)}")
-    elif enough == widest:  # then the widest beats the one before it
-        base = widths[-2]
+        story = f"只有最宽的 {widest} 个神经元的网络超出噪声地胜过了单层网络，{said}"
+    elif enough == widest:
         story = (f"一直加到 {widest} 个神经元，加宽都还有超出噪声的提高：{widest} 个神经元的"
-                 f"网络比 {base} 个的{said(widest, base)}")
+                 f"网络比 {base} 个的{said}")
     else:
-        base = enough
         story = (f"加到 {enough} 个神经元以后，再加宽就没有超出噪声的提高了：{widest} 个神经元"
-                 f"的网络和 {enough} 个的相比{said(widest, base)}")
+                 f"的网络和 {enough} 个的相比{said}")
     cost = (results[name(widest)].experiment.forward_flops
             / results[name(base)].experiment.forward_flops)
     story += f"，每张图的计算量却是它的 {cost:.1f} 倍"
@@ -456,7 +446,8 @@ def _picture_facts(f: dict[str, Fact], results: Mapping[str, Results],
         "正好对应笔画的边缘"))
 
 
-# An activation this close to 0 or 1 sits on a flat end of the sigmoid.
+# An activation this close to 0 or 1 sits on a flat end of the sigmoid: the unit reads
+# as "off" or "on".
 SATURATED = 0.1
 
 
@@ -503,7 +494,6 @@ def _trace_facts(f: dict[str, Fact], single: Results, hidden: Results, test: Spl
         _put(f, f"trace.hidden.{k}.score", float(two.scores[c]), signed)
     _put(f, "trace.hidden.first.prob", float(two.probs[a2]), pct)
     _put(f, "trace.hidden.first.bias", float(two.bias[a2]), signed)
-    # Near the curve's flat ends a unit reads as "off" or "on".
     _put(f, "trace.hidden.saturated", int(((two.h < SATURATED) | (two.h > 1 - SATURATED)).sum()))
     _put(f, "trace.hidden.saturated_lo", SATURATED, "{:.1f}".format)
     _put(f, "trace.hidden.saturated_hi", 1 - SATURATED, "{:.1f}".format)
