@@ -34,7 +34,8 @@ def _match(inputs: ProductInputs, dataset: str, network: str) -> analysis.Templa
 def _difference_rgb(d: np.ndarray, theme: Theme) -> np.ndarray:
     """A signed array, clipped to [-1, 1], -> RGB. In colour ``(H, W, 3)``, grey at 0:
     each channel brighter where the template weighs that colour more than the scaled
-    average does. In grey, ``signed_cmap``: the panels fade into the page."""
+    average does. In grey, ``signed_cmap``: blue where the template is lower than the
+    scaled average, red above, and the page's colour at 0 (the panels fade into it)."""
     rgb = (np.clip(d, -1, 1) + 1) / 2
     return rgb if d.ndim == 3 else signed_cmap(theme)(rgb)[..., :3]
 
