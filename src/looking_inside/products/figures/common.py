@@ -1,8 +1,10 @@
-"""Drawing helpers shared by the figure modules."""
+"""Drawing helpers shared by the figure modules, and ``once`` for their costly numbers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -27,6 +29,15 @@ def scaled(image: np.ndarray) -> np.ndarray:
     img = image.astype(np.float64)
     lo, hi = float(img.min()), float(img.max())
     return (img - lo) / (hi - lo if hi > lo else 1.0)
+
+
+def picture(fig: Figure, rect: tuple[float, float, float, float], image: np.ndarray,
+            **imshow: Any) -> Axes:
+    """An axes at ``rect`` showing ``image``, without frame or ticks."""
+    ax = fig.add_axes(rect)
+    ax.imshow(image, **imshow)
+    ax.set_axis_off()
+    return ax
 
 
 def tile_mosaic(tiles: Sequence[np.ndarray | None], cols: int, gap: int = 2,
@@ -67,14 +78,18 @@ def draw_tiles(ax: Axes, tiles: Sequence[np.ndarray | None], cols: int,
                     va="bottom", fontsize=fontsize, annotation_clip=False)
 
 
+def signed_cmap(theme: Theme) -> Colormap:
+    """From the negative ``SIGNED`` end through the page's colour to the positive."""
+    pos, neg = SIGNED[theme.name]
+    return LinearSegmentedColormap.from_list(f"li-{theme.name}-signed",
+                                             [neg, PAGE[theme.name], pos])
+
+
 def diverging_cmap(theme: Theme) -> str | Colormap:
-    """Blue for negative, red for positive, zero in the page's own colour: white on
-    the light page and, on the dark page, a dark centre (RdBu_r's white there made
-    glaring squares) between the ``SIGNED`` ends, so that strong values stand out."""
-    if theme.name == "light":
-        return "RdBu_r"
-    pos, neg = SIGNED["dark"]
-    return LinearSegmentedColormap.from_list("li-dark-diverging", [neg, PAGE["dark"], pos])
+    """Blue for negative, red for positive, zero in the page's own colour: RdBu_r on
+    the light page and, on the dark page, ``signed_cmap``'s dark centre (RdBu_r's white
+    there made glaring squares), so that strong values stand out."""
+    return "RdBu_r" if theme.name == "light" else signed_cmap(theme)
 
 
 def confusion_axes(ax: Axes, labels: Sequence[str], labelsize: float = 10) -> None:
@@ -131,3 +146,27 @@ def neuron(ax: Axes, x: float, y: float, r: float, theme: Theme, label: str,
     ax.add_patch(Circle((x, y), r, facecolor=theme.node, edgecolor=theme.fg, linewidth=0.8,
                         zorder=3))
     ax.text(x, y, label, ha="center", va="center", fontsize=fontsize, zorder=4)
+
+
+T = TypeVar("T")
+# ``once``'s values: (function, arguments) -> (the inputs it was computed from, the
+# value). One entry a key: a process makes one product at a time, and the entry goes
+# with the next product's inputs.
+_last: dict[tuple[Any, ...], tuple[object, Any]] = {}
+
+
+def once(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn(inputs, *args)``, or what it returned for these very inputs (the same
+    object) and arguments. A figure is drawn once per palette and its table made once
+    more, each call handed the same ``ProductInputs``; a figure that runs networks over
+    the test set (the shift test) or averages a training set would otherwise do it
+    three times."""
+
+    @functools.wraps(fn)
+    def cached(inputs: object, *args: Any) -> T:
+        key = (fn, *args)
+        if key not in _last or _last[key][0] is not inputs:
+            _last[key] = (inputs, fn(inputs, *args))
+        return _last[key][1]
+
+    return cached

@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from looking_inside.products.figures.common import neuron
+from looking_inside.products.figures.common import neuron, picture
 from looking_inside.products.figures.style import Theme, new_figure
 
 if TYPE_CHECKING:
@@ -61,9 +61,7 @@ def _network(inputs: ProductInputs, theme: Theme, size: dict[str, float],
         x0, ys0 = x, ys
     ax.annotate("", xy=(1.3, 5.0), xytext=(-0.6, 5.0),
                 arrowprops={"arrowstyle": "->", "color": theme.fg, "lw": 1.2})
-    digit = fig.add_axes((0.01, 0.38, inset, 0.25))
-    digit.imshow(inputs.test["mnist"].images[0], cmap="gray")
-    digit.set_axis_off()
+    digit = picture(fig, (0.01, 0.38, inset, 0.25), inputs.test["mnist"].images[0], cmap="gray")
     digit.set_title("28×28 图像", fontsize=size["title"])
     return fig, ax
 

@@ -58,13 +58,12 @@ def _curve(ax: Axes, configs: list[list[Results]], labels: list[str], theme: The
     cost.set_ylim(0, max(gflops) * 2.2)  # bars in the lower half, under the lines
     ax.set_zorder(cost.get_zorder() + 1)
     ax.patch.set_visible(False)
-    n = len(configs[0])
     mean, err = _spread([[r.train_accuracy for r in runs] for runs in configs])
     ax.errorbar(x, mean, yerr=err, capsize=3, elinewidth=1.2, ls="--", marker="o", ms=3.5,
                 color=theme.muted, label="训练集")
     mean, err = _spread([[float(analysis.correct(r).mean()) for r in runs] for runs in configs])
     ax.errorbar(x, mean, yerr=err, capsize=3, elinewidth=1.2, marker="o", ms=4.5,
-                color=theme.positive, label=f"测试集（{n} 次训练的平均与范围）")
+                color=theme.positive, label=f"测试集（{len(configs[0])} 次训练的平均与范围）")
     ax.set_xticks(x, labels)
     ax.tick_params(labelsize=size["tick"])
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import scaled, tile_mosaic
+from looking_inside.products.figures.common import picture, scaled, tile_mosaic
 from looking_inside.products.figures.numbers import Table
 from looking_inside.products.figures.style import Theme, new_figure
 
@@ -50,9 +50,8 @@ def top_images(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Fig
     size = 8.0 if narrow else 10
     width = analysis.EXAMPLES * (SIDE + GAP) - GAP
     for b, groups in enumerate(blocks):
-        ax = fig.add_axes((0.07, 0.51 - 0.5 * b, 0.92, 0.44) if narrow else (0.04, 0.01, 0.95, 0.9))
-        ax.imshow(mosaic(filters, groups, theme))
-        ax.set_axis_off()
+        ax = picture(fig, (0.07, 0.51 - 0.5 * b, 0.92, 0.44) if narrow else (0.04, 0.01, 0.95, 0.9),
+                     mosaic(filters, groups, theme))
         for j in range(h):
             ax.text(-4, j * (SIDE + ROW_GAP) + (SIDE - 1) / 2, f"{j + 1}", ha="right",
                     va="center", fontsize=size)

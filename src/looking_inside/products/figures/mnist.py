@@ -16,6 +16,7 @@ from looking_inside.products.figures.common import (
     diverging_cmap,
     draw_tiles,
     neuron,
+    picture,
     scaled,
 )
 from looking_inside.products.figures.numbers import Table, matrix_table, pixels
@@ -73,13 +74,10 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
     ax.text(3.0, -0.5, "像素展开成一列", ha="center", fontsize=size["text"])
 
     for k, (img, title) in enumerate(zip((x, w, w * x), titles, strict=True)):
-        a = fig.add_axes((left + k * pitch, bottom, width, height))
-        if k == 0:
-            a.imshow(img, cmap="gray", vmin=0, vmax=1)
-        else:
-            lim = float(np.abs(img).max()) or 1.0
-            a.imshow(img, cmap=diverging_cmap(theme), vmin=-lim, vmax=lim)
-        a.set_axis_off()
+        lim = float(np.abs(img).max()) or 1.0
+        cmap, vmin, vmax = ("gray", 0, 1) if k == 0 else (diverging_cmap(theme), -lim, lim)
+        a = picture(fig, (left + k * pitch, bottom, width, height), img, cmap=cmap, vmin=vmin,
+                    vmax=vmax)
         a.set_title(title, fontsize=size["text"], linespacing=1.2)
         if k < 2:
             fig.text(left + k * pitch + width + (pitch - width) / 2, bottom + height / 2,
@@ -91,10 +89,9 @@ def weights_as_grid(inputs: ProductInputs, theme: Theme, narrow: bool = False) -
 
 def weights_zero(inputs: ProductInputs, theme: Theme) -> Figure:
     fig = new_figure(3.2, 3.4)
-    ax = fig.add_axes((0.05, 0.12, 0.9, 0.8))
     t = _templates(inputs)[0]
-    ax.imshow(t, cmap="gray", vmin=float(t.min()), vmax=float(t.max()))
-    ax.set_axis_off()
+    ax = picture(fig, (0.05, 0.12, 0.9, 0.8), t, cmap="gray", vmin=float(t.min()),
+                 vmax=float(t.max()))
     ax.set_title("输出神经元“0”的 784 个权重", fontsize=9)
     fig.text(0.5, 0.04, "黑 = 最低权重　白 = 最高权重", ha="center", fontsize=8.5,
              color=theme.muted)
@@ -126,11 +123,10 @@ def weights_training(inputs: ProductInputs, theme: Theme, narrow: bool = False) 
         # so the page shows through.
         gap = np.full((5 * 28, 2), np.nan)
         row, col = divmod(c, cols)
-        ax = fig.add_axes((0.01 + col * width, 1 - (row + 1) * height + 0.02 * height,
-                           width * 0.92, 0.78 * height))
-        ax.imshow(np.concatenate([np.concatenate(tiles[:5]), gap, np.concatenate(tiles[5:])],
-                                 axis=1), cmap="gray", vmin=0, vmax=1)
-        ax.set_axis_off()
+        ax = picture(fig, (0.01 + col * width, 1 - (row + 1) * height + 0.02 * height,
+                           width * 0.92, 0.78 * height),
+                     np.hstack([np.vstack(tiles[:5]), gap, np.vstack(tiles[5:])]), cmap="gray",
+                     vmin=0, vmax=1)
         step = int(snaps.steps[k])
         head = "初始化" if step == 0 else f"第 {step:,} 步"
         ax.set_title(f"{head}\n准确率 {snaps.test_accuracy[k]:.0%}", fontsize=8 if narrow else 9.5)
@@ -164,9 +160,7 @@ def mistakes(inputs: ProductInputs, theme: Theme, narrow: bool = False) -> Figur
         rects = [(0.02 + k * 0.245 + (0.02 if k >= 2 else 0), 0.2, 0.2, 0.58)
                  for k in range(len(picks))]
     for m, rect in zip(picks, rects, strict=True):
-        ax = fig.add_axes(rect)
-        ax.imshow(images[m.index], cmap="gray")
-        ax.set_axis_off()
+        ax = picture(fig, rect, images[m.index], cmap="gray")
         ax.set_title(f"实际 {m.actual} → 认成 {m.predicted}", fontsize=size)
         probs = f"P({m.predicted}) = {m.confidence:.2%}\nP({m.actual}) = {m.true_prob:.2%}"
         ax.text(14, 30.5, probs, ha="center", va="top", fontsize=size, linespacing=1.3)

@@ -31,9 +31,7 @@ DIGITS = 6
 def _cell(v: Any) -> str:
     if isinstance(v, float | np.floating):
         return f"{float(v):.{DIGITS}g}"
-    if isinstance(v, np.integer):
-        return str(int(v))
-    return str(v)
+    return str(v)  # numpy integers print as plain digits too
 
 
 def table_csv(table: Table) -> bytes:

@@ -11,8 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from looking_inside.products import analysis, shifts
-from looking_inside.products.figures.common import tile_mosaic
-from looking_inside.products.figures.memo import once
+from looking_inside.products.figures.common import once, tile_mosaic
 from looking_inside.products.figures.numbers import Table
 from looking_inside.products.figures.style import Theme, new_figure
 
@@ -101,13 +100,6 @@ def _test(inputs: ProductInputs) -> shifts.ShiftTest:
     return shifts.run_test(inputs.results, test.images, test.labels, shifts.shifts())
 
 
-def _signed_axis(t: shifts.ShiftTest, axis: int) -> tuple[list[int], list[int]]:
-    """Signed shift along ``axis`` (0: across, 1: down) -> index of its move, from
-    -MAX_SHIFT to MAX_SHIFT."""
-    pos = sorted((m[axis], k) for k, m in enumerate(t.moves) if m[1 - axis] == 0)
-    return [p for p, _ in pos], [k for _, k in pos]
-
-
 def shift_accuracy(inputs: ProductInputs, theme: Theme) -> Figure:
     """Accuracy against a shift across (top) and down (bottom) for the three networks:
     the mean of each network's runs as a line, their range as a band."""
@@ -118,7 +110,10 @@ def shift_accuracy(inputs: ProductInputs, theme: Theme) -> Figure:
              "conv": (theme.correct, "^")}
     for ax, axis, title, ends in ((axes[0], 0, "左右平移", ("向左", "向右")),
                                   (axes[1], 1, "上下平移", ("向上", "向下"))):
-        x, k = _signed_axis(t, axis)
+        # The moves along ``axis`` (0: across, 1: down), from -MAX_SHIFT to MAX_SHIFT:
+        # their signed size and their index.
+        moves = sorted((m[axis], k) for k, m in enumerate(t.moves) if m[1 - axis] == 0)
+        x, k = [p for p, _ in moves], [k for _, k in moves]
         for role, label in shifts.ROLES:
             acc = np.array([t.accuracy(r)[k] for r in t.runs[role]])  # runs x shifts
             colour, marker = style[role]

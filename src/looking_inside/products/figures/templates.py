@@ -4,17 +4,15 @@ single-layer network's template, and what the template has that the average has 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 from looking_inside.config import spec
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import PAGE, SIGNED, draw_tiles, scaled
-from looking_inside.products.figures.memo import once
+from looking_inside.products.figures.common import draw_tiles, once, scaled, signed_cmap
 from looking_inside.products.figures.numbers import Table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
 from looking_inside.products.labels import CIFAR_CLASSES_ZH, class_names
@@ -33,17 +31,13 @@ def _match(inputs: ProductInputs, dataset: str, network: str) -> analysis.Templa
                                     train.labels, spec(dataset).centre)
 
 
-def _difference_rgb(theme: Theme, colour: bool) -> Callable[[np.ndarray], np.ndarray]:
-    """A signed array in [-1, 1] -> RGB. In colour, grey at 0: each channel brighter
-    where the template weighs that colour more than the scaled average does. In grey,
-    blue below 0 (the template lower than the scaled average), red above and the
-    page's colour at 0: the panels fade into the page."""
-    if colour:
-        return lambda d: (d + 1) / 2
-    pos, neg = SIGNED[theme.name]
-    cmap = LinearSegmentedColormap.from_list(
-        f"li-{theme.name}-difference", [neg, PAGE[theme.name], pos])
-    return lambda d: cmap((d + 1) / 2)[..., :3]
+def _difference_rgb(d: np.ndarray, theme: Theme) -> np.ndarray:
+    """A signed array, clipped to [-1, 1], -> RGB. In colour ``(H, W, 3)``, grey at 0:
+    each channel brighter where the template weighs that colour more than the scaled
+    average does. In grey, ``signed_cmap``: blue where the template is lower than the
+    scaled average, red above, and the page's colour at 0 (the panels fade into it)."""
+    rgb = (np.clip(d, -1, 1) + 1) / 2
+    return rgb if d.ndim == 3 else signed_cmap(theme)(rgb)[..., :3]
 
 
 def _draw(inputs: ProductInputs, theme: Theme, dataset: str, network: str,
@@ -59,14 +53,13 @@ def _draw(inputs: ProductInputs, theme: Theme, dataset: str, network: str,
         """A flat row as (H, W) or (H, W, 3)."""
         return v.reshape(shape).transpose(1, 2, 0) if colour else v.reshape(shape)
 
-    to_rgb = _difference_rgb(theme, colour)
     fig = new_figure(5.4, 7.0)
     side, gap = shape[-1], 3
     for block in range(2):
         classes = range(5 * block, 5 * block + 5)
         tiles: list[np.ndarray | None] = [scaled(image(m.means[c])) for c in classes]
         tiles += [scaled(image(w[c])) for c in classes]
-        tiles += [to_rgb(np.clip(image(m.difference[c]) / lim, -1, 1)) for c in classes]
+        tiles += [_difference_rgb(image(m.difference[c]) / lim, theme) for c in classes]
         ax = fig.add_axes((0.1, 0.52 - 0.5 * block, 0.9, 0.4))
         draw_tiles(ax, tiles, 5, [f"{names[c]}\nr = {m.own[c]:.2f}" for c in classes], FONT,
                    gap=gap, row_gap=gap, pad=3)

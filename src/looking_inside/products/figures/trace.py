@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import PAGE, SIGNED, box, diverging_cmap
+from looking_inside.products.figures.common import PAGE, SIGNED, box, diverging_cmap, picture
 from looking_inside.products.figures.numbers import Table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
 
@@ -89,16 +89,13 @@ def single_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     cmap = diverging_cmap(theme)
     size, top = 0.29, 0.64  # image axes: width as a share of the figure, bottom edge
     tall = size * WIDTH / height
-    ax = fig.add_axes((0.0, top, size, tall))
-    ax.imshow(t.x.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-    ax.set_axis_off()
+    ax = picture(fig, (0.0, top, size, tall), t.x.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
     ax.set_title(f"输入：测试图 #{i}", fontsize=LABEL)
     ax.text(13.5, 29.5, f"真实数字 {inputs.test['mnist'].labels[i]}", ha="center", va="top",
             fontsize=SMALL)
     for k, c in enumerate(t.ranked[:2]):
-        ax = fig.add_axes((0.355 + k * 0.33, top, size, tall))
-        ax.imshow(maps[k].reshape(28, 28), cmap=cmap, vmin=-lim, vmax=lim)
-        ax.set_axis_off()
+        ax = picture(fig, (0.355 + k * 0.33, top, size, tall), maps[k].reshape(28, 28), cmap=cmap,
+                     vmin=-lim, vmax=lim)
         # A thin frame: the image's zero is the page's colour.
         ax.add_patch(Rectangle((-0.5, -0.5), 28, 28, fill=False, edgecolor=theme.edge, lw=0.6,
                                clip_on=False))
@@ -163,9 +160,8 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
 
     # -- the input, and the hidden units ----------------------------------------------
     thumb = 0.55 / height
-    ax = fig.add_axes((0.0, 1 - thumb, thumb * height / WIDTH, thumb))
-    ax.imshow(t.x.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-    ax.set_axis_off()
+    picture(fig, (0.0, 1 - thumb, thumb * height / WIDTH, thumb), t.x.reshape(28, 28), cmap="gray",
+            vmin=0, vmax=1)
     fig.text(0.14, 1 - thumb / 2, f"测试图 #{i} 经过 {units} 个隐藏神经元", va="center",
              fontsize=LABEL, fontweight="bold")
     bottom, tall = 0.52, 0.37  # the hidden units' two panels
@@ -189,8 +185,7 @@ def two_layer(inputs: ProductInputs, theme: Theme) -> Figure:
     _frame(ax, (0, 1.0), (units - 0.5, -0.5), "激活值 h")
 
     # -- class scores -------------------------------------------------------------------
-    # Positive and negative terms in the RdBu ends, dark on the light page and light on
-    # the dark one; the page's colour for text on them (4.5:1) and between them.
+    # Terms in the ``SIGNED`` colours; the page's colour for text on them (4.5:1) and between.
     pos_c, neg_c = SIGNED[theme.name]
     terms = np.concatenate([t.contributions, t.bias[:, None]], axis=1)  # (10, H + 1)
     lo, hi = float(np.minimum(terms, 0).sum(1).min()), float(np.maximum(terms, 0).sum(1).max())
