@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from looking_inside.products import shifts
-from looking_inside.products.figures.memo import once
+from looking_inside.products.inputs import once
 
 if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs

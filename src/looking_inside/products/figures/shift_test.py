@@ -11,9 +11,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from looking_inside.products import analysis, shifts
-from looking_inside.products.figures.common import once, tile_mosaic
+from looking_inside.products.figures.common import tile_mosaic
 from looking_inside.products.figures.numbers import Table
 from looking_inside.products.figures.style import Theme, new_figure
+from looking_inside.products.inputs import once
 
 if TYPE_CHECKING:
     from looking_inside.products.inputs import ProductInputs

@@ -12,9 +12,10 @@ from matplotlib.figure import Figure
 
 from looking_inside.config import spec
 from looking_inside.products import analysis
-from looking_inside.products.figures.common import draw_tiles, once, scaled, signed_cmap
+from looking_inside.products.figures.common import draw_tiles, scaled, signed_cmap
 from looking_inside.products.figures.numbers import Table, pixels
 from looking_inside.products.figures.style import Theme, new_figure
+from looking_inside.products.inputs import once
 from looking_inside.products.labels import CIFAR_CLASSES_ZH, class_names
 
 if TYPE_CHECKING:
