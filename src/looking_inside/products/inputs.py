@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,27 +14,17 @@ if TYPE_CHECKING:
     from looking_inside.training.results import Results
 
 
-class Declared(Mapping[str, Any]):
-    """A read-only mapping that names the fix when a product reads what it did not
-    declare (its key would not cover that input, so its output could go stale)."""
+class Declared(dict[str, Any]):
+    """A mapping that names the fix when a product reads what it did not declare (its
+    key would not cover that input, so its output could go stale)."""
 
     def __init__(self, product: str, what: str, items: Mapping[str, Any]) -> None:
-        self._product, self._what, self._items = product, what, dict(items)
+        super().__init__(items)
+        self.product, self.what = product, what
 
-    def __getitem__(self, name: str) -> Any:
-        try:
-            return self._items[name]
-        except KeyError:
-            raise BuildError(
-                f"{self._product} reads {self._what} {name!r}, which it does not declare; "
-                f"add it to the product's {self._what}s in its registry entry"
-            ) from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
+    def __missing__(self, name: str) -> Any:
+        raise BuildError(f"{self.product} reads {self.what} {name!r}, which it does not "
+                         f"declare; add it to the product's {self.what}s in its registry entry")
 
 
 @dataclass(frozen=True)
