@@ -17,8 +17,8 @@ import pytest
 
 from looking_inside.cache import REPAIRED, Cache
 from looking_inside.config import EXPERIMENTS, get_experiment, load_settings
+from looking_inside.machine import order
 from looking_inside.training.pipeline import Pipeline
-from looking_inside.training.workers import order
 
 from helpers import write_mnist
 

@@ -280,7 +280,7 @@ def test_workers_claim_each_experiment_exactly_once(tmp_path) -> None:
     names = [e.name for e in EXPERIMENTS]
     script = ("import sys; from pathlib import Path; "
               "from looking_inside.config import EXPERIMENTS; "
-              "from looking_inside.training.workers import claim; "
+              "from looking_inside.machine import claim; "
               f"print(' '.join(e.name for e in EXPERIMENTS if claim(Path({str(tmp_path)!r}), e)))")
     procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                               text=True) for _ in range(4)]
@@ -289,7 +289,7 @@ def test_workers_claim_each_experiment_exactly_once(tmp_path) -> None:
 
 
 def test_workers_start_with_the_convolutional_networks() -> None:
-    from looking_inside.training.workers import order
+    from looking_inside.machine import order
 
     ranked = order(list(EXPERIMENTS))
     n_conv = sum(bool(e.conv) for e in EXPERIMENTS)

@@ -24,8 +24,6 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train what is missing from the cache")
     t.add_argument("--only", action="append", metavar="NAME",
                    help=f"train only this experiment ({', '.join(experiment_names())})")
-    t.add_argument("--serial", action="store_true",
-                   help="train here, one experiment after another (what each worker does)")
     t.add_argument("--claims", type=Path, help=argparse.SUPPRESS)  # workers' shared folder
     d = sub.add_parser("data", help="check the data sets (downloading them where allowed)")
     for p in (g, t, d):
@@ -50,28 +48,26 @@ def _generate(settings: Settings, out: Path | None) -> dict:
             "repaired": manifest.repaired, "seconds": round(time.perf_counter() - t, 3)}
 
 
-def _train(settings: Settings, serial: bool, claims: Path | None) -> dict:
-    """Train what is missing: here one after another (``--serial``, what each worker
-    does: only what it claims first in ``claims``, if given), else in one worker process
-    per CPU."""
+def _train(settings: Settings, claims: Path | None) -> dict:
+    """Train what is missing, in one worker process per CPU; a worker (``claims``: the
+    folder the workers share) trains here, one network after another."""
+    from looking_inside.machine import claim, train_in_workers
     from looking_inside.training.pipeline import Pipeline
-    from looking_inside.training.workers import claim, train_in_workers
 
     pipe = Pipeline(settings)
     missing = [e for e in settings.experiments if pipe.lookup(e) is None]
     if missing:
         pipe.cache.check_writable()
-    shown = settings.experiments
-    if serial or len(missing) == 1:  # one network gains nothing from a worker
-        trained = []
+    trained = []
+    if claims is None and len(missing) > 1:
+        train_in_workers(settings, missing)
+    else:  # one network gains nothing from a worker
         for exp in missing:  # claimed one at a time: the next that no worker has taken
             if claims is None or claim(claims, exp):
                 pipe.train(exp)
                 trained.append(exp)
-        if claims is not None:  # the other workers' networks may still be training
-            shown = tuple(trained)
-    elif missing:
-        train_in_workers(settings, missing)
+    # A worker shows what it trained: the other workers' networks may still be training.
+    shown = settings.experiments if claims is None else trained
     return {"experiments": [{**pipe.summary(e), "cache_hit": e not in missing}
                             for e in shown]}
 
@@ -103,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"({result['seconds']:.1f} s); made: "
                     f"{', '.join(result['made']) or 'nothing (all cached)'}")
         elif args.command == "train":
-            result = _train(settings, args.serial, args.claims)
+            result = _train(settings, args.claims)
             text = _table(result["experiments"])
         else:
             from looking_inside.data.datasets import NAMES

@@ -1,8 +1,8 @@
 """Stage 4, build: every product from the cache or made, written into one folder.
 
 ``generate`` is the whole build, one process boundary wide: missing networks train in
-worker processes (one per CPU, ``training.workers``), missing products are made in one
-pool, and everything lands in a plain folder laid out as the site publishes it:
+worker processes (one per CPU, ``machine.train_in_workers``), missing products are made
+in one pool, and everything lands in a plain folder laid out as the site publishes it:
 ``figures/``, ``assets/data/`` and the manifest. A warm build is a cache lookup: it
 imports neither torch nor matplotlib, and reads no data.
 """
@@ -22,14 +22,13 @@ from looking_inside.cache import Cache, Entry, atomic_write_bytes, hash_json, ve
 from looking_inside.config import Experiment, Settings, get_experiment
 from looking_inside.data.datasets import Dataset, spec
 from looking_inside.errors import BuildError
-from looking_inside.machine import available_cpus, die_with_parent
+from looking_inside.machine import available_cpus, die_with_parent, train_in_workers
 from looking_inside.manifest import DATA_DIR, FIGURE_DIR, MANIFEST, Manifest
 from looking_inside.products.catalog import FACTS_FILE, products
 from looking_inside.products.figures.registry import get_figure
 from looking_inside.products.inputs import Declared, ProductInputs
 from looking_inside.sources import Imports, closure, files_hash, folder_modules, function_lines
 from looking_inside.training.pipeline import Pipeline
-from looking_inside.training.workers import train_in_workers
 
 if TYPE_CHECKING:
     from looking_inside.data.readers import Split
@@ -126,9 +125,7 @@ class Build:
         for attempt in range(2):
             damaged = []
             for exp in map(get_experiment, sorted(names - set(paths))):
-                # Every file hashed against the stamp, now that the arrays are read.
-                entry = self.pipeline.lookup(exp) and \
-                    self.cache.get("results", exp.name, self.pipeline.result_key(exp))
+                entry = self.pipeline.lookup(exp, whole=True)
                 try:
                     if entry is None:
                         raise ValueError("missing after training")

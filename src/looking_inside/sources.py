@@ -1,10 +1,7 @@
-"""The package's own source files: what cache keys are derived from.
-
-Keys are derived at file level, never from hand-kept module lists: a result's key
-covers every file of its stages' folders, and a product's key covers the files of
-its own module and of every package module it imports, directly or through others
-(read from the source's import statements, so the answer follows the files on
-disk).
+"""The package's own source files: what cache keys are derived from, at file level and
+never from hand-kept module lists. A result's key covers every file of its stages'
+folders; a product's, the files of its own module and of every package module it
+imports, directly or not (read from the import statements on disk).
 """
 
 from __future__ import annotations

@@ -41,13 +41,11 @@ class Pipeline:
         self.settings = settings
         self.cache = cache or Cache(settings.cache_dir)
         self._data: dict[str, DataBundle] = {}
-        # Memos keyed by the whole (frozen) experiment, not its name: two variants of
-        # one experiment are different inputs.
+        # Keyed by the whole (frozen) experiment, not its name: two variants of one
+        # experiment are different inputs.
         self._keys: dict[Experiment, str] = {}
         self._fingerprints: dict[str, str] = {}
         self._code: str | None = None  # the hash of the files of STAGES
-        # Entries found once; misses are not remembered: trainers may fill them meanwhile.
-        self._entries: dict[Experiment, Entry] = {}
 
     def fingerprint(self, dataset: Dataset) -> str:
         if dataset not in self._fingerprints:
@@ -68,28 +66,25 @@ class Pipeline:
             })
         return self._keys[exp]
 
-    def lookup(self, exp: Experiment) -> Entry | None:
-        """``exp``'s entry with only ``meta.json`` hashed (the arrays are, by ``results``
-        or the builder's check, before they are loaded). Its ``info`` is that file's,
-        checked field by field, never the stamp's; a meta that fails is damage."""
-        if exp not in self._entries:
-            entry = self.cache.get("results", exp.name, self.result_key(exp), hashed=[META])
-            if entry is None:
-                return None
-            try:
-                info = read_info(entry.path / META, exp)
-            except ValueError as exc:
-                self._entries[exp] = entry
-                self.forget(exp, str(exc))
-                return None
-            self._entries[exp] = Entry(entry.path, entry.digests, info)
-        return self._entries[exp]
+    def lookup(self, exp: Experiment, whole: bool = False) -> Entry | None:
+        """``exp``'s entry with only ``meta.json`` hashed, unless ``whole`` (every file is
+        hashed before the arrays are loaded). Its ``info`` is that file's, checked field
+        by field, never the stamp's; a meta that fails is damage."""
+        entry = self.cache.get("results", exp.name, self.result_key(exp),
+                               hashed=None if whole else [META])
+        if entry is None:
+            return None
+        try:
+            return Entry(entry.path, entry.digests, read_info(entry.path / META, exp))
+        except ValueError as exc:
+            self.forget(exp, str(exc))
+            return None
 
     def forget(self, exp: Experiment, why: str) -> None:
         """Discard ``exp``'s entry, found damaged while loading it: it is retrained."""
-        entry = self._entries.pop(exp, None)
-        if entry is not None and entry.path.exists():  # (the cache may have reported it)
-            self.cache.corrupt(entry.path, f"could not be loaded: {why}")
+        path = self.cache.entry_dir("results", exp.name, self.result_key(exp))
+        if path.exists():  # (the cache may have reported it)
+            self.cache.corrupt(path, f"could not be loaded: {why}")
 
     def summary(self, exp: Experiment) -> dict[str, Any]:
         """What the how-built page shows of a trained experiment: its settings, and
@@ -117,7 +112,7 @@ class Pipeline:
         """The results of ``exp`` from the cache, trained first when missing or damaged."""
         from looking_inside.training.results import Results
 
-        entry = self.lookup(exp) and self.cache.get("results", exp.name, self.result_key(exp))
+        entry = self.lookup(exp, whole=True)
         if entry is not None:
             try:
                 return Results.from_folder(entry.path, exp)
@@ -138,5 +133,4 @@ class Pipeline:
                  res.train_seconds)
         self.cache.put("results", exp.name, self.result_key(exp), res.to_files(),
                        info=res.info())
-        self._entries.pop(exp, None)
         return res

@@ -114,7 +114,7 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
     device = device or torch.device("cpu")
     # One thread, always: bit-identical results on every machine (a GEMM's sums are
     # split by thread count), and no pool spinning against another process's. The
-    # build trains several experiments at once instead (see ``workers``).
+    # build trains several experiments at once instead (see ``machine``).
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(exp.seed)
