@@ -11,18 +11,16 @@ from pathlib import Path
 import mkdocs_gen_files
 from mkdocs.exceptions import PluginError
 
-from looking_inside.site import settings_for
+from looking_inside.errors import BuildError
+from looking_inside.site import check_roots, settings_for
 
 config = mkdocs_gen_files.config
 project = Path(config.config_file_path).resolve().parent
 settings = settings_for(config.config_file_path)
-# A cache folder inside the site's sources would be published (absolute paths and all),
-# and one inside its output deleted by mkdocs' clean step mid-build.
-for what, folder in (("docs_dir", config.docs_dir), ("site_dir", config.site_dir)):
-    if settings.cache_dir.resolve().is_relative_to(Path(folder).resolve()):
-        raise PluginError(f"LOOKING_INSIDE_CACHE={settings.cache_dir} is inside {what} "
-                          f"({folder}); fix: set LOOKING_INSIDE_CACHE to a folder outside "
-                          "both docs_dir and site_dir")
+try:
+    check_roots(settings, config.docs_dir, config.site_dir)
+except BuildError as exc:
+    raise PluginError(str(exc)) from None
 out = settings.generated_dir
 # The project's own source, as it is on disk now (not what this server imported), and
 # no .pyc files written under src/ for `mkdocs serve`'s watcher to see.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import html
+import logging
 import os
 import posixpath
 import re
@@ -14,6 +15,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from looking_inside.config import Settings, load_settings
 from looking_inside.errors import BuildError
@@ -25,6 +27,19 @@ def settings_for(config_file: str | None) -> Settings:
     base = Path(config_file).resolve().parent if config_file else Path.cwd()
     return load_settings(base_dir=base)
 
+
+def check_roots(settings: Settings, docs_dir: str, site_dir: str) -> None:
+    """A cache folder inside the site's sources would be published (absolute paths and
+    all), and one inside its output deleted by mkdocs' clean step mid-build."""
+    cache = settings.cache_dir.resolve()
+    for what, folder in (("docs_dir", docs_dir), ("site_dir", site_dir)):
+        if cache.is_relative_to(Path(folder).resolve()):
+            raise BuildError(f"LOOKING_INSIDE_CACHE={settings.cache_dir} is inside {what} "
+                             f"({folder}); fix: set LOOKING_INSIDE_CACHE to a folder "
+                             "outside both docs_dir and site_dir")
+
+
+# --- what chapters call (through gen/macros.py) ----------------------------------
 
 def fact_value(m: Manifest, name: str, page: str) -> Any:
     """A fact's raw value (for text that depends on it); unknown names fail alike."""
@@ -161,3 +176,27 @@ def source_line(fig: Mapping[str, Any], rel: str, repo_url: str | None) -> str:
     else:
         src = f'<span class="li-code-ref">代码：`{where}`</span>'
     return f'<div class="li-figure-source" markdown="span">{data} · {src}</div>'
+
+
+_figures_log = logging.getLogger("mkdocs.plugins.looking_inside.figures")
+_SRCSET = re.compile(r'(<source\b[^>]*?\ssrcset=")([^"]*)(")')
+
+
+def page_relative_srcsets(html_text: str, page: Any, files: Any) -> str:
+    """``<source srcset>`` (a figure's phone layout: one URL, as figure_markdown writes
+    it) written relative to the Markdown file, as its image's link is, made relative to
+    the page as mkdocs does for that link (it rewrites only the <a> and <img> it parsed;
+    Zensical rewrites raw HTML too). A missing file is a warning: --strict fails on it."""
+    def rewrite(m: re.Match) -> str:
+        url = html.unescape(m.group(2))
+        if urlsplit(url).scheme or url.startswith("/"):
+            return m.group(0)
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), url))
+        file = files.get_file_from_path(target)
+        if file is None:
+            _figures_log.warning("%s: <source srcset> names %s, which is not in the site",
+                                 page.file.src_uri, target)
+            return m.group(0)
+        return m.group(1) + html.escape(file.url_relative_to(page.file)) + m.group(3)
+
+    return _SRCSET.sub(rewrite, html_text)
