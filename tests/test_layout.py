@@ -143,7 +143,7 @@ IMPORTS = [
     "import looking_inside.{m}", "import os, looking_inside.{m} as alias",
     "from looking_inside import {n}", "from looking_inside import {n} as alias, json",
     "from looking_inside.{m} import thing",
-    "from looking_inside.sub import (x,  # why\n    y as yy,\n)",
+    "from looking_inside.sub import (x,  # why (see f)\n    y as yy,\n)",
     "from looking_inside.sub import x, \\\n    y", "from . import {n}", "from .sub import {n}",
     "from os import path", "import json",
 ]
