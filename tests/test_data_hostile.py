@@ -292,7 +292,10 @@ def test_cifar_edge_cases_are_one_clear_error(tmp_path: Path) -> None:
         ],
         "batches.meta": [{"label_names": ["x" * 10**7] * 10},
                          {"label_names": [10**5000]},
-                         {"label_names": list(range(10**6))}],
+                         {"label_names": list(range(10**6))},
+                         # an array where a name should be: compared element-wise
+                         {"label_names": [np.array(["airplane", "x"]),
+                                          *CIFAR10.classes_en[1:]]}],
     }
     for name, objs in cases.items():
         for obj in objs:

@@ -228,6 +228,8 @@ def read_splits(root: Path, dataset: DatasetSpec, splits: tuple[str, ...] = ("tr
         return tuple(read_mnist_split(root, s) for s in splits)
     meta_path = root / CIFAR10.folder / CIFAR10.meta_files[0]
     names = read_cifar_batch(meta_path).get("label_names")
-    if not isinstance(names, list) or tuple(names) != CIFAR10.classes_en:
+    # Only strings compared: an array among them would compare element by element.
+    if not isinstance(names, list) or not all(type(n) is str for n in names) \
+            or tuple(names) != CIFAR10.classes_en:
         raise bad_file(meta_path, f"label_names are not CIFAR-10's ten classes ({short(names)})")
     return tuple(_cifar_split(root, s) for s in splits)
