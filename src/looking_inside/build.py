@@ -145,6 +145,8 @@ class Build:
     def _make(self, missing: list[Product]) -> list[tuple[Product, dict[str, bytes]]]:
         """Make the missing products, the costliest first, in one pool of processes (one
         per CPU; here when one is missing), each loading its inputs from the cache."""
+        if not missing:  # a warm build: no results to check, no CPUs to count
+            return []
         paths = self._check_results({e for p in missing for e in p.experiments})
         todo = sorted(missing, key=lambda p: -len(p.experiments))
         if any(p.kind == "figure" for p in todo):

@@ -323,7 +323,7 @@ def _sweep_facts(f: dict[str, Fact], results: Mapping[str, Results], dataset: Da
     def name(w: int) -> str:
         return sweep_name(dataset, width_hidden(w))
 
-    widths = [w for w in SWEEP_WIDTHS if name(w) in results]
+    widths = list(SWEEP_WIDTHS)
     f[f"{p}.sweep.widths"] = _fact(widths, "、".join(map(str, widths)))
     wider: dict[tuple[int, int], str] = {}  # (w2, w1) with w2 > w1 -> verdict
     for i, w1 in enumerate(widths):
@@ -601,7 +601,7 @@ def _shift_facts(f: dict[str, Fact], results: Mapping[str, Results], test: Split
 
     def accuracies(role: str, px: int) -> list[list[float]]:
         """Per run, the accuracy under each move of ``px`` pixels."""
-        return [[float(t.correct[r][k].mean()) for k in at[px]] for r in t.runs[role]]
+        return [t.accuracy(r)[at[px]].tolist() for r in t.runs[role]]
 
     for role, label in shifts.ROLES:
         f[f"shift.{role}.network"] = _fact(t.runs[role][0], label)

@@ -19,7 +19,7 @@ def build_model(exp: Experiment) -> nn.Sequential:
     shapes = exp.layer_shapes  # (out, in, ...) per layer
     layers: list[nn.Module] = []
     if exp.conv:
-        image = spec(exp.dataset).image_shape
+        image = exp.image_shape
         layers.append(nn.Unflatten(1, image if len(image) == 3 else (1, *image)))  # (N, C, H, W)
         for out, channels, *_ in shapes[:len(exp.conv)]:
             layers += [nn.Conv2d(channels, out, CONV_KERNEL), act(), nn.MaxPool2d(2)]

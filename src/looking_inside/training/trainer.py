@@ -20,8 +20,6 @@ from looking_inside.training.results import Results, Snapshots
 
 log = logging.getLogger("mkdocs.plugins.looking_inside.training")
 
-# Called after every epoch with (experiment, epoch index, metrics of that epoch).
-EpochCallback = Callable[[Experiment, int, dict[str, float]], None]
 
 
 def resolve_device(requested: Device) -> torch.device:
@@ -48,11 +46,12 @@ def evaluate(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, split: int 
     (the test set runs through the model at every epoch); the perceptrons' GEMMs are
     as fast either way."""
     probs, hidden = [], []
+    head, tail = (model[:split], model[split:]) if split is not None else (None, model)
     for xb in x.split(512):
-        if split is not None:
-            xb = model[:split](xb)  # (B, H) after the activation
+        if head is not None:
+            xb = head(xb)  # (B, H) after the activation
             hidden.append(xb)
-        probs.append(torch.softmax(model[split:](xb), dim=1))  # the whole model without split
+        probs.append(torch.softmax(tail(xb), dim=1))
     p = torch.cat(probs)
     acc = (p.argmax(1) == y).float().mean().item()
     return p, (torch.cat(hidden) if hidden else None), acc
@@ -106,8 +105,7 @@ def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
     return total_loss, correct
 
 
-def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
-          on_epoch: EpochCallback | None = None) -> Results:
+def train(exp: Experiment, data: DataBundle, device: torch.device | None = None) -> Results:
     """Train ``exp`` on ``data``; deterministic for the same inputs on the same device."""
     if data.dataset != exp.dataset:
         raise BuildError(f"experiment {exp.name!r} needs {exp.dataset}, got {data.dataset}")
@@ -158,8 +156,6 @@ def train(exp: Experiment, data: DataBundle, device: torch.device | None = None,
         history.append(metrics)
         log.info("%s: epoch %d/%d  loss %.4f  train %.3f  test %.3f", exp.name, epoch + 1,
                  exp.epochs, metrics["loss"], metrics["train_accuracy"], test_acc)
-        if on_epoch:
-            on_epoch(exp, epoch, metrics)
     seconds = time.perf_counter() - start
 
     # A perceptron's first hidden layer (the activations the chapters show) is the

@@ -1,4 +1,4 @@
-"""Drawing helpers shared by the figure modules, and ``once`` for their costly numbers."""
+"""Drawing helpers shared by the figure modules."""
 
 from __future__ import annotations
 
