@@ -371,7 +371,9 @@ def test_a_drawn_digit_lands_where_python_places_it(tab: Tab, doc: dict[str, Any
         for pt in pts[1:]:
             p.mouse.move(*pt)
         p.mouse.up()
-    p.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+    # The pad places the drawing once it has taken the strokes in: on a busy machine that
+    # is later than the next frame.
+    p.wait_for_function("() => document.querySelector('.li-map').getAttribute('data-drawn')")
     x = digits.mnist_like(digits.ink_from_rgba(_canvas_rgba(p))).reshape(-1)
     assert x.any()
     np.testing.assert_allclose(p.evaluate("Array.from(window.__map.pad.input())"), x, atol=1e-9)
